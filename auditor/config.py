@@ -1,0 +1,71 @@
+"""The configuration file (`imgaudit.yaml` or `--config`): a typed model and its loader.
+
+Precedence is command line > environment (`IMGAUDIT_*`) > this file > defaults. The CLI gets
+it for free from click: scan options read `IMGAUDIT_<OPTION>` and take this file's values as
+their `default_map`. Engine settings (rules, params, waivers) live only here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from auditor.findings import FailOn, Severity
+
+DEFAULT_CONFIG_NAME = "imgaudit.yaml"
+
+
+class Waiver(BaseModel):
+    """An accepted exception: all of reason, owner and expiry are required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str = Field(min_length=1)
+    images: list[str] = Field(min_length=1, description="image ids or glob patterns")
+    reason: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    expires: date
+
+    @field_validator("images", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Config(BaseModel):
+    """Everything the config file may say. Unknown keys are errors (a typo is not a no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # engine settings
+    rules: list[str] = Field(default_factory=list, description="extra rule files or folders")
+    builtin_rules: bool = True
+    disable: list[str] = Field(default_factory=list, description="rule ids to skip")
+    severity: dict[str, Severity] = Field(default_factory=dict, description="rule id -> severity")
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="rule id -> params")
+    waivers: list[Waiver] = Field(default_factory=list)
+    # defaults of scan options (the command line and IMGAUDIT_* win over these)
+    fail_on: FailOn | None = None
+    format: str | None = None
+    region: list[str] | None = None
+    owner: str | None = None
+    status: str | None = None
+    endpoint: str | None = None
+    profile: str | None = None
+    concurrency: int | None = None
+    signature: str | None = None
+
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def rule_paths(self) -> list[Path]:
+        """Rule paths from the file, relative to the file's own folder."""
+        return [self.base_dir / path for path in self.rules]
+
+    def option_defaults(self) -> dict[str, Any]:
+        """The scan-option defaults this file sets, keyed like click's parameter names."""
+        keys = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
+                "concurrency", "signature")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}

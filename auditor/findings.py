@@ -1,0 +1,212 @@
+"""Findings and the audit result that every reporter renders.
+
+`AuditResult` is the one typed boundary between the engine and the reporters; its JSON form
+is the versioned JSON report (see docs/json-report.md) and the input of `--baseline`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REPORT_SCHEMA = "imgaudit-report"
+REPORT_SCHEMA_VERSION = 1
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more severe: critical 4 ... info 0."""
+        return _RANK[self]
+
+
+_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+SEVERITIES = tuple(s.value for s in Severity)
+FAIL_ON_CHOICES = (*SEVERITIES, "never")
+FailOn = Literal["critical", "high", "medium", "low", "info", "never"]
+
+
+def fail_threshold(fail_on: str) -> int:
+    """The lowest severity rank that fails the gate; above every rank for `never`."""
+    return 99 if fail_on == "never" else Severity(fail_on).rank
+
+
+def fingerprint(rule_id: str, region: str, image_id: str) -> str:
+    """Stable identity of a finding across runs: the same rule on the same image."""
+    return hashlib.sha256(f"{rule_id}\x1f{region}\x1f{image_id}".encode()).hexdigest()[:32]
+
+
+def image_arn(region: str, account_id: str | None, image_id: str) -> str | None:
+    if not account_id:
+        return None
+    return f"acs:ecs:{region}:{account_id}:image/{image_id}"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Evidence(_Record):
+    """A field path of the image, the value it had, and what the rule expected of it."""
+
+    path: str
+    actual: Any = None
+    expected: str
+
+
+class AppliedWaiver(_Record):
+    reason: str
+    owner: str
+    expires: date
+    expired: bool
+
+
+class Finding(_Record):
+    rule_id: str
+    severity: Severity
+    title: str
+    message: str
+    image_id: str
+    image_name: str | None = None
+    region: str
+    owner_alias: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    fingerprint: str
+    resource: str | None = None
+    waiver: AppliedWaiver | None = None
+    baseline_state: Literal["new", "unchanged"] | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        """Waived by a waiver that has not expired."""
+        return self.waiver is not None and not self.waiver.expired
+
+
+class RuleInfo(_Record):
+    """A rule's metadata, as the reports show it (the rule's YAML is its documentation)."""
+
+    id: str
+    title: str
+    severity: Severity
+    description: str = ""
+    remediation: str = ""
+    references: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+class RegionReport(_Record):
+    region: str
+    complete: bool
+    images: int
+    total_count: int | None = None
+    errors: list[str] = Field(default_factory=list)
+
+
+class WaiverReport(_Record):
+    """A waiver worth a reader's attention: `expired` (matched, no longer suppresses) or
+    `stale` (matched nothing)."""
+
+    rule: str
+    images: list[str]
+    reason: str
+    owner: str
+    expires: date
+    state: Literal["expired", "stale"]
+    matched: int = 0
+
+
+class FixedFinding(_Record):
+    """A finding of the baseline that this scan no longer produces."""
+
+    fingerprint: str
+    rule_id: str
+    severity: Severity
+    title: str
+    image_id: str
+    region: str
+
+
+class BaselineSummary(_Record):
+    path: str
+    new: int
+    unchanged: int
+    fixed: list[FixedFinding] = Field(default_factory=list)
+
+
+class ScanInfo(_Record):
+    tool_version: str
+    started_at: datetime
+    finished_at: datetime
+    command_line: list[str] = Field(default_factory=list)
+    account_id: str | None = None
+    source: Literal["api", "file"] = "file"
+    inputs: list[str] = Field(default_factory=list)
+    owners: list[str] = Field(default_factory=list)
+    statuses: list[str] = Field(default_factory=list)
+    filters: dict[str, str] = Field(default_factory=dict)
+    regions: list[str] = Field(default_factory=list)
+    images: int = 0
+    complete: bool = True
+
+
+class AuditResult(_Record):
+    """Everything a report shows: scope, completeness, rules, findings, waivers, baseline."""
+
+    schema_: Literal["imgaudit-report"] = Field(REPORT_SCHEMA, alias="schema")
+    schema_version: Literal[1] = REPORT_SCHEMA_VERSION
+    scan: ScanInfo
+    fail_on: FailOn = "low"
+    regions: list[RegionReport] = Field(default_factory=list)
+    rules: list[RuleInfo] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    waivers: list[WaiverReport] = Field(default_factory=list)
+    baseline: BaselineSummary | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def fails_gate(self, finding: Finding) -> bool:
+        """An open finding at or above `fail_on`; with a baseline, only a new one."""
+        if finding.suppressed or finding.severity.rank < fail_threshold(self.fail_on):
+            return False
+        return finding.baseline_state != "unchanged"
+
+    @property
+    def failing(self) -> list[Finding]:
+        return [f for f in self.findings if self.fails_gate(f)]
+
+    @property
+    def expired_waivers(self) -> list[WaiverReport]:
+        return [w for w in self.waivers if w.state == "expired" and w.matched]
+
+    @property
+    def exit_code(self) -> int:
+        """3 when incomplete (wins over 1), 1 on policy failures, else 0."""
+        if not self.scan.complete:
+            return 3
+        if self.failing or self.expired_waivers:
+            return 1
+        return 0
+
+    def counts_by_severity(self, *, include_suppressed: bool = False) -> dict[str, int]:
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for finding in self.findings:
+            if include_suppressed or not finding.suppressed:
+                counts[finding.severity.value] += 1
+        return counts

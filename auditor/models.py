@@ -1,0 +1,177 @@
+"""Typed records of an ECS image (DescribeImages) and of a collected inventory.
+
+Field names are the API's own, so rule paths (`Features.NvmeSupport`, `Tags.owner`) read
+exactly like the API documentation. The API's wrapper levels are collapsed on input
+(`Tags.Tag[]` becomes a mapping, `DiskDeviceMappings.DiskDeviceMapping[]` and
+`DetectionOptions.Items.Item[]` become lists); fields the API adds later are kept, not rejected.
+Booleans and numbers that the API sends as strings (`"true"`, `"60"`) are normalised by
+pydantic's lax mode.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+INVENTORY_FORMAT = "imgaudit-inventory"
+INVENTORY_FORMAT_VERSION = 1
+
+OWNER_ALIASES = ("self", "others", "system", "marketplace")
+IMAGE_STATUSES = ("Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated")
+
+
+def _unwrap(value: Any, key: str) -> Any:
+    """`{"Item": [...]}` -> `[...]`; already-flat lists pass through."""
+    if isinstance(value, dict) and set(value) == {key}:
+        return value[key] or []
+    return value
+
+
+class _ApiModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class DiskDeviceMapping(_ApiModel):
+    Type: str | None = None
+    Device: str | None = None
+    Size: int | None = None
+    SnapshotId: str | None = None
+    Format: str | None = None
+    ImportOSSBucket: str | None = None
+    ImportOSSObject: str | None = None
+    Progress: str | None = None
+    RemainTime: int | None = None
+    Encrypted: bool | None = None
+
+
+class DetectionItem(_ApiModel):
+    Name: str | None = None
+    Value: str | None = None
+    RiskLevel: str | None = None
+    RiskCode: str | None = None
+
+
+class ImageDetection(_ApiModel):
+    Status: str | None = None
+    Items: list[DetectionItem] = Field(default_factory=list)
+
+    @field_validator("Items", mode="before")
+    @classmethod
+    def _collapse_items(cls, value: Any) -> Any:
+        return [] if value is None else _unwrap(value, "Item")
+
+
+class ImageFeatures(_ApiModel):
+    NvmeSupport: str | None = None
+    ImdsSupport: str | None = None
+
+
+def _tags_to_mapping(value: Any) -> Any:
+    """Accept `{"Tag": [{"TagKey", "TagValue"}]}`, a list of pairs, or a mapping."""
+    value = _unwrap(value, "Tag")
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        pairs = {}
+        for tag in value:
+            if isinstance(tag, dict):
+                key = tag.get("TagKey", tag.get("Key"))
+                pairs[key] = tag.get("TagValue", tag.get("Value", ""))
+        return pairs
+    return value
+
+
+class Image(_ApiModel):
+    """One image as DescribeImages returns it, wrapper levels collapsed."""
+
+    ImageId: str = Field(min_length=1)
+    ImageName: str | None = None
+    ImageFamily: str | None = None
+    ImageVersion: str | None = None
+    ImageOwnerAlias: str | None = None
+    ImageOwnerId: int | None = None
+    Description: str | None = None
+    Status: str | None = None
+    Progress: str | None = None
+    CreationTime: datetime | None = None
+    Size: int | None = None
+    Usage: str | None = None
+    OSType: str | None = None
+    OSName: str | None = None
+    OSNameEn: str | None = None
+    Platform: str | None = None
+    Architecture: str | None = None
+    BootMode: str | None = None
+    IsPublic: bool | None = None
+    IsCopied: bool | None = None
+    IsSelfShared: bool | None = None
+    IsSubscribed: bool | None = None
+    IsSupportIoOptimized: bool | None = None
+    IsSupportCloudinit: bool | None = None
+    LoginAsNonRootSupported: bool | None = None
+    ProductCode: str | None = None
+    SupplierName: str | None = None
+    ResourceGroupId: str | None = None
+    LicenseType: str | None = None
+    Tags: dict[str, str] = Field(default_factory=dict)
+    DiskDeviceMappings: list[DiskDeviceMapping] = Field(default_factory=list)
+    DetectionOptions: ImageDetection | None = None
+    Features: ImageFeatures | None = None
+
+    @field_validator("Tags", mode="before")
+    @classmethod
+    def _collapse_tags(cls, value: Any) -> Any:
+        return _tags_to_mapping(value)
+
+    @field_validator("DiskDeviceMappings", mode="before")
+    @classmethod
+    def _collapse_disks(cls, value: Any) -> Any:
+        return [] if value is None else _unwrap(value, "DiskDeviceMapping")
+
+
+class Scope(BaseModel):
+    """What was asked for: the filters a collection (or a scan of saved files) ran with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owners: list[str] = Field(default_factory=lambda: ["self"])
+    statuses: list[str] = Field(default_factory=lambda: list(IMAGE_STATUSES))
+    filters: dict[str, str] = Field(default_factory=dict)
+
+
+class RegionInventory(BaseModel):
+    """The images of one region, and whether the listing of that region is complete."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str
+    complete: bool = True
+    total_count: int | None = None
+    images: list[Image] = Field(default_factory=list)
+    request_ids: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+
+
+class Inventory(BaseModel):
+    """The saved inventory: one JSON document, written by `collect` / `--save-inventory`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["imgaudit-inventory"] = INVENTORY_FORMAT
+    format_version: Literal[1] = INVENTORY_FORMAT_VERSION
+    tool_version: str
+    collected_at: datetime
+    source: Literal["api", "file"] = "api"
+    account_id: str | None = None
+    scope: Scope = Field(default_factory=Scope)
+    regions: list[RegionInventory] = Field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return all(region.complete for region in self.regions)
+
+    @property
+    def image_count(self) -> int:
+        return sum(len(region.images) for region in self.regions)
