@@ -1,0 +1,82 @@
+"""`imgaudit rules ...`: list, show, validate and test rules; print the rule format's schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from auditor.config import Config
+from auditor.engine import RuleSet, load_rules, rule_json_schema, run_rule_tests
+from auditor.errors import EXIT_OK, EXIT_POLICY, UsageError
+from auditor.findings import RuleInfo
+
+
+def _ruleset(paths: Sequence[Path], config: Config) -> RuleSet:
+    return load_rules([*config.rule_paths(), *paths], builtin=config.builtin_rules, config=config)
+
+
+def markdown_table(infos: Sequence[RuleInfo]) -> str:
+    """The README's rule table; a test regenerates it and fails on drift."""
+    rows = ["| id | severity | title |", "| --- | --- | --- |"]
+    rows += [f"| `{r.id}` | {r.severity.value} | {r.title} |" for r in infos]
+    return "\n".join(rows) + "\n"
+
+
+def rules_list(paths: Sequence[Path], config: Config, fmt: str, out: TextIO) -> int:
+    infos = _ruleset(paths, config).infos()
+    if fmt == "markdown":
+        out.write(markdown_table(infos))
+    elif fmt == "json":
+        out.write(json.dumps([i.model_dump(mode="json") for i in infos], indent=2) + "\n")
+    else:
+        width = max((len(i.id) for i in infos), default=2)
+        for info in infos:
+            out.write(f"{info.id:<{width}}  {info.severity.value:<8}  {info.title}\n")
+    return EXIT_OK
+
+
+def rules_show(rule_id: str, paths: Sequence[Path], config: Config, out: TextIO) -> int:
+    infos = {i.id: i for i in _ruleset(paths, config).infos()}
+    if rule_id not in infos:
+        import difflib
+
+        close = difflib.get_close_matches(rule_id, list(infos), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"no rule {rule_id!r}{hint}; `imgaudit rules list` shows them all")
+    info = infos[rule_id]
+    out.write(f"{info.id}  [{info.severity.value}]  {info.title}\n\n")
+    for label, text in (("Why", info.description), ("Remediation", info.remediation)):
+        if text:
+            out.write(f"{label}:\n{text.rstrip()}\n\n")
+    for ref in info.references:
+        out.write(f"See: {ref}\n")
+    if info.tags:
+        out.write(f"Tags: {', '.join(info.tags)}\n")
+    return EXIT_OK
+
+
+def rules_validate(paths: Sequence[Path], out: TextIO) -> int:
+    """Errors raise RuleError (exit 2, every problem on its own line)."""
+    ruleset = load_rules(paths, builtin=False)
+    out.write(f"ok: {len(ruleset.rules)} rules valid\n")
+    return EXIT_OK
+
+
+def rules_test(paths: Sequence[Path], out: TextIO) -> int:
+    results = run_rule_tests(paths)
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        status = "PASS" if result.passed else "FAIL"
+        line = f"{status}  {result.rule_id}  {result.case}"
+        if not result.passed and result.detail:
+            line += f": {result.detail}"
+        out.write(line + "\n")
+    out.write(f"{len(results) - len(failed)} passed, {len(failed)} failed\n")
+    return EXIT_POLICY if failed else EXIT_OK
+
+
+def rules_schema(out: TextIO) -> int:
+    out.write(json.dumps(rule_json_schema(), indent=2) + "\n")
+    return EXIT_OK

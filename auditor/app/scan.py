@@ -1,0 +1,180 @@
+"""The scan pipeline, one function per command: collect -> inventory -> evaluate -> report.
+
+The CLI parses options into the dataclasses here and calls one function that returns an exit
+code. Everything that can fail on bad input fails before the first API call: output paths,
+rules, config and the baseline are checked first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from auditor import __version__
+from auditor.collector import CollectRequest, ProgressCallback, collect
+from auditor.config import Config
+from auditor.engine import Evaluation, RuleSet, evaluate, load_rules
+from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
+from auditor.findings import AuditResult, RegionReport, ScanInfo
+from auditor.inventory import dump_inventory, load_inputs
+from auditor.models import Inventory
+from auditor.reporters import ReportOptions, render
+
+log = logging.getLogger("imgaudit")
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    inputs: list[Path] = field(default_factory=list)
+    collect: CollectRequest | None = None
+    rule_paths: list[Path] = field(default_factory=list)
+    config: Config = field(default_factory=Config)
+    fail_on: str = "low"
+    stdout_format: str = "text"
+    files: dict[str, Path] = field(default_factory=dict)   # format -> output path
+    baseline: Path | None = None
+    save_inventory: Path | None = None
+    include_suppressed: bool = True
+    color: bool = False
+    command_line: list[str] = field(default_factory=list)
+    progress: ProgressCallback | None = None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file renamed into place: a crash never leaves half a report."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(paths: Sequence[Path | None]) -> None:
+    """Refuse an output path we could not write, before any work is done."""
+    for path in paths:
+        if path is None:
+            continue
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise UsageError(f"cannot write {path}: folder {folder} does not exist")
+        if path.is_dir():
+            raise UsageError(f"cannot write {path}: it is a folder")
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise UsageError(f"cannot write {path}: permission denied")
+
+
+def _load_ruleset(options: ScanOptions) -> RuleSet:
+    config = options.config
+    paths = [*config.rule_paths(), *options.rule_paths]
+    return load_rules(paths, builtin=config.builtin_rules, config=config)
+
+
+def _inventory(options: ScanOptions) -> Inventory:
+    if options.inputs:
+        return load_inputs(options.inputs)
+    if options.collect is None:
+        raise UsageError("nothing to scan: give --region (collect live) or --input FILE")
+    return collect(options.collect, progress=options.progress)
+
+
+def build_result(
+    inventory: Inventory,
+    ruleset: RuleSet,
+    evaluation: Evaluation,
+    options: ScanOptions,
+    started_at: datetime,
+) -> AuditResult:
+    """Assemble what every reporter renders; pure apart from the clock."""
+    scan = ScanInfo(
+        tool_version=__version__,
+        started_at=started_at,
+        finished_at=datetime.now(timezone.utc),
+        command_line=options.command_line,
+        account_id=inventory.account_id,
+        source="file" if options.inputs else "api",
+        inputs=[str(p) for p in options.inputs],
+        owners=inventory.scope.owners,
+        statuses=inventory.scope.statuses,
+        filters=inventory.scope.filters,
+        regions=[r.region for r in inventory.regions],
+        images=inventory.image_count,
+        complete=inventory.complete,
+    )
+    regions = [
+        RegionReport(region=r.region, complete=r.complete, images=len(r.images),
+                     total_count=r.total_count, errors=r.errors)
+        for r in inventory.regions
+    ]
+    return AuditResult(
+        scan=scan,
+        fail_on=options.fail_on,  # type: ignore[arg-type]
+        regions=regions,
+        rules=ruleset.infos(),
+        findings=evaluation.findings,
+        waivers=evaluation.waivers,
+    )
+
+
+def _write_reports(result: AuditResult, options: ScanOptions, stdout: TextIO) -> None:
+    file_options = ReportOptions(include_suppressed=options.include_suppressed)
+    for fmt, path in options.files.items():
+        write_atomic(path, render(fmt, result, file_options))
+        log.info("wrote %s report to %s", fmt, path)
+    if options.stdout_format != "none":
+        stdout_options = ReportOptions(color=options.color,
+                                       include_suppressed=options.include_suppressed)
+        stdout.write(render(options.stdout_format, result, stdout_options))
+
+
+def run_scan(options: ScanOptions, stdout: TextIO = sys.stdout) -> int:
+    """The whole scan; returns the exit code of DESIGN §2."""
+    check_writable([*options.files.values(), options.save_inventory])
+    ruleset = _load_ruleset(options)
+    baseline = _load_baseline(options.baseline)
+    started_at = datetime.now(timezone.utc)
+    inventory = _inventory(options)
+    if options.save_inventory:
+        write_atomic(options.save_inventory, dump_inventory(inventory))
+    evaluation = evaluate(inventory, ruleset, waivers=options.config.waivers,
+                          today=started_at.date())
+    result = build_result(inventory, ruleset, evaluation, options, started_at)
+    if baseline is not None and options.baseline is not None:
+        from auditor.baseline import apply_baseline
+
+        result = apply_baseline(result, baseline, str(options.baseline))
+    _write_reports(result, options, stdout)
+    for region in result.regions:
+        for error in region.errors:
+            log.warning("%s: %s", region.region, error)
+    return result.exit_code
+
+
+def _load_baseline(path: Path | None) -> object | None:
+    if path is None:
+        return None
+    from auditor.baseline import load_baseline
+
+    return load_baseline(path)
+
+
+def run_collect(request: CollectRequest, output: Path, progress: ProgressCallback | None) -> int:
+    """Collect only, and save the inventory; exit 3 when a region is incomplete."""
+    check_writable([output])
+    inventory = collect(request, progress=progress)
+    write_atomic(output, dump_inventory(inventory))
+    for region in inventory.regions:
+        for error in region.errors:
+            log.warning("%s: %s", region.region, error)
+    return EXIT_OK if inventory.complete else EXIT_INCOMPLETE
+
+
