@@ -132,7 +132,12 @@ class Image(_ApiModel):
 
 
 class Scope(BaseModel):
-    """What was asked for: the filters a collection (or a scan of saved files) ran with."""
+    """What was asked for: the filters a collection (or a scan of saved files) ran with.
+
+    `filters` is keyed by the API's own request parameter names: `OSType`, `Architecture`,
+    `ImageFamily`, `Usage`, `CreationStartTime`, `CreationEndTime` (sent as `Filter.N.Key/Value`),
+    and one `Tag.<key>` entry per tag filter (sent as `Tag.N.Key` / `Tag.N.Value`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
