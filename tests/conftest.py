@@ -1,0 +1,35 @@
+"""Shared fixtures: run the real CLI entry point in-process, with stdout/stderr captured."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """`imgaudit ARGS` through `main()` (exit-code mapping included), like a user runs it."""
+    runner = CliRunner()
+    with runner.isolation(env=env) as (out, err, _):
+        code = main([str(a) for a in args])
+        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., CliResult]:
+    return invoke
