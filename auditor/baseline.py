@@ -1,0 +1,121 @@
+"""Baselines: compare a scan with an earlier JSON report of ours, finding by fingerprint.
+
+A baseline only means something for the same scope: findings of a region the previous scan did
+not cover would all look new, and those of a region it could not finish would look fixed. So a
+different scope, or an incomplete previous scan, is refused rather than half-used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from auditor.errors import InputError
+from auditor.findings import (
+    REPORT_SCHEMA,
+    REPORT_SCHEMA_VERSION,
+    AuditResult,
+    BaselineSummary,
+    Finding,
+    FixedFinding,
+    ScanInfo,
+)
+
+
+@dataclass(frozen=True)
+class BaselineReport:
+    """The parts of a previous report a baseline needs: its scope and its findings."""
+
+    path: str
+    scan: ScanInfo
+    findings: dict[str, Finding]  # by fingerprint
+
+
+def load_baseline(path: Path) -> BaselineReport:
+    """Read a JSON report written by `imgaudit scan --json`; InputError if it is not one."""
+    data = _read_json(path)
+    _check_header(path, data)
+    try:
+        previous = AuditResult.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(path, f"not a valid imgaudit JSON report: {where}: {first['msg']} "
+                               f"({exc.error_count()} problem(s))") from None
+    if not previous.scan.complete:
+        missing = ", ".join(r.region for r in previous.regions if not r.complete) or "unknown"
+        raise InputError(path, f"the baseline scan was incomplete (regions: {missing}); "
+                               "use the report of a complete scan")
+    return BaselineReport(str(path), previous.scan,
+                          {f.fingerprint: f for f in previous.findings})
+
+
+def apply_baseline(result: AuditResult, baseline: BaselineReport,
+                   baseline_path: str) -> AuditResult:
+    """A copy of `result` whose findings are marked new or unchanged, with the fixed ones."""
+    _check_scope(result.scan, baseline)
+    findings = [
+        f.model_copy(update={"baseline_state": "unchanged" if f.fingerprint in baseline.findings
+                             else "new"})
+        for f in result.findings
+    ]
+    current = {f.fingerprint for f in findings}
+    fixed = [_fixed(f) for fp, f in baseline.findings.items() if fp not in current]
+    unchanged = sum(1 for f in findings if f.baseline_state == "unchanged")
+    summary = BaselineSummary(path=baseline_path, new=len(findings) - unchanged,
+                              unchanged=unchanged, fixed=fixed)
+    return result.model_copy(update={"findings": findings, "baseline": summary})
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "baseline file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read the baseline: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                               "--baseline takes a report written with --json") from None
+
+
+def _check_header(path: Path, data: Any) -> None:
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if schema != REPORT_SCHEMA:
+        raise InputError(path, f"not an imgaudit JSON report (schema {schema!r}, expected "
+                               f"{REPORT_SCHEMA!r}); --baseline takes a report written with "
+                               "--json")
+    version = data.get("schema_version")
+    if version != REPORT_SCHEMA_VERSION:
+        raise InputError(path, f"report schema version {version!r} is not supported "
+                               f"(this imgaudit reads version {REPORT_SCHEMA_VERSION})")
+
+
+def _check_scope(scan: ScanInfo, baseline: BaselineReport) -> None:
+    old = baseline.scan
+    differences = []
+    if set(old.regions) != set(scan.regions):
+        differences.append(f"regions {_names(old.regions)} vs {_names(scan.regions)}")
+    if set(old.owners) != set(scan.owners):
+        differences.append(f"owners {_names(old.owners)} vs {_names(scan.owners)}")
+    if old.account_id and scan.account_id and old.account_id != scan.account_id:
+        differences.append(f"account {old.account_id} vs {scan.account_id}")
+    if differences:
+        raise InputError(baseline.path, "the baseline covers a different scope ("
+                         + "; ".join(differences) + "); compare scans of the same scope")
+
+
+def _names(values: list[str]) -> str:
+    return ",".join(sorted(values)) or "(none)"
+
+
+def _fixed(finding: Finding) -> FixedFinding:
+    return FixedFinding(fingerprint=finding.fingerprint, rule_id=finding.rule_id,
+                        severity=finding.severity, title=finding.title,
+                        image_id=finding.image_id, region=finding.region)

@@ -1,0 +1,234 @@
+"""SARIF 2.1.0 for GitHub code scanning (DESIGN §6).
+
+GitHub rejects a whole upload when one result lacks a usable physical location, so every
+result points at a relative, scheme-less pseudo-path for its image, with the ARN beside it as
+a logical location. Fixed findings are not written as `absent` results: GitHub ignores
+`baselineState` and would open an alert for each; the run's properties count them instead.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from auditor.findings import AuditResult, Finding, RuleInfo, Severity, image_arn
+from auditor.reporters import ReportOptions
+from auditor.reporters.sarif_model import (
+    ArtifactLocation,
+    Invocation,
+    Level,
+    Location,
+    LogicalLocation,
+    Message,
+    MultiformatMessage,
+    Notification,
+    PhysicalLocation,
+    ReportingConfiguration,
+    ReportingDescriptor,
+    Result,
+    Run,
+    RunAutomationDetails,
+    SarifLog,
+    Suppression,
+    Tool,
+    ToolComponent,
+)
+
+MAX_RESULTS = 25_000  # GitHub's limit per run
+UNKNOWN_ACCOUNT = "unknown-account"
+TOOL_NAME = "imgaudit"
+
+# GitHub maps security-severity to its levels: >=9 critical, 7-8.9 high, 4-6.9 medium,
+# 0.1-3.9 low. Info rules get none, so GitHub shows them as plain notes.
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "2.0",
+}
+LEVELS: dict[Severity, Level] = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+
+
+def render(result: AuditResult, options: ReportOptions) -> str:
+    return json.dumps(build(result, options), indent=1, ensure_ascii=False) + "\n"
+
+
+def build(result: AuditResult, options: ReportOptions) -> dict[str, object]:
+    """The SARIF log as plain JSON data (one run)."""
+    rules = _rules(result)
+    index = {rule.id: i for i, rule in enumerate(rules)}
+    findings = [f for f in result.findings if options.include_suppressed or not f.suppressed]
+    findings.sort(key=lambda f: -f.severity.rank)  # stable: most severe kept when truncating
+    kept = findings[:MAX_RESULTS]
+    run = Run(
+        tool=Tool(driver=ToolComponent(
+            name=TOOL_NAME, version=result.scan.tool_version,
+            semantic_version=result.scan.tool_version, rules=rules,
+        )),
+        automation_details=RunAutomationDetails(id=automation_id(result)),
+        invocations=[_invocation(result, len(findings))],
+        results=[_result(result, f, index[f.rule_id]) for f in kept],
+        properties=_run_properties(result, len(findings) - len(kept)),
+    )
+    log = SarifLog(runs=[run])
+    return log.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def artifact_uri(account_id: str | None, region: str, image_id: str) -> str:
+    """Relative, scheme-less and never empty: what GitHub needs as a file location."""
+    parts = ["alibabacloud", "ecs", account_id or UNKNOWN_ACCOUNT, region, "images", image_id]
+    return "/".join(quote(part or "-", safe="") for part in parts)
+
+
+def automation_id(result: AuditResult) -> str:
+    """One id per account and region set, so split scans do not close each other's alerts."""
+    regions = result.scan.regions or [r.region for r in result.regions]
+    account = result.scan.account_id or UNKNOWN_ACCOUNT
+    return f"imgaudit/{account}/{'+'.join(sorted(set(regions))) or 'no-region'}/"
+
+
+def _rules(result: AuditResult) -> list[ReportingDescriptor]:
+    known = {rule.id: rule for rule in result.rules}
+    for finding in result.findings:  # a finding whose rule metadata is missing still needs one
+        if finding.rule_id not in known:
+            known[finding.rule_id] = RuleInfo(
+                id=finding.rule_id, title=finding.title, severity=finding.severity
+            )
+    return [_descriptor(rule) for rule in known.values()]
+
+
+def _descriptor(rule: RuleInfo) -> ReportingDescriptor:
+    description = rule.description or rule.title
+    remediation = rule.remediation or "See the rule's description."
+    links = [ref for ref in rule.references if ref.startswith(("https://", "http://"))]
+    markdown = f"**{rule.title}**\n\n{description}\n\n**Remediation:** {remediation}"
+    if links:
+        markdown += "\n\n" + "\n".join(f"- <{link}>" for link in links)
+    properties: dict[str, object] = {
+        "tags": ["security", "alibabacloud", "ecs-image", *rule.tags],
+        "imgaudit-severity": rule.severity.value,
+    }
+    if rule.severity in SECURITY_SEVERITY:
+        properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
+    return ReportingDescriptor(
+        id=rule.id,
+        name=rule.title,
+        short_description=MultiformatMessage(text=rule.title),
+        full_description=MultiformatMessage(text=description),
+        help=MultiformatMessage(text=f"{description}\n\nRemediation: {remediation}",
+                                markdown=markdown),
+        help_uri=links[0] if links else None,
+        default_configuration=ReportingConfiguration(level=LEVELS[rule.severity]),
+        properties=properties,
+    )
+
+
+def _result(result: AuditResult, finding: Finding, rule_index: int) -> Result:
+    account = result.scan.account_id
+    arn = finding.resource or image_arn(finding.region, account, finding.image_id)
+    logical = None
+    if arn:
+        logical = [LogicalLocation(name=finding.image_id, fully_qualified_name=arn)]
+    location = Location(
+        physical_location=PhysicalLocation(artifact_location=ArtifactLocation(
+            uri=artifact_uri(account, finding.region, finding.image_id))),
+        logical_locations=logical,
+    )
+    return Result(
+        rule_id=finding.rule_id,
+        rule_index=rule_index,
+        level=LEVELS[finding.severity],
+        message=Message(text=_message(finding)),
+        locations=[location],
+        partial_fingerprints={"primaryLocationLineHash": finding.fingerprint},
+        baseline_state=finding.baseline_state if result.baseline else None,
+        suppressions=[_suppression(finding)] if finding.suppressed else None,
+        properties=_result_properties(finding),
+    )
+
+
+def _message(finding: Finding) -> str:
+    name = f" ({finding.image_name})" if finding.image_name else ""
+    text = f"{finding.message} [image {finding.image_id}{name} in {finding.region}]"
+    if finding.waiver and finding.waiver.expired:
+        text += f" The waiver for it expired on {finding.waiver.expires.isoformat()}."
+    return text
+
+
+def _suppression(finding: Finding) -> Suppression:
+    waiver = finding.waiver
+    assert waiver is not None
+    return Suppression(
+        justification=f"{waiver.reason} (owner: {waiver.owner}; "
+                      f"expires {waiver.expires.isoformat()})",
+        properties={"owner": waiver.owner, "expires": waiver.expires.isoformat()},
+    )
+
+
+def _result_properties(finding: Finding) -> dict[str, object]:
+    props: dict[str, object] = {
+        "severity": finding.severity.value,
+        "region": finding.region,
+        "imageId": finding.image_id,
+        "evidence": [e.model_dump(mode="json") for e in finding.evidence],
+    }
+    if finding.image_name:
+        props["imageName"] = finding.image_name
+    if finding.owner_alias:
+        props["ownerAlias"] = finding.owner_alias
+    if finding.waiver and finding.waiver.expired:
+        props["waiverExpired"] = finding.waiver.expires.isoformat()
+    return props
+
+
+def _invocation(result: AuditResult, total: int) -> Invocation:
+    notes = [
+        Notification(level="error", descriptor={"id": "incomplete-region"}, message=Message(
+            text=f"Region {r.region} was not fully scanned: {'; '.join(r.errors) or 'unknown'}"))
+        for r in result.regions if not r.complete
+    ]
+    if total > MAX_RESULTS:
+        notes.append(Notification(level="warning", descriptor={"id": "results-truncated"},
+                                  message=Message(text=(
+            f"{total} results exceed GitHub's limit of {MAX_RESULTS} per run; "
+            f"only the {MAX_RESULTS} most severe are included."))))
+    args = result.scan.command_line
+    return Invocation(
+        execution_successful=result.scan.complete,
+        command_line=shlex.join(args) if args else None,
+        arguments=args or None,
+        start_time_utc=_utc(result.scan.started_at),
+        end_time_utc=_utc(result.scan.finished_at),
+        tool_execution_notifications=notes,
+    )
+
+
+def _run_properties(result: AuditResult, dropped: int) -> dict[str, object]:
+    props: dict[str, object] = {
+        "complete": result.scan.complete,
+        "regions": sorted({r.region for r in result.regions} | set(result.scan.regions)),
+        "incompleteRegions": [r.region for r in result.regions if not r.complete],
+        "omittedResults": dropped,
+    }
+    if result.baseline:
+        props["baseline"] = {
+            "path": result.baseline.path,
+            "new": result.baseline.new,
+            "unchanged": result.baseline.unchanged,
+            "fixed": len(result.baseline.fixed),
+        }
+    return props
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds") + "Z"
