@@ -1,4 +1,4 @@
-"""Scan benchmark: load, evaluate and a whole `imgaudit scan --input` run over a synthetic inventory.
+"""Scan benchmark: load, evaluate, and a whole `imgaudit scan --input` over synthetic images.
 
     python bench/bench_scan.py            # 100,000 images
     python bench/bench_scan.py -n 20000   # smaller
