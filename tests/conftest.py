@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import main
-
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 
@@ -24,6 +22,8 @@ class CliResult:
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
     """`imgaudit ARGS` through `main()` (exit-code mapping included), like a user runs it."""
+    from auditor.cli import main  # imported late: a broken CLI fails its tests, not collection
+
     runner = CliRunner()
     with runner.isolation(env=env) as (out, err, _):
         code = main([str(a) for a in args])
