@@ -1,0 +1,28 @@
+"""Run the real CLI entry point in-process, with stdout and stderr captured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from click.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """`imgaudit ARGS` through `main()` (exit-code mapping included), like a user runs it."""
+    from auditor.cli import main  # imported late: a broken CLI fails its tests, not collection
+
+    runner = CliRunner()
+    with runner.isolation(env=env) as (out, err, _):
+        code = main([str(a) for a in args])
+        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
