@@ -11,9 +11,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from auditor.errors import RuleError, SourceProblem
 from auditor.findings import FailOn, Severity
+from auditor.yamlio import YamlDoc, read_yaml, validation_problems
 
 DEFAULT_CONFIG_NAME = "imgaudit.yaml"
 
@@ -59,6 +61,13 @@ class Config(BaseModel):
     signature: str | None = None
 
     base_dir: Path = Field(default=Path("."), exclude=True)
+    _doc: YamlDoc | None = PrivateAttr(default=None)
+
+    def problem(self, loc: tuple[str | int, ...], text: str) -> SourceProblem:
+        """A problem at `loc` of the config file (line 1 when it was not read from a file)."""
+        if self._doc is None:
+            return SourceProblem("config", 1, 1, f"{'.'.join(map(str, loc))}: {text}")
+        return self._doc.problem(loc, text, key=True)
 
     def rule_paths(self) -> list[Path]:
         """Rule paths from the file, relative to the file's own folder."""
@@ -69,3 +78,21 @@ class Config(BaseModel):
         keys = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
                 "concurrency", "signature")
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+
+def load_config(path: Path) -> Config:
+    """Read a config file; every problem is a RuleError entry with file:line:col."""
+    docs = read_yaml(path)
+    if len(docs) > 1:
+        raise RuleError([docs[1].problem((), "a config file holds one YAML document")])
+    doc = docs[0] if docs else YamlDoc(path=str(path), value={})
+    value = {} if doc.value is None else doc.value
+    if not isinstance(value, dict):
+        raise RuleError([doc.problem((), "the config file must be a mapping of settings")])
+    try:
+        config = Config.model_validate(value)
+    except ValidationError as exc:
+        raise RuleError(validation_problems(exc, doc, (), Config)) from None
+    config.base_dir = path.parent
+    config._doc = doc
+    return config

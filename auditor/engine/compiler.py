@@ -1,0 +1,142 @@
+"""Compile a condition tree once into plain closures, and explain a failure as evidence.
+
+The fast path (`pred`) is a chain of closures over precompiled getters and tests: no dict is
+built and no tree is walked per image. `explain` walks the tree only for images that produced
+a finding, to say which field had which value and what was expected of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from auditor.engine.conditions import AllOf, Cond, Not, Param, Quant, Test
+from auditor.engine.operators import OPERATORS
+from auditor.findings import Evidence
+
+Pred = Callable[[Any], bool]
+
+
+def jsonable(value: Any) -> Any:
+    """A field value as JSON-serialisable evidence."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _evidence(path: str, actual: Any, expected: str) -> Evidence:
+    return Evidence.model_construct(path=path, actual=jsonable(actual), expected=expected)
+
+
+@dataclass
+class Compiled:
+    """A compiled condition: `pred(obj)` and the tree it came from, for explanations."""
+
+    cond: Cond
+    pred: Pred
+    children: tuple[Compiled, ...] = ()
+    operand: Any = None  # a test's effective operand (a param's value resolved)
+
+    def explain(self, obj: Any, prefix: str = "", want: bool = True) -> list[Evidence]:
+        """Evidence of why `pred(obj)` is not `want` (normally: why a require failed)."""
+        cond = self.cond
+        if isinstance(cond, Test):
+            return [_explain_test(cond, self, obj, prefix, want)]
+        if isinstance(cond, Not):
+            return self.children[0].explain(obj, prefix, not want)
+        if isinstance(cond, Quant):
+            return _explain_quant(cond, self.children[0], obj, prefix, want)
+        conj = isinstance(cond, AllOf) == want  # children to blame are the ones != want
+        blame = [c for c in self.children if c.pred(obj) != want] if conj else self.children
+        return [e for c in blame for e in c.explain(obj, prefix, want)]
+
+    def describe(self) -> str:
+        return describe(self.cond, self)
+
+
+def _explain_test(cond: Test, compiled: Compiled, obj: Any, prefix: str, want: bool) -> Evidence:
+    expected = OPERATORS[cond.op].expected(compiled.operand)
+    return _evidence(prefix + cond.field.path, cond.field.get(obj),
+                     expected if want else f"not {expected}")
+
+
+def _explain_quant(
+    cond: Quant, inner: Compiled, obj: Any, prefix: str, want: bool
+) -> list[Evidence]:
+    path = prefix + cond.field.path
+    items = cond.field.get(obj) or []
+    text = inner.describe()
+    # (quantifier, want) -> which items to blame and what we want of them; None = whole list
+    blame = {("some", False): True, ("every", True): False, ("none", True): True}
+    matching = blame.get((cond.kind, want))
+    if matching is None:
+        label = "not every item" if cond.kind == "every" else "some item"
+        return [_evidence(path, items, f"{label}: {text}")]
+    found = [(i, x) for i, x in enumerate(items) if inner.pred(x) == matching]
+    return [e for i, x in found for e in inner.explain(x, f"{path}[{i}].", want=not matching)]
+
+
+def describe(cond: Cond, compiled: Compiled | None = None) -> str:
+    """A short text of a condition, for evidence: `RiskLevel == High`."""
+    children = compiled.children if compiled else ()
+    if isinstance(cond, Test):
+        operand = compiled.operand if compiled else cond.operand
+        return f"{cond.field.path} {OPERATORS[cond.op].expected(operand)}"
+    if isinstance(cond, Not):
+        return f"not ({describe(cond.item, children[0] if children else None)})"
+    if isinstance(cond, Quant):
+        inner = describe(cond.cond, children[0] if children else None)
+        return f"{cond.field.path} {cond.kind} ({inner})"
+    joiner = " and " if isinstance(cond, AllOf) else " or "
+    parts = [describe(c, children[i] if children else None) for i, c in enumerate(cond.items)]
+    return joiner.join(parts)
+
+
+def compile_cond(cond: Cond, params: dict[str, Any], today: date) -> Compiled:
+    """Compile `cond` with the rule's effective params and the evaluation date."""
+    if isinstance(cond, Test):
+        return _compile_test(cond, params, today)
+    if isinstance(cond, Not):
+        inner = compile_cond(cond.item, params, today)
+        p = inner.pred
+        return Compiled(cond, lambda o: not p(o), (inner,))
+    if isinstance(cond, Quant):
+        inner = compile_cond(cond.cond, params, today)
+        return Compiled(cond, _quantify(cond.kind, cond.field.get, inner.pred), (inner,))
+    children = tuple(compile_cond(c, params, today) for c in cond.items)
+    preds = tuple(c.pred for c in children)
+    return Compiled(cond, _combine(isinstance(cond, AllOf), preds), children)
+
+
+def _compile_test(cond: Test, params: dict[str, Any], today: date) -> Compiled:
+    operand = params[cond.operand.name] if isinstance(cond.operand, Param) else cond.operand
+    test = OPERATORS[cond.op].build(operand, cond.field, today)
+    get = cond.field.get
+    return Compiled(cond, lambda o: test(get(o)), operand=operand)
+
+
+def _quantify(kind: str, get: Callable[[Any], Any], pred: Pred) -> Pred:
+    if kind == "some":
+        return lambda o: any(map(pred, get(o) or ()))
+    if kind == "every":
+        return lambda o: all(map(pred, get(o) or ()))
+    return lambda o: not any(map(pred, get(o) or ()))
+
+
+def _combine(conjunction: bool, preds: tuple[Pred, ...]) -> Pred:
+    if len(preds) == 2:
+        a, b = preds
+        return (lambda o: a(o) and b(o)) if conjunction else (lambda o: a(o) or b(o))
+    if conjunction:
+        return lambda o: all(p(o) for p in preds)
+    return lambda o: any(p(o) for p in preds)

@@ -1,0 +1,86 @@
+"""Evaluate a RuleSet over an inventory: pure, no I/O, deterministic output.
+
+Per rule and region, one list comprehension calls the compiled closures; Finding objects,
+evidence and messages are built only for images that fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from auditor.config import Waiver
+from auditor.engine.rule import Rule
+from auditor.engine.ruleset import RuleSet
+from auditor.engine.waivers import WaiverIndex
+from auditor.findings import AppliedWaiver, Finding, WaiverReport, fingerprint, image_arn
+from auditor.models import Image, Inventory
+
+
+@dataclass
+class Evaluation:
+    findings: list[Finding]
+    waivers: list[WaiverReport] = field(default_factory=list)
+
+
+def failing(rule: Rule, images: Sequence[Image], today: date) -> list[Image]:
+    """The images a rule applies to and that do not satisfy its `require`."""
+    when, require = rule.compiled(today)
+    req = require.pred
+    if when is None:
+        return [img for img in images if not req(img)]
+    cond = when.pred
+    return [img for img in images if cond(img) and not req(img)]
+
+
+def message(rule: Rule, image: Image, region: str) -> str:
+    """The rendered message; a template that fails at render time falls back to the title."""
+    if rule.render is None:
+        return rule.spec.title
+    context: dict[str, Any] = {
+        "image": image, "params": rule.params, "region": region,
+        "rule": {"id": rule.id, "title": rule.spec.title, "severity": rule.severity.value},
+    }
+    try:
+        return rule.render(context)
+    except Exception as exc:  # a sandbox refusal must not stop a scan
+        return f"{rule.spec.title} (message template failed: {type(exc).__name__})"
+
+
+def make_finding(rule: Rule, image: Image, region: str, account: str | None, today: date,
+                 waiver: AppliedWaiver | None = None) -> Finding:
+    _, require = rule.compiled(today)
+    return Finding.model_construct(
+        rule_id=rule.id, severity=rule.severity, title=rule.spec.title,
+        message=message(rule, image, region), image_id=image.ImageId,
+        image_name=image.ImageName, region=region, owner_alias=image.ImageOwnerAlias,
+        evidence=require.explain(image), fingerprint=fingerprint(rule.id, region, image.ImageId),
+        resource=image_arn(region, account, image.ImageId), waiver=waiver, baseline_state=None,
+    )
+
+
+def _sort_key(finding: Finding) -> tuple[int, str, str, str]:
+    return (-finding.severity.rank, finding.rule_id, finding.region, finding.image_id)
+
+
+def evaluate(
+    inventory: Inventory,
+    ruleset: RuleSet,
+    *,
+    waivers: Sequence[Waiver] = (),
+    today: date | None = None,
+) -> Evaluation:
+    """Every finding of every rule on every image, waivers applied, sorted."""
+    today = today or date.today()
+    index = WaiverIndex(waivers, today)
+    findings: list[Finding] = []
+    for region in inventory.regions:
+        for rule in ruleset.rules:
+            for image in failing(rule, region.images, today):
+                waiver = index.apply(rule.id, image.ImageId)
+                findings.append(make_finding(rule, image, region.region, inventory.account_id,
+                                             today, waiver))
+    findings.sort(key=_sort_key)
+    return Evaluation(findings, index.reports())

@@ -1,0 +1,116 @@
+"""Field paths (`Features.NvmeSupport`, `Tags.owner`) resolved against the pydantic image model.
+
+A path is checked once, at load time, and turned into a precompiled getter; a missing value
+anywhere on the way (`Features` is null, a tag is absent) reads as None.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from operator import attrgetter
+from typing import Any
+
+from pydantic import BaseModel
+
+from auditor.yamlio import did_you_mean
+
+Getter = Callable[[Any], Any]
+
+# What kind of value a field holds; operators declare which kinds they accept.
+STR, INT, FLOAT, BOOL, DATETIME, DICT, LIST, MODEL, ANY = (
+    "string", "integer", "number", "boolean", "date-time", "mapping", "list", "object", "any",
+)
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A resolved field path: what it holds and how to read it."""
+
+    path: str
+    kind: str
+    get: Getter
+    element: type[BaseModel] | None = None  # the item model of a list field
+
+
+class FieldPathError(ValueError):
+    """A path that names no field; the message carries a did-you-mean."""
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else Any
+    return annotation
+
+
+def _kind(annotation: Any) -> tuple[str, type[BaseModel] | None]:
+    annotation = _strip_optional(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        (item,) = typing.get_args(annotation) or (Any,)
+        is_model = isinstance(item, type) and issubclass(item, BaseModel)
+        return LIST, item if is_model else None
+    if origin is dict:
+        return DICT, None
+    simple = {str: STR, bool: BOOL, int: INT, float: FLOAT, datetime: DATETIME, date: DATETIME}
+    if annotation in simple:
+        return simple[annotation], None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return MODEL, annotation
+    return ANY, None
+
+
+def _chain_getter(names: list[str]) -> Getter:
+    read = attrgetter(".".join(names))
+    if len(names) == 1:
+        return read
+
+    def get(obj: Any) -> Any:
+        try:
+            return read(obj)
+        except AttributeError:  # an object on the way is None
+            return None
+
+    return get
+
+
+def _tag_getter(names: list[str], key: str) -> Getter:
+    read = attrgetter(".".join(names))
+
+    def get(obj: Any) -> Any:
+        mapping = read(obj)
+        return None if mapping is None else mapping.get(key)
+
+    return get
+
+
+def resolve(path: str, model: type[BaseModel]) -> FieldRef:
+    """Resolve `path` against `model`; raises FieldPathError with a did-you-mean."""
+    parts = path.split(".")
+    names: list[str] = []
+    current: type[BaseModel] | None = model
+    kind, element = MODEL, None
+    for i, part in enumerate(parts):
+        if kind == DICT:  # any key of a mapping (Tags.<key>): the rest is the key itself
+            key = ".".join(parts[i:])
+            return FieldRef(path, STR, _tag_getter(names, key))
+        if kind == LIST:
+            raise FieldPathError(
+                f"{'.'.join(names)!r} is a list: read its items with some/every/none, e.g. "
+                f"{{{'.'.join(names)}: {{some: {{{'.'.join(parts[i:])}: ...}}}}}}"
+            )
+        if current is None or kind != MODEL:
+            raise FieldPathError(f"field {'.'.join(names)!r} has no sub-fields")
+        fields = current.model_fields
+        if part not in fields:
+            where = f" of {'.'.join(names)}" if names else ""
+            hint = did_you_mean(part, fields)
+            raise FieldPathError(f"unknown field {part!r}{where}{hint}")
+        names.append(part)
+        kind, element = _kind(fields[part].annotation)
+        current = element
+    return FieldRef(path, kind, _chain_getter(names), element if kind == LIST else None)

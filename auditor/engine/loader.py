@@ -1,0 +1,146 @@
+"""Find, read and validate rule files; apply the config file; return a RuleSet.
+
+Everything is validated before anything runs, and all problems are reported together, each
+with file, line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from auditor.config import Config
+from auditor.engine.conditions import param_uses
+from auditor.engine.operators import OPERATORS
+from auditor.engine.rule import Rule, build_rule
+from auditor.engine.ruleset import RuleSet
+from auditor.errors import InputError, RuleError, SourceProblem
+from auditor.yamlio import YamlDoc, did_you_mean, read_yaml
+
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
+def builtin_rules_dir() -> Path:
+    """`<package>/builtin_rules` in an installed wheel, else the repository's `rules/`."""
+    package = Path(__file__).resolve().parents[1]
+    shipped = package / "builtin_rules"
+    return shipped if shipped.is_dir() else package.parent / "rules"
+
+
+def rule_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; folders searched recursively for *.yaml / *.yml, in sorted order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+        elif path.exists():
+            files.append(path)
+        else:
+            raise InputError(path, "no such rule file or folder")
+    return files
+
+
+def _rule_values(doc: YamlDoc) -> Iterator[tuple[object, tuple]]:
+    """A document is one rule, or `rules: [...]`."""
+    value = doc.value
+    if isinstance(value, dict) and "rules" in value:
+        if set(value) != {"rules"} or not isinstance(value["rules"], list):
+            yield value, ("rules",)  # reported as a bad rule at that place
+            return
+        for i, item in enumerate(value["rules"]):
+            yield item, ("rules", i)
+    elif value is not None:
+        yield value, ()
+
+
+def _read_rules(files: list[Path], problems: list[SourceProblem]) -> list[Rule]:
+    rules: list[Rule] = []
+    seen: dict[str, Rule] = {}
+    for path in files:
+        try:
+            docs = read_yaml(path)
+        except RuleError as exc:
+            problems += exc.problems
+            continue
+        for doc in docs:
+            for value, base in _rule_values(doc):
+                rule, found = build_rule(doc, value, base)
+                problems += found
+                if rule is None:
+                    continue
+                if rule.id in seen:
+                    problems.append(doc.problem((*base, "id"), f"duplicate rule id {rule.id!r} "
+                                                f"(first defined at {seen[rule.id].where})"))
+                    continue
+                seen[rule.id] = rule
+                rules.append(rule)
+    return rules
+
+
+def load_rules(
+    paths: Sequence[Path], *, builtin: bool = True, config: Config | None = None
+) -> RuleSet:
+    """Load, validate and configure rules; raises RuleError listing every problem."""
+    files = (rule_files([builtin_rules_dir()]) if builtin else []) + rule_files(list(paths))
+    problems: list[SourceProblem] = []
+    rules = _read_rules(files, problems)
+    if config is not None:
+        rules = _configure(rules, config, problems)
+    for rule in rules:
+        problems += _check_params(rule, config)
+    if problems:
+        raise RuleError(problems)
+    return RuleSet(rules)
+
+
+def _unknown_rule(config: Config, loc: tuple, rule_id: str, ids: set[str]) -> SourceProblem:
+    return config.problem(loc, f"unknown rule id {rule_id!r}{did_you_mean(rule_id, ids)}")
+
+
+def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem]) -> list[Rule]:
+    by_id = {rule.id: rule for rule in rules}
+    ids = set(by_id)
+    for i, rule_id in enumerate(config.disable):
+        if rule_id not in ids:
+            problems.append(_unknown_rule(config, ("disable", i), rule_id, ids))
+    for rule_id, severity in config.severity.items():
+        if rule_id in by_id:
+            by_id[rule_id].severity = severity
+        else:
+            problems.append(_unknown_rule(config, ("severity", rule_id), rule_id, ids))
+    for rule_id, values in config.params.items():
+        if rule_id not in by_id:
+            problems.append(_unknown_rule(config, ("params", rule_id), rule_id, ids))
+            continue
+        declared = by_id[rule_id].spec.params
+        for name, value in values.items():
+            if name in declared:
+                by_id[rule_id].params[name] = value
+            else:
+                hint = did_you_mean(name, declared)
+                known = f"; {rule_id} declares: {', '.join(declared)}" if declared else ""
+                problems.append(config.problem(
+                    ("params", rule_id, name), f"unknown param {name!r} for {rule_id}{hint}{known}"
+                ))
+    for i, waiver in enumerate(config.waivers):
+        if waiver.rule not in ids:
+            problems.append(_unknown_rule(config, ("waivers", i, "rule"), waiver.rule, ids))
+    disabled = set(config.disable)
+    return [rule for rule in rules if rule.id not in disabled]
+
+
+def _check_params(rule: Rule, config: Config | None) -> list[SourceProblem]:
+    """Each param used as an operand must suit its operator, default or overridden."""
+    overridden = config.params.get(rule.id, {}) if config else {}
+    problems = []
+    for cond in (*param_uses(rule.when), *param_uses(rule.require)):
+        name = cond.operand.name
+        problem = OPERATORS[cond.op].check(rule.params[name], cond.field.kind)
+        if not problem:
+            continue
+        text = f"param {name!r} of {rule.id} ({cond.field.path}: {cond.op}) {problem}"
+        if config is not None and name in overridden:
+            problems.append(config.problem(("params", rule.id, name), text))
+        else:
+            problems.append(rule.doc.problem((*rule.base, "params", name), text))
+    return problems

@@ -1,0 +1,134 @@
+"""The rule model: the YAML keys (pydantic, unknown keys forbidden) and the checked rule.
+
+`build_rule` turns one YAML mapping into a `Rule` or a list of positioned problems; nothing
+is compiled for evaluation here (that needs the evaluation date, see `Rule.compiled`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from auditor.engine.compiler import Compiled, compile_cond
+from auditor.engine.conditions import Cond, Parser
+from auditor.engine.templates import Renderer, TemplateError, compile_message
+from auditor.errors import SourceProblem
+from auditor.findings import RuleInfo, Severity
+from auditor.models import Image
+from auditor.yamlio import Loc, YamlDoc, validation_problems
+
+RULE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*$"
+
+
+class RuleExamples(BaseModel):
+    """`tests:` images that must pass and images that must fail (partial image mappings)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    today: date | None = Field(None, description="evaluation date for age operators")
+    pass_: list[dict[str, Any]] = Field(default_factory=list, alias="pass")
+    fail: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RuleSpec(BaseModel):
+    """One rule as written in YAML (DESIGN §5)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=RULE_ID_PATTERN, description="stable, unique rule id")
+    title: str = Field(min_length=1)
+    severity: Severity
+    description: str = ""
+    remediation: str = ""
+    references: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    when: dict[str, Any] | None = Field(None, description="applicability filter (a condition)")
+    require: dict[str, Any] = Field(description="what a compliant image satisfies (a condition)")
+    message: str | None = Field(None, description="jinja2 template: image, params, rule, region")
+    params: dict[str, Any] = Field(default_factory=dict, description="name -> default value")
+    tests: RuleExamples | None = None
+
+
+@dataclass
+class Rule:
+    """A validated rule, ready to compile for an evaluation date."""
+
+    spec: RuleSpec
+    doc: YamlDoc
+    base: Loc
+    when: Cond | None
+    require: Cond
+    render: Renderer | None
+    severity: Severity
+    params: dict[str, Any]
+    examples: dict[str, list[Image]] = field(default_factory=dict)
+    _cache: dict[date, tuple[Compiled | None, Compiled]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def where(self) -> str:
+        line, column = self.doc.mark(self.base)
+        return f"{self.doc.path}:{line}:{column}"
+
+    def info(self) -> RuleInfo:
+        data = self.spec.model_dump(include=set(RuleInfo.model_fields))
+        return RuleInfo(**{**data, "severity": self.severity})
+
+    def compiled(self, today: date) -> tuple[Compiled | None, Compiled]:
+        """(when, require) compiled for `today`; compiled once per date."""
+        if today not in self._cache:
+            when = compile_cond(self.when, self.params, today) if self.when else None
+            self._cache[today] = (when, compile_cond(self.require, self.params, today))
+        return self._cache[today]
+
+
+def _template(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[Renderer | None, list]:
+    if spec.message is None:
+        return None, []
+    try:
+        return compile_message(spec.message), []
+    except TemplateError as exc:
+        line, column = doc.mark((*base, "message"))
+        return None, [SourceProblem(doc.path, line + exc.line - 1, column, str(exc))]
+
+
+def _examples(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[dict[str, list[Image]], list]:
+    cases: dict[str, list[Image]] = {"pass": [], "fail": []}
+    problems: list[SourceProblem] = []
+    if spec.tests is None:
+        return cases, problems
+    for kind, images in (("pass", spec.tests.pass_), ("fail", spec.tests.fail)):
+        for i, data in enumerate(images):
+            loc = (*base, "tests", kind, i)
+            data = {"ImageId": f"m-{spec.id.lower()}-{kind}-{i + 1}", **data}
+            try:
+                cases[kind].append(Image.model_validate(data))
+            except ValidationError as exc:
+                problems += validation_problems(exc, doc, loc)
+    return cases, problems
+
+
+def build_rule(doc: YamlDoc, value: Any, base: Loc) -> tuple[Rule | None, list[SourceProblem]]:
+    """Validate one rule mapping; every problem is positioned in `doc`."""
+    if not isinstance(value, dict):
+        return None, [doc.problem(base, "a rule is a mapping of keys (id, title, severity, ...)")]
+    try:
+        spec = RuleSpec.model_validate(value)
+    except ValidationError as exc:
+        return None, validation_problems(exc, doc, base, RuleSpec)
+    parser = Parser(doc, set(spec.params))
+    when = parser.cond(spec.when, (*base, "when"), Image) if spec.when is not None else None
+    require = parser.cond(spec.require, (*base, "require"), Image)
+    render, template_problems = _template(spec, doc, base)
+    examples, example_problems = _examples(spec, doc, base)
+    problems = parser.problems + template_problems + example_problems
+    if problems or require is None:
+        return None, problems
+    rule = Rule(spec, doc, base, when, require, render, spec.severity, dict(spec.params), examples)
+    return rule, []

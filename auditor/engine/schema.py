@@ -1,0 +1,71 @@
+"""The JSON Schema of the rule format, for editors (`imgaudit rules schema`).
+
+The rule's keys come from the pydantic model; conditions are described here by hand, since
+their keys are field paths: `all`/`any`/`not`, or a field with a literal or operator mapping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.engine.operators import OPERATORS, QUANTIFIERS
+from auditor.engine.rule import RuleSpec
+
+_LITERAL = {"type": ["string", "number", "integer", "boolean"]}
+_PARAM = {
+    "type": "object", "properties": {"param": {"type": "string"}},
+    "required": ["param"], "additionalProperties": False,
+}
+_OPERAND_SCHEMAS: dict[str, dict[str, Any]] = {
+    "in": {"type": "array", "items": _LITERAL, "minItems": 1},
+    "not_in": {"type": "array", "items": _LITERAL, "minItems": 1},
+    "exists": {"type": "boolean"},
+    "regex": {"type": "string", "format": "regex"},
+    "glob": {"type": "string"},
+    "contains": {"type": "string"},
+    "older_than_days": {"type": "number", "minimum": 0},
+    "newer_than_days": {"type": "number", "minimum": 0},
+    "has_keys": {"type": "array", "items": {"type": "string"}},
+}
+
+
+def _condition_defs() -> dict[str, Any]:
+    ref = {"$ref": "#/$defs/condition"}
+    operators = {
+        name: {"anyOf": [_OPERAND_SCHEMAS.get(name, _LITERAL), _PARAM]} for name in OPERATORS
+    }
+    operators.update({name: ref for name in QUANTIFIERS})
+    return {
+        "condition": {
+            "type": "object",
+            "minProperties": 1,
+            "description": "all/any/not, or field paths with a literal or an operator mapping",
+            "properties": {"all": {"type": "array", "items": ref, "minItems": 1},
+                           "any": {"type": "array", "items": ref, "minItems": 1},
+                           "not": ref},
+            "additionalProperties": {"anyOf": [_LITERAL, _PARAM, {"$ref": "#/$defs/operators"}]},
+        },
+        "operators": {"type": "object", "minProperties": 1, "properties": operators,
+                      "additionalProperties": False},
+    }
+
+
+def rule_json_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of one rule document, or of a file with `rules: [...]`."""
+    rule = RuleSpec.model_json_schema(by_alias=True)
+    defs = {**rule.pop("$defs", {}), **_condition_defs()}
+    for key in ("when", "require"):
+        rule["properties"][key] = {"$ref": "#/$defs/condition",
+                                   "description": rule["properties"][key].get("description", "")}
+    defs["rule"] = rule
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "imgaudit rule file",
+        "anyOf": [
+            {"$ref": "#/$defs/rule"},
+            {"type": "object", "properties": {"rules": {"type": "array",
+                                                        "items": {"$ref": "#/$defs/rule"}}},
+             "required": ["rules"], "additionalProperties": False},
+        ],
+        "$defs": defs,
+    }
