@@ -50,9 +50,9 @@ def _rule_problems(rules: list[dict[str, Any]]) -> list[str]:
         if "security" not in props.get("tags", []):
             problems.append(f"rule {rule['id']}: no security tag")
         score = props.get("security-severity")
-        if props.get("imgaudit-severity") != "info":
-            if not isinstance(score, str) or not 0.1 <= float(score) <= 10.0:
-                problems.append(f"rule {rule['id']}: security-severity {score!r}")
+        scored = isinstance(score, str) and 0.1 <= float(score) <= 10.0
+        if props.get("imgaudit-severity") != "info" and not scored:
+            problems.append(f"rule {rule['id']}: security-severity {score!r}")
     return problems
 
 

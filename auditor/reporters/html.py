@@ -1,0 +1,58 @@
+"""One self-contained HTML file: summary on the server side, findings table in the browser.
+
+Everything the page needs (CSS, JS, data) is inlined, so it works offline and from file://.
+The template is autoescaped; the findings travel as a script-safe JSON blob and the script
+only ever writes them with textContent, never as HTML.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from auditor.findings import SEVERITIES, AuditResult
+from auditor.reporters import ReportOptions
+from auditor.reporters.html_data import findings_blob, summarize
+
+TEMPLATES = Path(__file__).parent / "templates"
+FIXED_SHOWN = 500  # fixed findings listed in full; the rest are counted
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@lru_cache(maxsize=2)
+def _asset(name: str) -> Markup:
+    """Our own CSS or JS, inlined verbatim (it is code we ship, not data)."""
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
+    if "</" in text:
+        raise ValueError(f"{name} must not contain '</' (it would end its element)")
+    return Markup(text)
+
+
+def render(result: AuditResult, options: ReportOptions) -> str:
+    template = _environment().get_template("report.html.j2")
+    fixed = result.baseline.fixed if result.baseline else []
+    return template.render(
+        result=result,
+        scan=result.scan,
+        summary=summarize(result),
+        severities=SEVERITIES,
+        incomplete=[r for r in result.regions if not r.complete],
+        fixed=fixed[:FIXED_SHOWN],
+        fixed_hidden=max(0, len(fixed) - FIXED_SHOWN),
+        data=Markup(findings_blob(result)),
+        css=_asset("report.css"),
+        js=_asset("report.js"),
+    )

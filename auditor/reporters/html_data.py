@@ -1,0 +1,137 @@
+"""The HTML report's data: a compact JSON blob for the findings table and the summary tables.
+
+100,000 findings must fit in a few megabytes, so the blob is columnar: every string is stored
+once in `strings` and referred to by index; a finding is a short array of integers. The blob
+sits inside a <script> element, so `<`, `>`, `&` and U+2028/9 are escaped as \\uXXXX: no cloud
+string can close the element or break the parser.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.findings import SEVERITIES, AuditResult, Finding
+
+STATUS_OPEN, STATUS_WAIVED, STATUS_EXPIRED = 0, 1, 2
+BASELINE_CODES = {None: 0, "new": 1, "unchanged": 2}
+_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                   0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+class _Strings:
+    """Interns strings: each distinct string is stored once and referred to by index."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def __call__(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        found = self.index.get(value)
+        if found is None:
+            found = self.index[value] = len(self.index)
+        return found
+
+    def table(self) -> list[str]:
+        return list(self.index)
+
+
+def findings_blob(result: AuditResult) -> str:
+    """The findings, images, rules and waivers as script-safe JSON text."""
+    s = _Strings()
+    images: dict[tuple[str, str], int] = {}
+    image_rows: list[list[int]] = []
+    waivers: dict[tuple[str, str, str, bool], int] = {}
+    rows = []
+    rule_index = {rule.id: i for i, rule in enumerate(result.rules)}
+    rules = [_rule(rule.model_dump(mode="json")) for rule in result.rules]
+    for f in result.findings:
+        if f.rule_id not in rule_index:
+            rule_index[f.rule_id] = len(rules)
+            rules.append(_rule({"id": f.rule_id, "title": f.title, "severity": f.severity.value}))
+        key = (f.region, f.image_id)
+        if key not in images:
+            images[key] = len(image_rows)
+            image_rows.append([s(f.image_id), s(f.image_name), s(f.region), s(f.owner_alias),
+                               s(f.resource)])
+        rows.append([rule_index[f.rule_id], SEVERITIES.index(f.severity.value), images[key],
+                     s(f.message), [[s(e.path), s(_actual(e.actual)), s(e.expected)]
+                                    for e in f.evidence],
+                     _status(f), _waiver(f, waivers), BASELINE_CODES[f.baseline_state]])
+    data = {"strings": s.table(), "rules": rules, "images": image_rows, "findings": rows,
+            "waivers": [list(w) for w in waivers], "severities": list(SEVERITIES),
+            "baseline": result.baseline is not None}
+    return script_json(data)
+
+
+def script_json(data: Any) -> str:
+    """JSON that is safe between <script type="application/json"> and </script>."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.translate(_SCRIPT_ESCAPES)
+
+
+def _rule(rule: dict[str, Any]) -> dict[str, Any]:
+    keep = ("id", "title", "severity", "description", "remediation", "references")
+    return {k: rule.get(k, "" if k != "references" else []) for k in keep}
+
+
+def _actual(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _status(f: Finding) -> int:
+    if f.waiver is None:
+        return STATUS_OPEN
+    return STATUS_EXPIRED if f.waiver.expired else STATUS_WAIVED
+
+
+def _waiver(f: Finding, waivers: dict[tuple[str, str, str, bool], int]) -> int:
+    if f.waiver is None:
+        return -1
+    key = (f.waiver.reason, f.waiver.owner, f.waiver.expires.isoformat(), f.waiver.expired)
+    return waivers.setdefault(key, len(waivers))
+
+
+@dataclass
+class Summary:
+    """Counts for the cards and tables the template renders on the server side."""
+
+    open_by_severity: dict[str, int]
+    waived: int
+    expired_waiver: int
+    failing: int
+    by_rule: list[dict[str, Any]] = field(default_factory=list)
+    by_region: list[dict[str, Any]] = field(default_factory=list)
+
+
+def summarize(result: AuditResult) -> Summary:
+    open_by_rule: Counter[str] = Counter()
+    waived_by_rule: Counter[str] = Counter()
+    open_by_region: Counter[str] = Counter()
+    for f in result.findings:
+        if f.suppressed:
+            waived_by_rule[f.rule_id] += 1
+        else:
+            open_by_rule[f.rule_id] += 1
+            open_by_region[f.region] += 1
+    rules = {rule.id: rule for rule in result.rules}
+    by_rule = [
+        {"id": rid, "title": rules[rid].title if rid in rules else rid,
+         "severity": rules[rid].severity.value if rid in rules else "info",
+         "open": open_by_rule[rid], "waived": waived_by_rule[rid]}
+        for rid in sorted(set(open_by_rule) | set(waived_by_rule),
+                          key=lambda r: (-open_by_rule[r], r))
+    ]
+    by_region = [{"region": r.region, "images": r.images, "open": open_by_region[r.region],
+                  "complete": r.complete, "errors": r.errors} for r in result.regions]
+    return Summary(
+        open_by_severity=result.counts_by_severity(),
+        waived=sum(waived_by_rule.values()),
+        expired_waiver=sum(1 for f in result.findings if f.waiver and f.waiver.expired),
+        failing=len(result.failing),
+        by_rule=by_rule,
+        by_region=by_region,
+    )

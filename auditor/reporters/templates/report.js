@@ -1,0 +1,269 @@
+/* imgaudit report: renders one page of the findings table at a time from the JSON blob.
+   Cloud strings are only ever written with textContent, never parsed as HTML. */
+(function () {
+  "use strict";
+  var D = JSON.parse(document.getElementById("data").textContent);
+  var S = D.strings, SEV = D.severities;
+  var STATUS = ["open", "waived", "waiver expired"], BASE = ["", "new", "unchanged"];
+  var str = function (i) { return i < 0 ? "" : S[i]; };
+  var $ = function (id) { return document.getElementById(id); };
+  // finding row: [rule, severity index, image, message, evidence, status, waiver, baseline]
+  var F = D.findings, IMG = D.images, RULES = D.rules;
+  var state = { sevs: {}, rule: -1, region: -1, owner: -1, status: -1, baseline: -1,
+                text: "", sort: "sev", dir: 1, page: 0, size: 100 };
+  SEV.forEach(function (s, i) { state.sevs[i] = true; });
+  var haystack = null, view = [];
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  }
+  function sevBadge(i) { return el("span", SEV[i], "sev sev-" + SEV[i]); }
+  function statusTag(f) {
+    var cls = ["tag", "tag waived", "tag expired"][f[5]];
+    return el("span", STATUS[f[5]], cls);
+  }
+  function img(f) { return IMG[f[2]]; }  // [id, name, region, owner, arn]
+
+  function fillSelect(id, values) {
+    var sel = $(id);
+    values.forEach(function (v) {
+      var o = el("option", v[1]); o.value = String(v[0]); sel.appendChild(o);
+    });
+  }
+  function distinct(col) {
+    var seen = {}, out = [];
+    IMG.forEach(function (im) {
+      var k = im[col];
+      if (k >= 0 && !seen[k]) { seen[k] = true; out.push([k, S[k]]); }
+    });
+    return out.sort(function (a, b) { return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0; });
+  }
+
+  function buildHaystack() {
+    haystack = F.map(function (f) {
+      var im = img(f), r = RULES[f[0]];
+      return [str(im[0]), str(im[1]), str(f[3]), r.id, r.title, str(im[4])].join("\n").toLowerCase();
+    });
+  }
+
+  function matches(f, i) {
+    if (!state.sevs[f[1]]) return false;
+    if (state.rule >= 0 && f[0] !== state.rule) return false;
+    var im = img(f);
+    if (state.region >= 0 && im[2] !== state.region) return false;
+    if (state.owner >= 0 && im[3] !== state.owner) return false;
+    if (state.status >= 0 && f[5] !== state.status) return false;
+    if (state.baseline >= 0 && f[7] !== state.baseline) return false;
+    if (state.text) {
+      if (!haystack) buildHaystack();
+      if (haystack[i].indexOf(state.text) < 0) return false;
+    }
+    return true;
+  }
+
+  var KEYS = {
+    sev: function (f) { return f[1]; },
+    rule: function (f) { return RULES[f[0]].id; },
+    image: function (f) { return str(img(f)[0]); },
+    region: function (f) { return str(img(f)[2]); },
+    owner: function (f) { return str(img(f)[3]); },
+    message: function (f) { return str(f[3]); },
+    status: function (f) { return f[5]; },
+    baseline: function (f) { return f[7]; }
+  };
+
+  function recompute() {
+    view = [];
+    for (var i = 0; i < F.length; i++) if (matches(F[i], i)) view.push(i);
+    var key = KEYS[state.sort], dir = state.dir;
+    var keys = new Array(F.length);
+    view.forEach(function (i) { keys[i] = key(F[i]); });
+    view.sort(function (a, b) {
+      var x = keys[a], y = keys[b];
+      if (x < y) return -dir;
+      if (x > y) return dir;
+      return F[a][1] - F[b][1] || a - b;
+    });
+    state.page = 0;
+    draw();
+  }
+
+  function row(i) {
+    var f = F[i], im = img(f), tr = el("tr");
+    tr.dataset.index = String(i);
+    var c = el("td"); c.appendChild(sevBadge(f[1])); tr.appendChild(c);
+    c = el("td"); c.appendChild(el("code", RULES[f[0]].id)); c.title = RULES[f[0]].title; tr.appendChild(c);
+    c = el("td"); c.appendChild(el("code", str(im[0])));
+    if (im[1] >= 0) c.appendChild(el("span", str(im[1]), "img-name"));
+    tr.appendChild(c);
+    tr.appendChild(el("td", str(im[2]), "nowrap"));
+    tr.appendChild(el("td", str(im[3]), "nowrap"));
+    tr.appendChild(el("td", str(f[3]), "msg"));
+    c = el("td"); c.appendChild(statusTag(f)); tr.appendChild(c);
+    if (D.baseline) {
+      c = el("td"); if (f[7]) c.appendChild(el("span", BASE[f[7]], f[7] === 1 ? "tag new" : "tag"));
+      tr.appendChild(c);
+    }
+    return tr;
+  }
+
+  function draw() {
+    var pages = Math.max(1, Math.ceil(view.length / state.size));
+    if (state.page >= pages) state.page = pages - 1;
+    var start = state.page * state.size, end = Math.min(view.length, start + state.size);
+    var body = $("rows"), frag = document.createDocumentFragment();
+    for (var k = start; k < end; k++) frag.appendChild(row(view[k]));
+    body.replaceChildren(frag);
+    $("shown").textContent = view.length + " of " + F.length + " findings match";
+    $("p-info").textContent = view.length ? ("Rows " + (start + 1) + "–" + end + " · page " +
+      (state.page + 1) + " of " + pages) : "No findings match the filters";
+    document.querySelectorAll("th[data-sort]").forEach(function (th) {
+      th.setAttribute("aria-sort", th.dataset.sort === state.sort ?
+        (state.dir > 0 ? "ascending" : "descending") : "none");
+    });
+  }
+
+  function evidenceTable(f) {
+    var t = el("table"), head = el("tr");
+    ["Field", "Actual", "Expected"].forEach(function (h) { head.appendChild(el("th", h)); });
+    t.appendChild(el("thead")).appendChild(head);
+    var body = t.appendChild(el("tbody"));
+    f[4].forEach(function (e) {
+      var tr = el("tr");
+      var c = el("td"); c.appendChild(el("code", str(e[0]))); tr.appendChild(c);
+      c = el("td"); c.appendChild(el("code", str(e[1]))); tr.appendChild(c);
+      tr.appendChild(el("td", str(e[2])));
+      body.appendChild(tr);
+    });
+    return t;
+  }
+
+  function findingCard(f) {
+    var r = RULES[f[0]], box = el("div", null, "finding"), h = el("h3");
+    h.appendChild(sevBadge(f[1])); h.appendChild(el("code", r.id)); h.appendChild(el("span", r.title));
+    h.appendChild(statusTag(f));
+    if (D.baseline && f[7]) h.appendChild(el("span", BASE[f[7]], f[7] === 1 ? "tag new" : "tag"));
+    box.appendChild(h);
+    box.appendChild(el("p", str(f[3])));
+    if (f[4].length) box.appendChild(evidenceTable(f));
+    if (f[6] >= 0) {
+      var w = D.waivers[f[6]];
+      box.appendChild(el("p", (w[3] ? "Waiver EXPIRED on " : "Waived until ") + w[2] +
+        " by " + w[1] + ": " + w[0], w[3] ? "bad" : "muted"));
+    }
+    if (r.description) box.appendChild(el("p", r.description, "muted"));
+    if (r.remediation) {
+      var p = el("p"); p.appendChild(el("b", "Remediation: ")); p.appendChild(document.createTextNode(r.remediation));
+      box.appendChild(p);
+    }
+    (r.references || []).forEach(function (ref) {
+      var p = el("p"), isUrl = /^https?:[/][/]/.test(ref);
+      var a = el(isUrl ? "a" : "span", ref);
+      if (isUrl) { a.href = ref; a.rel = "noopener noreferrer"; a.target = "_blank"; }
+      p.appendChild(a); box.appendChild(p);
+    });
+    return box;
+  }
+
+  function showImage(imageIndex) {
+    var im = IMG[imageIndex];
+    $("d-title").textContent = "Image " + str(im[0]);
+    var meta = $("d-meta"); meta.replaceChildren();
+    [["Name", im[1]], ["Region", im[2]], ["Owner", im[3]], ["ARN", im[4]]].forEach(function (kv) {
+      if (kv[1] < 0) return;
+      meta.appendChild(el("dt", kv[0])); meta.appendChild(el("dd", str(kv[1])));
+    });
+    var list = $("d-findings"); list.replaceChildren();
+    F.filter(function (f) { return f[2] === imageIndex; })
+      .sort(function (a, b) { return a[1] - b[1]; })
+      .forEach(function (f) { list.appendChild(findingCard(f)); });
+    $("detail").hidden = false;
+  }
+
+  function num(v) { return v === "" ? -1 : Number(v); }
+  function bind() {
+    fillSelect("f-rule", RULES.map(function (r, i) { return [i, r.id + " · " + r.title]; }));
+    fillSelect("f-region", distinct(2));
+    fillSelect("f-owner", distinct(3));
+    document.querySelectorAll("input[name=severity]").forEach(function (box) {
+      box.addEventListener("change", function () {
+        state.sevs[SEV.indexOf(box.value)] = box.checked; recompute();
+      });
+    });
+    [["f-rule", "rule"], ["f-region", "region"], ["f-owner", "owner"], ["f-status", "status"],
+     ["f-baseline", "baseline"]].forEach(function (p) {
+      var sel = $(p[0]);
+      if (sel) sel.addEventListener("change", function () { state[p[1]] = num(sel.value); recompute(); });
+    });
+    var timer = null;
+    $("f-text").addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { state.text = $("f-text").value.trim().toLowerCase(); recompute(); }, 150);
+    });
+    $("f-reset").addEventListener("click", reset);
+    document.querySelectorAll("th[data-sort]").forEach(function (th) {
+      th.addEventListener("click", function () {
+        if (state.sort === th.dataset.sort) state.dir = -state.dir;
+        else { state.sort = th.dataset.sort; state.dir = 1; }
+        recompute();
+      });
+    });
+    $("rows").addEventListener("click", function (ev) {
+      var tr = ev.target.closest("tr");
+      if (tr) showImage(F[Number(tr.dataset.index)][2]);
+    });
+    $("d-close").addEventListener("click", function () { $("detail").hidden = true; });
+    document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") $("detail").hidden = true; });
+    bindPager();
+    bindShortcuts();
+  }
+
+  function bindPager() {
+    var go = function (p) { state.page = p; draw(); };
+    $("p-first").addEventListener("click", function () { go(0); });
+    $("p-prev").addEventListener("click", function () { go(Math.max(0, state.page - 1)); });
+    $("p-next").addEventListener("click", function () { go(state.page + 1); });
+    $("p-last").addEventListener("click", function () { go(Math.ceil(view.length / state.size) - 1); });
+    $("p-size").addEventListener("change", function () { state.size = Number($("p-size").value); go(0); });
+  }
+
+  function setSelect(id, key, value) { $(id).value = String(value); state[key] = value; }
+  function bindShortcuts() {
+    document.querySelectorAll("button.card[data-severity]").forEach(function (card) {
+      card.addEventListener("click", function () {
+        document.querySelectorAll("input[name=severity]").forEach(function (box) {
+          box.checked = box.value === card.dataset.severity;
+          state.sevs[SEV.indexOf(box.value)] = box.checked;
+        });
+        recompute(); $("findings").scrollIntoView();
+      });
+    });
+    var pick = function (attr, id, key, col) {
+      document.querySelectorAll("a[" + attr + "]").forEach(function (a) {
+        a.addEventListener("click", function (ev) {
+          ev.preventDefault();
+          var value = a.getAttribute(attr), idx = -1;
+          if (col < 0) RULES.forEach(function (r, i) { if (r.id === value) idx = i; });
+          else idx = S.indexOf(value);
+          setSelect(id, key, idx); recompute(); $("findings").scrollIntoView();
+        });
+      });
+    };
+    pick("data-filter-rule", "f-rule", "rule", -1);
+    pick("data-filter-region", "f-region", "region", 2);
+  }
+
+  function reset() {
+    $("filters").reset();
+    SEV.forEach(function (s, i) { state.sevs[i] = true; });
+    state.rule = state.region = state.owner = state.status = state.baseline = -1;
+    state.text = "";
+    recompute();
+  }
+
+  bind();
+  recompute();
+})();
