@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from auditor.collector.retry import RetryPolicy
 from auditor.models import Inventory, Scope
 
 
@@ -17,7 +19,17 @@ class CollectRequest:
     endpoint: str | None = None        # overrides https://ecs.<region>.aliyuncs.com
     profile: str | None = None         # aliyun CLI profile name
     signature: str = "v3"              # "v3" (ACS3-HMAC-SHA256) or "v1" (HMAC-SHA1)
-    concurrency: int = 4
+    concurrency: int = 4               # regions collected at once
+    page_concurrency: int | None = None  # pages of one region at once (default: concurrency)
+    timeout: float = 30.0              # seconds per HTTP request
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    lookup_account: bool = True        # ask STS GetCallerIdentity for the account id
+    # Where the credential sources live; None means env IMGAUDIT_STS_ENDPOINT /
+    # IMGAUDIT_METADATA_URL, else https://sts.aliyuncs.com / http://100.100.100.200,
+    # and ~/.aliyun/config.json.
+    sts_endpoint: str | None = None
+    metadata_url: str | None = None
+    aliyun_config: Path | None = None
 
 
 ProgressCallback = Callable[[str, int, int], None]  # (region, pages_done, images_so_far)
@@ -28,3 +40,6 @@ def collect(request: CollectRequest, *, progress: ProgressCallback | None = None
     from auditor.collector.run import collect_inventory
 
     return collect_inventory(request, progress=progress)
+
+
+__all__ = ["CollectRequest", "ProgressCallback", "RetryPolicy", "collect"]

@@ -1,0 +1,158 @@
+"""One signed RPC call over a shared `requests.Session`, retried when the failure is transient.
+
+V3 sends the parameters in the query string and the key material in headers; V1 sends
+everything as a form body, so no security token ever appears in a URL (URLs reach logs).
+Every message that leaves this module has the secret and the token scrubbed from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from auditor.collector import signing
+from auditor.collector.retry import Deadline, RetryPolicy, is_retryable
+from auditor.collector.signing import Credentials
+from auditor.errors import ApiError
+
+log = logging.getLogger("imgaudit.collector")
+
+USER_AGENT = "imgaudit"
+
+
+def new_session(pool_size: int) -> requests.Session:
+    """One session per run: keep-alive connections, pooled per host, TLS always verified."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=64, pool_maxsize=max(pool_size, 1), max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """Replace every occurrence of a secret by `***`."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+@dataclass(frozen=True)
+class Call:
+    """What to call: an RPC action of one API version at one base URL."""
+
+    base_url: str
+    action: str
+    version: str
+    params: Mapping[str, str]
+    region: str | None = None
+
+
+class ApiClient:
+    """Signs, sends and retries RPC calls; returns the parsed JSON body of a success."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        credentials: Credentials,
+        *,
+        signature: str = "v3",
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session
+        self.credentials = credentials
+        self.signature = signature
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+
+    def call(
+        self, call: Call, *, deadline: Deadline | None = None, max_attempts: int | None = None
+    ) -> dict[str, Any]:
+        """The JSON body of a successful answer; ApiError once retries are spent."""
+        deadline = deadline or Deadline(self.retry.region_budget)
+        attempts = max_attempts or self.retry.max_attempts
+        for attempt in range(attempts):
+            try:
+                return self._once(call)
+            except ApiError as error:
+                if not is_retryable(error.code, error.http_status) or attempt + 1 >= attempts:
+                    raise
+                wait = self.retry.delay(attempt)
+                if not deadline.allows_wait(wait):
+                    raise
+                log.info("retrying %s in %s after %s (wait %.2fs)",
+                         call.action, call.region or "-", error.code, wait)
+                self.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(self, call: Call) -> dict[str, Any]:
+        started = time.monotonic()
+        try:
+            response = self._send(call)
+        except requests.Timeout as exc:
+            raise self._transport_error(call, "Timeout", exc) from None
+        except requests.RequestException as exc:
+            raise self._transport_error(call, "ConnectionError", exc) from None
+        body = self._parse(call, response)
+        log.debug("%s %s: HTTP %s, RequestId %s, %.0f ms", call.action, call.region or "-",
+                  response.status_code, body.get("RequestId"),
+                  (time.monotonic() - started) * 1000)
+        return body
+
+    def _send(self, call: Call) -> requests.Response:
+        nonce, date = signing.new_nonce(), signing.utc_timestamp()
+        if self.signature == "v1":
+            form = signing.v1_params(
+                method="POST", action=call.action, version=call.version, params=call.params,
+                credentials=self.credentials, timestamp=date, nonce=nonce,
+            )
+            return self.session.post(call.base_url + "/", data=form, timeout=self.timeout)
+        headers = signing.v3_headers(
+            method="POST", host=urlsplit(call.base_url).netloc, action=call.action,
+            version=call.version, params=call.params, credentials=self.credentials,
+            date=date, nonce=nonce,
+        )
+        return self.session.post(
+            call.base_url + "/", params=dict(call.params), headers=headers, timeout=self.timeout
+        )
+
+    def _parse(self, call: Call, response: requests.Response) -> dict[str, Any]:
+        status = response.status_code
+        try:
+            body = response.json()
+        except (ValueError, requests.RequestException):
+            body = None
+        if not isinstance(body, dict):
+            snippet = response.text[:80].replace("\n", " ") if response.text else "empty body"
+            code = "InvalidResponse" if status < 400 else f"HTTP{status}"
+            raise self._error(call, code, f"unreadable answer ({snippet!r})", status, None)
+        if status >= 400:
+            raise self._error(call, str(body.get("Code") or f"HTTP{status}"),
+                              str(body.get("Message") or response.reason), status,
+                              body.get("RequestId"))
+        return body
+
+    def _transport_error(self, call: Call, code: str, exc: Exception) -> ApiError:
+        return self._error(call, code, f"{type(exc).__name__}: {exc}", None, None)
+
+    def _error(
+        self, call: Call, code: str, message: str, status: int | None, request_id: str | None
+    ) -> ApiError:
+        return ApiError(
+            code=redact(code, self.credentials.secrets()),
+            message=redact(message, self.credentials.secrets()),
+            region=call.region,
+            request_id=request_id,
+            http_status=status,
+            action=call.action,
+        )

@@ -1,0 +1,115 @@
+"""Collect one region: one listing per owner alias, merged and de-duplicated by ImageId.
+
+When a listing's unique images disagree with its `TotalCount` (images created or deleted while
+paging), the listing is taken again once; a second disagreement is recorded in the region's
+`errors` while the region stays complete (every page was read). A listing that fails after
+its retries marks the region incomplete and says which pages are missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from auditor.collector.client import ApiClient
+from auditor.collector.paginate import Listing, Pager
+from auditor.collector.regions import endpoint_for
+from auditor.collector.retry import Deadline, RetryPolicy
+from auditor.errors import ApiError
+from auditor.models import Image, RegionInventory
+
+log = logging.getLogger("imgaudit.collector")
+
+
+@dataclass(frozen=True)
+class RegionJob:
+    client: ApiClient
+    region: str
+    endpoint: str | None
+    listings: dict[str, dict[str, str]]  # owner alias -> request parameters
+    page_concurrency: int
+    retry: RetryPolicy
+    on_page: Callable[[int], None]
+
+
+@dataclass
+class _Merged:
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)
+    total_count: int = 0
+    request_ids: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    complete: bool = True
+
+    def add(self, listing: Listing) -> None:
+        self.total_count += listing.total_count
+        self.request_ids += listing.request_ids
+        for image_id, image in listing.images.items():
+            self.images.setdefault(image_id, image)
+        if listing.failures:
+            self.complete = False
+            self.errors += listing.failures
+
+
+def _count_note(region: str, owner: str, listing: Listing) -> str:
+    return (
+        f"{region}: owner {owner}: TotalCount {listing.total_count} but "
+        f"{len(listing.images)} unique images listed, twice (images created or deleted "
+        "during the scan); every page was read"
+    )
+
+
+def _listing(pager: Pager, job: RegionJob, owner: str) -> tuple[Listing, str | None]:
+    """A listing, taken again once when its count disagrees with TotalCount."""
+    listing = pager.listing(job.on_page)
+    if listing.failures or len(listing.images) == listing.total_count:
+        return listing, None
+    log.info("%s: owner %s: %d unique images for TotalCount %d; listing again",
+             job.region, owner, len(listing.images), listing.total_count)
+    listing = pager.listing(job.on_page)
+    if listing.failures or len(listing.images) == listing.total_count:
+        return listing, None
+    return listing, _count_note(job.region, owner, listing)
+
+
+def _images(raw: dict[str, dict[str, Any]], merged: _Merged, region: str) -> list[Image]:
+    images = []
+    for image_id, item in raw.items():
+        try:
+            images.append(Image.model_validate(item))
+        except ValidationError as exc:
+            merged.complete = False
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            merged.errors.append(f"{region}: image {image_id} unreadable: {where}: "
+                                 f"{problem['msg']}")
+    return images
+
+
+def collect_region(job: RegionJob) -> RegionInventory:
+    """The region's inventory; never raises an ApiError (it lands in `errors`)."""
+    deadline = Deadline(job.retry.region_budget)
+    base_url = endpoint_for(job.region, job.endpoint)
+    merged = _Merged()
+    for owner, params in job.listings.items():
+        pager = Pager(job.client, base_url, job.region, params, job.page_concurrency, deadline)
+        try:
+            listing, note = _listing(pager, job, owner)
+        except ApiError as error:
+            merged.complete = False
+            merged.errors.append(f"{error}; owner {owner}: no page collected")
+            continue
+        merged.add(listing)
+        if note:
+            merged.errors.append(note)
+    return RegionInventory(
+        region=job.region,
+        complete=merged.complete,
+        total_count=merged.total_count,
+        images=_images(merged.images, merged, job.region),
+        request_ids=merged.request_ids,
+        errors=merged.errors,
+    )

@@ -1,0 +1,147 @@
+"""One collection run: credentials, regions, then every region concurrently (bounded).
+
+A region that fails keeps what it collected and is marked incomplete with the reason; the
+other regions finish. Only problems that make the whole run meaningless raise: bad options,
+no credentials, credentials the API refuses, or `--region all` when DescribeRegions fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from auditor import __version__
+from auditor.collector import CollectRequest, ProgressCallback, metadata, sts
+from auditor.collector.client import ApiClient, new_session
+from auditor.collector.credentials import CredentialOptions, resolve_credentials
+from auditor.collector.params import listing_params
+from auditor.collector.region import RegionJob, collect_region
+from auditor.collector.regions import (
+    check_endpoint,
+    check_known,
+    describe_regions,
+    requested_regions,
+)
+from auditor.errors import ApiError, CredentialsError, UsageError
+from auditor.models import Inventory, RegionInventory
+
+log = logging.getLogger("imgaudit.collector")
+
+AUTH_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidSecurityToken",
+              "IncompleteSignature", "InvalidTimeStamp", "InvalidAccessKeySecret")
+
+
+def _check_request(request: CollectRequest) -> None:
+    if request.signature not in ("v1", "v3"):
+        raise UsageError(f"signature {request.signature!r}: choose v3 or v1")
+    if request.concurrency < 1 or (request.page_concurrency or 1) < 1:
+        raise UsageError("concurrency must be at least 1")
+    check_endpoint(request.endpoint)
+
+
+def _credential_options(request: CollectRequest) -> CredentialOptions:
+    env = dict(os.environ)
+    return CredentialOptions(
+        profile=request.profile,
+        config_path=request.aliyun_config,
+        sts_endpoint=_sts_endpoint(request),
+        metadata_url=request.metadata_url or env.get("IMGAUDIT_METADATA_URL")
+        or metadata.DEFAULT_METADATA_URL,
+        environ=env,
+    )
+
+
+def _sts_endpoint(request: CollectRequest) -> str:
+    return (request.sts_endpoint or os.environ.get("IMGAUDIT_STS_ENDPOINT")
+            or sts.DEFAULT_STS_ENDPOINT).rstrip("/")
+
+
+def _regions(client: ApiClient, request: CollectRequest) -> list[str]:
+    """The region ids to collect: DescribeRegions' list for `all`, else checked against it."""
+    wanted = requested_regions(request.regions)
+    try:
+        known = describe_regions(client, request.endpoint)
+    except ApiError as error:
+        if error.code.startswith(AUTH_CODES):
+            raise CredentialsError(
+                f"the API refused the credentials from {client.credentials.source}: {error}"
+            ) from None
+        if "all" in wanted:
+            raise
+        log.warning("cannot check the region ids, collecting them as given: %s", error)
+        return wanted
+    if "all" in wanted:
+        return known
+    check_known(wanted, known)
+    return wanted
+
+
+def _account_id(client: ApiClient, sts_endpoint: str) -> str | None:
+    try:
+        return sts.caller_account_id(client, sts_endpoint)
+    except ApiError as error:
+        log.warning("account id unknown (ARNs will lack it): %s", error)
+        return None
+
+
+class _Progress:
+    """Serialises the callback (workers call it from many threads) and keeps the counts."""
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+        self.lock = threading.Lock()
+        self.counts: dict[str, tuple[int, int]] = {}
+
+    def page(self, region: str, images: int) -> None:
+        with self.lock:
+            pages, seen = self.counts.get(region, (0, 0))
+            self.counts[region] = (pages + 1, seen + images)
+            if self.callback is not None:
+                self.callback(region, pages + 1, seen + images)
+
+
+def _collect_all(
+    client: ApiClient, request: CollectRequest, regions: list[str], progress: _Progress
+) -> list[RegionInventory]:
+    listings = listing_params(request.scope)
+    pages_at_once = request.page_concurrency or request.concurrency
+    jobs = [
+        RegionJob(client, region, request.endpoint, listings, pages_at_once, request.retry,
+                  lambda n, region=region: progress.page(region, n))
+        for region in regions
+    ]
+    with ThreadPoolExecutor(max_workers=request.concurrency) as pool:
+        results = list(pool.map(collect_region, jobs))
+    return sorted(results, key=lambda r: r.region)
+
+
+def collect_inventory(
+    request: CollectRequest, *, progress: ProgressCallback | None = None
+) -> Inventory:
+    """The inventory of every region asked for; see the module docstring for what raises."""
+    _check_request(request)
+    listing_params(request.scope)  # bad filters fail before any network traffic
+    requested_regions(request.regions)
+    pages_at_once = request.page_concurrency or request.concurrency
+    with new_session(request.concurrency * pages_at_once + 2) as session:
+        credentials = resolve_credentials(_credential_options(request), session)
+        client = ApiClient(session, credentials, signature=request.signature,
+                           timeout=request.timeout, retry=request.retry)
+        with ThreadPoolExecutor(max_workers=1) as side:
+            account: Future[str | None] | None = None
+            if request.lookup_account:
+                account = side.submit(_account_id, client, _sts_endpoint(request))
+            regions = _regions(client, request)
+            results = _collect_all(client, request, regions, _Progress(progress))
+            account_id = account.result() if account is not None else None
+    return Inventory(
+        tool_version=__version__,
+        collected_at=datetime.now(timezone.utc),
+        source="api",
+        account_id=account_id,
+        scope=request.scope,
+        regions=results,
+    )
