@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REPORT_SCHEMA = "imgaudit-report"
+REPORT_SCHEMA = "imgaudit-report"  # the `schema` and `schema_version` of the JSON report
 REPORT_SCHEMA_VERSION = 1
 
 
@@ -169,8 +169,8 @@ class ScanInfo(_Record):
 class AuditResult(_Record):
     """Everything a report shows: scope, completeness, rules, findings, waivers, baseline."""
 
-    schema_: Literal["imgaudit-report"] = Field(REPORT_SCHEMA, alias="schema")
-    schema_version: Literal[1] = REPORT_SCHEMA_VERSION
+    schema_: Literal["imgaudit-report"] = Field("imgaudit-report", alias="schema")
+    schema_version: Literal[1] = 1
     scan: ScanInfo
     fail_on: FailOn = "low"
     regions: list[RegionReport] = Field(default_factory=list)

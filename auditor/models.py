@@ -164,8 +164,8 @@ class Inventory(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["imgaudit-inventory"] = INVENTORY_FORMAT
-    format_version: Literal[1] = INVENTORY_FORMAT_VERSION
+    format: Literal["imgaudit-inventory"] = "imgaudit-inventory"
+    format_version: Literal[1] = 1
     tool_version: str
     collected_at: datetime
     source: Literal["api", "file"] = "api"
