@@ -199,7 +199,7 @@ def scan(ctx: click.Context, **p: Any) -> int:
         command_line=["imgaudit", *sys.argv[1:]],
         progress=_progress(p["quiet"]),
     )
-    return app.run_scan(options)
+    return app.run_scan(options, sys.stdout)
 
 
 @cli.command()

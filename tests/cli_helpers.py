@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,4 +26,6 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
     runner = CliRunner()
     with runner.isolation(env=env) as (out, err, _):
         code = main([str(a) for a in args])
+        sys.stdout.flush()
+        sys.stderr.flush()
         return CliResult(code, out.getvalue().decode(), err.getvalue().decode())

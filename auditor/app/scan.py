@@ -136,7 +136,7 @@ def _write_reports(result: AuditResult, options: ScanOptions, stdout: TextIO) ->
         stdout.write(render(options.stdout_format, result, stdout_options))
 
 
-def run_scan(options: ScanOptions, stdout: TextIO = sys.stdout) -> int:
+def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     """The whole scan; returns the exit code of DESIGN §2."""
     check_writable([*options.files.values(), options.save_inventory])
     ruleset = _load_ruleset(options)
