@@ -23,11 +23,15 @@ Reporter = Callable[[AuditResult, ReportOptions], str]
 
 
 def _registry() -> dict[str, Reporter]:
-    from auditor.reporters import json_report, text
+    from auditor.reporters import html, json_report, junit, markdown, sarif, text
 
     return {
         "text": text.render,
         "json": json_report.render,
+        "sarif": sarif.render,
+        "html": html.render,
+        "junit": junit.render,
+        "markdown": markdown.render,
     }
 
 

@@ -1,0 +1,126 @@
+"""JUnit XML for CI test views (GitLab, Jenkins): one test case per rule.
+
+A rule fails when one of its findings fails the gate (open, at or above `--fail-on`, new when
+a baseline is given), so the test view agrees with the exit code. Its single <failure> lists
+those findings one line per image: Jenkins, GitLab and most viewers show only the first
+<failure> of a test case, so one element per finding would hide all but one. The rule's other
+findings (waived, below the threshold, unchanged since the baseline) are listed in its
+<system-out>. An incomplete region is an <error> test case of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from auditor.findings import AuditResult, Finding, RuleInfo, fail_threshold
+from auditor.reporters import ReportOptions
+
+SUITE = "imgaudit"
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def render(result: AuditResult, options: ReportOptions) -> str:
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    for finding in result.findings:
+        by_rule[finding.rule_id].append(finding)
+    rules = {rule.id: rule for rule in result.rules}
+    for rule_id, found in by_rule.items():
+        rules.setdefault(rule_id, RuleInfo(id=rule_id, title=found[0].title,
+                                           severity=found[0].severity))
+    rules_suite = _suite(f"{SUITE}.rules", result)
+    for rule in rules.values():
+        rules_suite.append(_rule_case(result, rule, by_rule.get(rule.id, [])))
+    scan_suite = _suite(f"{SUITE}.scan", result)
+    for region in result.regions:
+        case = _case(f"{SUITE}.region", f"region {region.region} fully scanned")
+        if not region.complete:
+            error = ET.SubElement(case, "error", message=_clean(
+                f"region {region.region} incomplete: {'; '.join(region.errors) or 'unknown'}"),
+                type="IncompleteScan")
+            error.text = _clean("\n".join(region.errors))
+        scan_suite.append(case)
+    root = ET.Element("testsuites", name=SUITE)
+    root.extend([rules_suite, scan_suite])
+    _count(root, [rules_suite, scan_suite])
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite(name: str, result: AuditResult) -> ET.Element:
+    seconds = (result.scan.finished_at - result.scan.started_at).total_seconds()
+    return ET.Element("testsuite", name=name, hostname=result.scan.account_id or "",
+                      timestamp=_utc(result.scan.started_at), time=f"{seconds:.3f}")
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds")
+
+
+def _case(classname: str, name: str) -> ET.Element:
+    return ET.Element("testcase", classname=_clean(classname), name=_clean(name), time="0")
+
+
+def _rule_case(result: AuditResult, rule: RuleInfo, findings: list[Finding]) -> ET.Element:
+    case = _case(f"{SUITE}.{rule.severity.value}", f"{rule.id}: {rule.title}")
+    open_ = [f for f in findings if result.fails_gate(f)]
+    others = [f for f in findings if not result.fails_gate(f)]
+    if open_:
+        count = f"{len(open_)} image{'s' if len(open_) != 1 else ''}"
+        failure = ET.SubElement(case, "failure", type=rule.severity.value,
+                                message=_clean(f"{rule.id} ({rule.severity.value}) fails on "
+                                               f"{count}: {rule.title}"))
+        lines = [_line(f) for f in open_]
+        if rule.remediation:
+            lines.append(f"Remediation: {rule.remediation}")
+        failure.text = _clean("\n".join(lines))
+    if others:
+        out = ET.SubElement(case, "system-out")
+        out.text = _clean("\n".join(_other_line(f, result.fail_on) for f in others))
+    return case
+
+
+def _line(finding: Finding) -> str:
+    name = f" ({finding.image_name})" if finding.image_name else ""
+    extra = ""
+    if finding.waiver and finding.waiver.expired:
+        extra = f" [waiver expired {finding.waiver.expires.isoformat()}]"
+    if finding.baseline_state:
+        extra += f" [{finding.baseline_state}]"
+    return f"{finding.region} {finding.image_id}{name}: {finding.message}{extra}"
+
+
+def _other_line(finding: Finding, fail_on: str) -> str:
+    """A finding that does not fail the gate, and why."""
+    waiver = finding.waiver
+    if finding.suppressed and waiver is not None:
+        return (f"waived: {finding.region} {finding.image_id}: {finding.message} "
+                f"(reason: {waiver.reason}; owner: {waiver.owner}; "
+                f"expires {waiver.expires.isoformat()})")
+    below = finding.severity.rank < fail_threshold(fail_on)
+    why = "below the --fail-on threshold" if below else "unchanged since the baseline"
+    return f"{why}: {_line(finding)}"
+
+
+def _count(root: ET.Element, suites: list[ET.Element]) -> None:
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    for suite in suites:
+        cases = suite.findall("testcase")
+        counts = {"tests": len(cases),
+                  "failures": sum(1 for c in cases if c.find("failure") is not None),
+                  "errors": sum(1 for c in cases if c.find("error") is not None),
+                  "skipped": 0}
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key in ("tests", "failures", "errors"):
+        root.set(key, str(totals[key]))
+
+
+def _clean(text: str) -> str:
+    """XML 1.0 cannot carry most control characters, even escaped; drop them."""
+    return _XML_INVALID.sub("\ufffd", text)
