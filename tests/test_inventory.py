@@ -71,7 +71,7 @@ def test_a_region_short_of_its_total_count_is_incomplete(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        ("{not json", "not JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
+        ("{not json", "not JSON: unexpected character at line 1, column 2"),
         ('{"hello": 1}', "is neither an imgaudit inventory"),
         ("[1, 2]", "is neither an imgaudit inventory"),
         ('{"RequestId": "r", "Images": {"Image": [{"ImageName": "x"}]}, "RegionId": "cn-a"}',
