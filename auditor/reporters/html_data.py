@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.findings import SEVERITIES, AuditResult, Finding
+from auditor.findings import SEVERITIES, AuditResult, Finding, image_arn
 
 STATUS_OPEN, STATUS_WAIVED, STATUS_EXPIRED = 0, 1, 2
+ARN_FROM_ACCOUNT = -2
 BASELINE_CODES = {None: 0, "new": 1, "unchanged": 2}
 _SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
                    0x2028: "\\u2028", 0x2029: "\\u2029"}
@@ -56,14 +57,14 @@ def findings_blob(result: AuditResult) -> str:
         if key not in images:
             images[key] = len(image_rows)
             image_rows.append([s(f.image_id), s(f.image_name), s(f.region), s(f.owner_alias),
-                               s(f.resource)])
+                               _resource(s, f, result.scan.account_id)])
         rows.append([rule_index[f.rule_id], SEVERITIES.index(f.severity.value), images[key],
                      s(f.message), [[s(e.path), s(_actual(e.actual)), s(e.expected)]
                                     for e in f.evidence],
                      _status(f), _waiver(f, waivers), BASELINE_CODES[f.baseline_state]])
     data = {"strings": s.table(), "rules": rules, "images": image_rows, "findings": rows,
             "waivers": [list(w) for w in waivers], "severities": list(SEVERITIES),
-            "baseline": result.baseline is not None}
+            "baseline": result.baseline is not None, "account": result.scan.account_id}
     return script_json(data)
 
 
@@ -76,6 +77,13 @@ def script_json(data: Any) -> str:
 def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     keep = ("id", "title", "severity", "description", "remediation", "references")
     return {k: rule.get(k, "" if k != "references" else []) for k in keep}
+
+
+def _resource(s: _Strings, f: Finding, account_id: str | None) -> int:
+    """-2 for the usual ARN, which the page rebuilds from the account: 60 bytes an image."""
+    if f.resource is not None and f.resource == image_arn(f.region, account_id, f.image_id):
+        return ARN_FROM_ACCOUNT
+    return s(f.resource)
 
 
 def _actual(value: Any) -> str:

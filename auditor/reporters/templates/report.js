@@ -26,6 +26,9 @@
     return el("span", STATUS[f[5]], cls);
   }
   function img(f) { return IMG[f[2]]; }  // [id, name, region, owner, arn]
+  function arn(im) {
+    return im[4] === -2 ? "acs:ecs:" + S[im[2]] + ":" + D.account + ":image/" + S[im[0]] : str(im[4]);
+  }
 
   function fillSelect(id, values) {
     var sel = $(id);
@@ -45,7 +48,7 @@
   function buildHaystack() {
     haystack = F.map(function (f) {
       var im = img(f), r = RULES[f[0]];
-      return [str(im[0]), str(im[1]), str(f[3]), r.id, r.title, str(im[4])].join("\n").toLowerCase();
+      return [str(im[0]), str(im[1]), str(f[3]), r.id, r.title].join("\n").toLowerCase();
     });
   }
 
@@ -172,10 +175,11 @@
     var im = IMG[imageIndex];
     $("d-title").textContent = "Image " + str(im[0]);
     var meta = $("d-meta"); meta.replaceChildren();
-    [["Name", im[1]], ["Region", im[2]], ["Owner", im[3]], ["ARN", im[4]]].forEach(function (kv) {
-      if (kv[1] < 0) return;
-      meta.appendChild(el("dt", kv[0])); meta.appendChild(el("dd", str(kv[1])));
-    });
+    [["Name", str(im[1])], ["Region", str(im[2])], ["Owner", str(im[3])], ["ARN", arn(im)]]
+      .forEach(function (kv) {
+        if (!kv[1]) return;
+        meta.appendChild(el("dt", kv[0])); meta.appendChild(el("dd", kv[1]));
+      });
     var list = $("d-findings"); list.replaceChildren();
     F.filter(function (f) { return f[2] === imageIndex; })
       .sort(function (a, b) { return a[1] - b[1]; })
@@ -204,6 +208,7 @@
       timer = setTimeout(function () { state.text = $("f-text").value.trim().toLowerCase(); recompute(); }, 150);
     });
     $("f-reset").addEventListener("click", reset);
+    $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); });
     document.querySelectorAll("th[data-sort]").forEach(function (th) {
       th.addEventListener("click", function () {
         if (state.sort === th.dataset.sort) state.dir = -state.dir;
