@@ -119,3 +119,10 @@ def test_max_age_comes_from_config() -> None:
     assert _findings("IMG-MAX-AGE", image) == []
     config = Config(params={"IMG-MAX-AGE": {"max_age_days": 90}})
     assert len(_findings("IMG-MAX-AGE", image, config)) == 1
+
+
+def test_eol_releases_come_from_config() -> None:
+    focal = {"OSType": "linux", "OSNameEn": "Ubuntu  20.04 64 bit"}
+    assert _findings("IMG-EOL-OS", focal) == []
+    config = Config(params={"IMG-EOL-OS": {"eol_pattern": r"(?i)ubuntu\s+20\.04"}})
+    assert len(_findings("IMG-EOL-OS", focal, config)) == 1
