@@ -25,6 +25,7 @@ from auditor.errors import ApiError
 log = logging.getLogger("imgaudit.collector")
 
 USER_AGENT = "imgaudit"
+FORM = "application/x-www-form-urlencoded"
 
 
 def new_session(pool_size: int) -> requests.Session:
@@ -110,21 +111,25 @@ class ApiClient:
         return body
 
     def _send(self, call: Call) -> requests.Response:
+        """POST, the query (V3) or the form body (V1) encoded exactly as it was signed."""
         nonce, date = signing.new_nonce(), signing.utc_timestamp()
         if self.signature == "v1":
             form = signing.v1_params(
                 method="POST", action=call.action, version=call.version, params=call.params,
                 credentials=self.credentials, timestamp=date, nonce=nonce,
             )
-            return self.session.post(call.base_url + "/", data=form, timeout=self.timeout)
+            return self.session.post(
+                call.base_url + "/", data=signing.canonical_query(form).encode("ascii"),
+                headers={"Content-Type": FORM}, timeout=self.timeout,
+            )
         headers = signing.v3_headers(
             method="POST", host=urlsplit(call.base_url).netloc, action=call.action,
             version=call.version, params=call.params, credentials=self.credentials,
             date=date, nonce=nonce,
         )
-        return self.session.post(
-            call.base_url + "/", params=dict(call.params), headers=headers, timeout=self.timeout
-        )
+        query = signing.canonical_query(call.params)
+        url = f"{call.base_url}/?{query}" if query else f"{call.base_url}/"
+        return self.session.post(url, headers=headers, timeout=self.timeout)
 
     def _parse(self, call: Call, response: requests.Response) -> dict[str, Any]:
         status = response.status_code

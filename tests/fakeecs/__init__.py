@@ -1,0 +1,34 @@
+"""A fake Alibaba Cloud ECS / STS / metadata endpoint for the collector's tests and benchmark."""
+
+from .cloud import (
+    ACCOUNT_ID,
+    KEY_ID,
+    REGIONS,
+    SECRET,
+    CallRecord,
+    FakeCloud,
+    Fault,
+    Key,
+    PageHook,
+    image,
+    many_images,
+)
+from .helpers import FAST_RETRY, collect_request
+from .server import FakeEndpoint
+
+__all__ = [
+    "ACCOUNT_ID",
+    "FAST_RETRY",
+    "KEY_ID",
+    "REGIONS",
+    "SECRET",
+    "CallRecord",
+    "FakeCloud",
+    "FakeEndpoint",
+    "Fault",
+    "Key",
+    "PageHook",
+    "collect_request",
+    "image",
+    "many_images",
+]

@@ -1,0 +1,168 @@
+"""The actions the fake answers: DescribeImages (with its filters), DescribeRegions, and STS
+GetCallerIdentity / AssumeRole. Each returns the JSON body or raises RefusedError."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .auth import RefusedError
+from .cloud import FakeCloud, Key
+
+ECS_VERSION = "2014-05-26"
+STS_VERSION = "2015-04-01"
+FILTER_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
+CHOICES = {"OSType": ("windows", "linux", "InvalidOSType"),
+           "Architecture": ("i386", "x86_64", "arm64", "InvalidArchitecture"),
+           "Usage": ("instance", "none", "InvalidUsage")}
+
+
+def _load_synth() -> Any:
+    """bench/synth.py renders the API's response shape; loaded by path (bench is no package)."""
+    if "synth" in sys.modules:
+        return sys.modules["synth"]
+    path = Path(__file__).resolve().parents[2] / "bench" / "synth.py"
+    spec = importlib.util.spec_from_file_location("synth", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["synth"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+synth = _load_synth()
+
+
+def request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def _tag_filters(params: dict[str, str]) -> list[tuple[str, str | None]]:
+    tags = []
+    for n in range(1, 21):
+        key = params.get(f"Tag.{n}.Key")
+        value = params.get(f"Tag.{n}.Value")
+        if key is None and value is not None:
+            raise RefusedError(400, "InvalidTag.Mismatch",
+                          "The specified Tag.n.Key and Tag.n.Value are not match.")
+        if key is not None:
+            tags.append((key, value))
+    return tags
+
+
+def _time_filters(params: dict[str, str]) -> list[tuple[str, str]]:
+    filters = []
+    for n in range(1, 3):
+        key, value = params.get(f"Filter.{n}.Key"), params.get(f"Filter.{n}.Value")
+        if key is None:
+            continue
+        if key not in ("CreationStartTime", "CreationEndTime"):
+            raise RefusedError(404, "InvalidFilterKey.NotFound", "The specified Filter Key is not found.")
+        if not value or not FILTER_TIME.match(value):
+            raise RefusedError(404, "InvalidFilterValue", "The specified Filter Value is not valid.")
+        filters.append((key, value[:16]))
+    return filters
+
+
+def _keep(image: dict[str, Any], params: dict[str, str], tags: list, times: list) -> bool:
+    owner = params.get("ImageOwnerAlias")
+    if owner and image.get("ImageOwnerAlias") != owner:
+        return False
+    if not owner and image.get("ImageOwnerAlias") == "marketplace":
+        return False
+    if image.get("Status") not in params.get("Status", "Available").split(","):
+        return False
+    for name in ("OSType", "Architecture", "Usage", "ImageFamily"):
+        if params.get(name) and image.get(name) != params[name]:
+            return False
+    image_tags = image.get("Tags") or {}
+    if any(k not in image_tags or (v is not None and image_tags[k] != v) for k, v in tags):
+        return False
+    created = str(image.get("CreationTime", ""))[:16]
+    for key, value in times:
+        if (key == "CreationStartTime" and created < value) or (
+                key == "CreationEndTime" and created > value):
+            return False
+    return True
+
+
+def _page_numbers(params: dict[str, str]) -> tuple[int, int]:
+    try:
+        page, size = int(params.get("PageNumber", "1")), int(params.get("PageSize", "10"))
+    except ValueError:
+        raise RefusedError(400, "InvalidParameter", "Invalid Parameter.") from None
+    if page < 1 or not 1 <= size <= 100:
+        raise RefusedError(400, "InvalidParameter", "Invalid Parameter.")
+    return page, size
+
+
+def describe_images(cloud: FakeCloud, params: dict[str, str]) -> dict[str, Any]:
+    region = params.get("RegionId")
+    if not region:
+        raise RefusedError(400, "MissingParameter", "RegionId is mandatory for this action.")
+    if region not in cloud.regions:
+        raise RefusedError(404, "InvalidRegionId.NotFound", "The specified RegionId does not exist.")
+    owner = params.get("ImageOwnerAlias")
+    if owner and owner not in ("self", "others", "system", "marketplace"):
+        raise RefusedError(400, "InvalidImageOwnerAlias.ValueNotSupported",
+                      "The specified ImageOwnerAlias value is not supported.")
+    for name, (*allowed, code) in CHOICES.items():
+        if params.get(name) and params[name] not in allowed:
+            raise RefusedError(404, code, f"The specified {name} is not valid.")
+    tags, times = _tag_filters(params), _time_filters(params)
+    page, size = _page_numbers(params)
+    with cloud.lock:
+        images = [i for i in cloud.regions[region] if _keep(i, params, tags, times)]
+    images.sort(key=lambda i: (str(i.get("CreationTime", "")), i["ImageId"]), reverse=True)
+    body = synth.raw_page(images, len(images), page, size, region)
+    body["RequestId"] = request_id()
+    return body
+
+
+def describe_regions(cloud: FakeCloud, params: dict[str, str]) -> dict[str, Any]:
+    regions = [{"RegionId": r, "LocalName": r, "Status": "available",
+                "RegionEndpoint": f"ecs.{r}.aliyuncs.com"} for r in sorted(cloud.regions)]
+    return {"RequestId": request_id(), "Regions": {"Region": regions}}
+
+
+def get_caller_identity(cloud: FakeCloud, key: Key) -> dict[str, Any]:
+    return {"RequestId": request_id(), "AccountId": key.account_id,
+            "UserId": key.account_id, "IdentityType": "Account",
+            "Arn": f"acs:ram::{key.account_id}:root", "PrincipalId": key.account_id}
+
+
+def assume_role(cloud: FakeCloud, key: Key, params: dict[str, str]) -> dict[str, Any]:
+    arn = params.get("RoleArn", "")
+    if arn not in cloud.roles:
+        raise RefusedError(404, "EntityNotExist.Role", f"The role not exists: {arn}.")
+    if not params.get("RoleSessionName"):
+        raise RefusedError(400, "MissingRoleSessionName", "RoleSessionName is mandatory.")
+    issued = cloud.issue_sts_key(cloud.roles[arn])
+    return {
+        "RequestId": request_id(),
+        "AssumedRoleUser": {"Arn": f"{arn}/{params['RoleSessionName']}",
+                            "AssumedRoleId": "300000000000:imgaudit"},
+        "Credentials": {"AccessKeyId": issued.key_id, "AccessKeySecret": issued.secret,
+                        "SecurityToken": issued.token, "Expiration": "2099-01-01T00:00:00Z"},
+    }
+
+
+def answer(cloud: FakeCloud, action: str, version: str, key: Key,
+           params: dict[str, str]) -> dict[str, Any]:
+    """Dispatch by action; the version must be the action's product version."""
+    ecs = {"DescribeImages": describe_images, "DescribeRegions": describe_regions}
+    if action in ecs:
+        if version != ECS_VERSION:
+            raise RefusedError(400, "InvalidVersion", "Specified parameter Version is not valid.")
+        return ecs[action](cloud, params)
+    if action in ("GetCallerIdentity", "AssumeRole"):
+        if version != STS_VERSION:
+            raise RefusedError(400, "InvalidVersion", "Specified parameter Version is not valid.")
+        if action == "GetCallerIdentity":
+            return get_caller_identity(cloud, key)
+        return assume_role(cloud, key, params)
+    raise RefusedError(404, "InvalidAction.NotFound", f"Specified api {action} is not found.")

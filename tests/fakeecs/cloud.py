@@ -1,0 +1,157 @@
+"""The state behind the fake endpoint: accounts, keys, regions and images, faults, the call log.
+
+Images are kept in the collapsed form of `auditor.models` (Tags a mapping, lists flat) and
+rendered back into the API's wrapper shape by `bench/synth.py`'s `raw_page`.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+ACCOUNT_ID = "1234567890123456"
+KEY_ID = "LTAI5tTestKeyId0001"
+SECRET = "TestSecretValue-7f3c9a2e-do-not-print"
+REGIONS = ("cn-hangzhou", "cn-shanghai", "eu-central-1")
+
+
+@dataclass
+class Key:
+    """An access key the fake accepts; STS keys also need their token."""
+
+    key_id: str
+    secret: str
+    account_id: str = ACCOUNT_ID
+    token: str | None = None
+
+
+@dataclass
+class Fault:
+    """An injected failure. `kind`: throttle | unavailable | internal | badgateway | error |
+    slow | truncated | cut | nonjson. Matches calls by action, region, page and owner alias;
+    fires `times` times (None: forever)."""
+
+    kind: str
+    action: str = "DescribeImages"
+    region: str | None = None
+    page: int | None = None
+    owner: str | None = None
+    times: int | None = 1
+    delay: float = 0.0              # for `slow`
+    code: str = "Forbidden.RAM"     # for `error`
+    status: int = 403               # for `error`
+    message: str = "User not authorized to operate on the specified resource."
+
+    def matches(self, action: str, params: dict[str, str]) -> bool:
+        return (
+            self.action == action
+            and (self.region is None or params.get("RegionId") == self.region)
+            and (self.page is None or params.get("PageNumber", "1") == str(self.page))
+            and (self.owner is None or params.get("ImageOwnerAlias") == self.owner)
+            and (self.times is None or self.times > 0)
+        )
+
+
+@dataclass
+class CallRecord:
+    action: str
+    params: dict[str, str]
+    status: int = 200
+    code: str | None = None
+
+
+@dataclass
+class PageHook:
+    """Runs `change(cloud)` once, right after page `page` of `region` was served."""
+
+    region: str
+    page: int
+    change: Callable[[FakeCloud], None]
+    done: bool = False
+
+
+def image(image_id: str, **fields: Any) -> dict[str, Any]:
+    """A small image in collapsed form; `fields` override the defaults."""
+    base: dict[str, Any] = {
+        "ImageId": image_id, "ImageName": f"name-{image_id}", "ImageOwnerAlias": "self",
+        "Status": "Available", "OSType": "linux", "Architecture": "x86_64",
+        "CreationTime": "2025-06-01T10:00:00Z", "Usage": "none", "ImageFamily": "",
+        "IsPublic": False, "Size": 40, "Tags": {},
+        "DiskDeviceMappings": [{"Type": "system", "Device": "/dev/xvda", "Size": 40}],
+        "DetectionOptions": {"Status": "Finished", "Items": [{"Name": "Nvme",
+                                                               "Value": "Supported"}]},
+        "Features": {"NvmeSupport": "supported"},
+    }
+    return base | fields
+
+
+def many_images(prefix: str, count: int, **fields: Any) -> list[dict[str, Any]]:
+    """`count` images with ids `m-<prefix>00000`..., newest first by CreationTime."""
+    return [
+        image(f"m-{prefix}{i:05d}", CreationTime=f"2025-01-01T00:{i // 60 % 60:02d}:"
+              f"{i % 60:02d}Z", **fields)
+        for i in range(count)
+    ]
+
+
+@dataclass
+class FakeCloud:
+    """Everything the fake endpoint knows; safe to change from the test thread."""
+
+    regions: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {r: [] for r in REGIONS})
+    keys: dict[str, Key] = field(default_factory=lambda: {KEY_ID: Key(KEY_ID, SECRET)})
+    roles: dict[str, str] = field(default_factory=dict)  # role ARN -> account id
+    instance_role: str | None = None                     # ECS metadata role name
+    latency: float = 0.0
+    max_skew_seconds: int = 900
+    faults: list[Fault] = field(default_factory=list)
+    hooks: list[PageHook] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+    metadata_calls: list[str] = field(default_factory=list)
+    nonces: set[str] = field(default_factory=set)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def add_images(self, region: str, images: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.regions.setdefault(region, []).extend(images)
+
+    def delete_images(self, region: str, image_ids: set[str]) -> None:
+        with self.lock:
+            self.regions[region] = [i for i in self.regions[region]
+                                    if i["ImageId"] not in image_ids]
+
+    def issue_sts_key(self, account_id: str) -> Key:
+        """Temporary keys, as AssumeRole or the metadata service hand them out."""
+        key = Key(f"STS.{uuid.uuid4().hex[:20]}", f"sts-secret-{uuid.uuid4().hex}",
+                  account_id, f"CAIS-token-{uuid.uuid4().hex}")
+        with self.lock:
+            self.keys[key.key_id] = key
+        return key
+
+    def take_fault(self, action: str, params: dict[str, str]) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(action, params):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def record(self, record: CallRecord) -> None:
+        with self.lock:
+            self.calls.append(record)
+
+    def calls_of(self, action: str) -> list[CallRecord]:
+        with self.lock:
+            return [c for c in self.calls if c.action == action]
+
+    def after_page(self, region: str, page: int) -> None:
+        with self.lock:
+            due = [h for h in self.hooks if not h.done and h.region == region and h.page == page]
+            for hook in due:
+                hook.done = True
+                hook.change(self)
