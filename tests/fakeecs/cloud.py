@@ -65,12 +65,12 @@ class CallRecord:
 
 @dataclass
 class PageHook:
-    """Runs `change(cloud)` once, right after page `page` of `region` was served."""
+    """Runs `change(cloud)` right after page `page` of `region` was served, `times` times."""
 
     region: str
     page: int
     change: Callable[[FakeCloud], None]
-    done: bool = False
+    times: int = 1
 
 
 def image(image_id: str, **fields: Any) -> dict[str, Any]:
@@ -151,7 +151,7 @@ class FakeCloud:
 
     def after_page(self, region: str, page: int) -> None:
         with self.lock:
-            due = [h for h in self.hooks if not h.done and h.region == region and h.page == page]
+            due = [h for h in self.hooks if h.times > 0 and h.region == region and h.page == page]
             for hook in due:
-                hook.done = True
+                hook.times -= 1
                 hook.change(self)
