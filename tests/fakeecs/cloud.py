@@ -61,6 +61,7 @@ class CallRecord:
     params: dict[str, str]
     status: int = 200
     code: str | None = None
+    key_id: str | None = None   # the access key that signed it, once verified
 
 
 @dataclass

@@ -109,6 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 key = verify_v1(cloud, method, params)
                 version = params.get("Version", "")
+            record.key_id = key.key_id
             fault = cloud.take_fault(action, params)
             if fault is not None and self._fault(fault, record):
                 return
