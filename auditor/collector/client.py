@@ -102,6 +102,8 @@ class ApiClient:
             response = self._send(call)
         except requests.Timeout as exc:
             raise self._transport_error(call, "Timeout", exc) from None
+        except requests.exceptions.SSLError as exc:  # a bad certificate does not heal: no retry
+            raise self._transport_error(call, "TLSError", exc) from None
         except requests.RequestException as exc:
             raise self._transport_error(call, "ConnectionError", exc) from None
         body = self._parse(call, response)

@@ -4,10 +4,12 @@ the ECS metadata service, with the faults of `cloud.Fault` injected on demand.""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -164,10 +166,17 @@ class _Server(ThreadingHTTPServer):
 class FakeEndpoint:
     """`with FakeEndpoint(cloud) as fake: fake.url` -> http://127.0.0.1:PORT."""
 
-    def __init__(self, cloud: FakeCloud | None = None) -> None:
+    def __init__(self, cloud: FakeCloud | None = None,
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.cloud = cloud or FakeCloud()
         self._server = _Server(self.cloud)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:  # (certificate, key): serve HTTPS
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
                                         daemon=True)
 
