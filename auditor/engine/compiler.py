@@ -35,7 +35,7 @@ def jsonable(value: Any) -> Any:
 
 
 def _evidence(path: str, actual: Any, expected: str) -> Evidence:
-    return Evidence.model_construct(path=path, actual=jsonable(actual), expected=expected)
+    return Evidence(path=path, actual=jsonable(actual), expected=expected)
 
 
 @dataclass
@@ -64,10 +64,27 @@ class Compiled:
         return describe(self.cond, self)
 
 
+_NEGATED = {"eq": "ne", "ne": "eq", "in": "not_in", "not_in": "in"}
+
+
+def _expected(op: str, operand: Any, want: bool) -> str:
+    """What the test expected, or its negation (under `not`/`none`), as short text."""
+    if want:
+        return OPERATORS[op].expected(operand)
+    if op in _NEGATED:
+        return OPERATORS[_NEGATED[op]].expected(operand)
+    if op == "exists":
+        return OPERATORS[op].expected(not operand)
+    return f"not {OPERATORS[op].expected(operand)}"
+
+
 def _explain_test(cond: Test, compiled: Compiled, obj: Any, prefix: str, want: bool) -> Evidence:
-    expected = OPERATORS[cond.op].expected(compiled.operand)
-    return _evidence(prefix + cond.field.path, cond.field.get(obj),
-                     expected if want else f"not {expected}")
+    value = cond.field.get(obj)
+    expected = _expected(cond.op, compiled.operand, want)
+    if cond.op == "has_keys" and want and isinstance(value, dict):
+        missing = [key for key in compiled.operand if key not in value]
+        expected += f" (missing {', '.join(missing)})"
+    return _evidence(prefix + cond.field.path, value, expected)
 
 
 def _explain_quant(

@@ -6,7 +6,9 @@ evidence and messages are built only for images that fail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -52,12 +54,12 @@ def message(rule: Rule, image: Image, region: str) -> str:
 def make_finding(rule: Rule, image: Image, region: str, account: str | None, today: date,
                  waiver: AppliedWaiver | None = None) -> Finding:
     _, require = rule.compiled(today)
-    return Finding.model_construct(
+    return Finding(
         rule_id=rule.id, severity=rule.severity, title=rule.spec.title,
         message=message(rule, image, region), image_id=image.ImageId,
         image_name=image.ImageName, region=region, owner_alias=image.ImageOwnerAlias,
         evidence=require.explain(image), fingerprint=fingerprint(rule.id, region, image.ImageId),
-        resource=image_arn(region, account, image.ImageId), waiver=waiver, baseline_state=None,
+        resource=image_arn(region, account, image.ImageId), waiver=waiver,
     )
 
 
@@ -76,11 +78,30 @@ def evaluate(
     today = today or date.today()
     index = WaiverIndex(waivers, today)
     findings: list[Finding] = []
+    with _gc_paused():
+        _evaluate(inventory, ruleset, index, today, findings)
+    findings.sort(key=_sort_key)
+    return Evaluation(findings, index.reports())
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Findings are many small objects and none is garbage; over a large inventory the cyclic
+    collector would otherwise rescan every image again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today: date,
+              findings: list[Finding]) -> None:
     for region in inventory.regions:
         for rule in ruleset.rules:
             for image in failing(rule, region.images, today):
                 waiver = index.apply(rule.id, image.ImageId)
                 findings.append(make_finding(rule, image, region.region, inventory.account_id,
                                              today, waiver))
-    findings.sort(key=_sort_key)
-    return Evaluation(findings, index.reports())

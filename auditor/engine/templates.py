@@ -10,10 +10,13 @@ render falls back to the rule's title instead of stopping the scan.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel
 
 from auditor.yamlio import did_you_mean
 
@@ -26,7 +29,23 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-_ENV = ImmutableSandboxedEnvironment(
+_DATA = (str, int, float, bool, type(None), datetime, date, list, dict, BaseModel)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with a quick yes for reading plain data attributes.
+
+    Reading a public attribute whose value is data (not a callable) cannot run code; every
+    other access, and every call, still goes through jinja's own checks.
+    """
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(value, _DATA) and not attr.startswith("_"):
+            return True
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+
+_ENV = _Sandbox(
     autoescape=False, undefined=ChainableUndefined, finalize=_finalize, keep_trailing_newline=False
 )
 
@@ -63,9 +82,100 @@ def compile_message(source: str) -> Renderer:
     private = _private_access(tree)
     if private:
         raise TemplateError(f"message template may not read private attribute {private!r}")
+    fast = _fast_renderer(tree)
+    if fast is not None:
+        return fast
     template = _ENV.from_string(source)
+    env_globals = dict(_ENV.globals)
 
     def render(context: dict[str, Any]) -> str:
-        return template.render(context).strip()
+        # jinja's render() merges its globals (a ChainMap, slow to iterate) into every new
+        # context; building the context from a plain dict gives the same text, several times
+        # faster.
+        ctx = Context(_ENV, {**env_globals, **context}, None, template.blocks)
+        return "".join(template.root_render_func(ctx)).strip()
+
+    return render
+
+
+# Most messages are text with `{{ image.Field }}` substitutions. Rendering those through the
+# sandbox costs ~100 us per finding; this path gives the same output (jinja's lookup order,
+# None and undefined as "") in ~2 us. It reads attributes only, never calls anything, and
+# private names were refused above, so it is no less safe than the sandbox.
+_MISSING = object()
+Lookup = Callable[[dict[str, Any]], Any]
+
+
+def _get_attr(obj: Any, name: Any) -> Any:
+    """jinja's `a.b`: attribute first, then item."""
+    try:
+        return getattr(obj, name)
+    except (AttributeError, TypeError):
+        pass
+    try:
+        return obj[name]
+    except (TypeError, LookupError, AttributeError):
+        return _MISSING
+
+
+def _get_item(obj: Any, key: Any) -> Any:
+    """jinja's `a['b']`: item first, then attribute."""
+    try:
+        return obj[key]
+    except (TypeError, LookupError, AttributeError):
+        pass
+    if isinstance(key, str):
+        return getattr(obj, key, _MISSING)
+    return _MISSING
+
+
+def _lookup(node: nodes.Node) -> Lookup | None:
+    """A compiled `name.attr['key']...` chain, or None for anything else."""
+    steps: list[tuple[Callable[[Any, Any], Any], Any]] = []
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            steps.append((_get_attr, node.attr))
+        elif isinstance(node.arg, nodes.Const):
+            steps.append((_get_item, node.arg.value))
+        else:
+            return None
+        node = node.node
+    if not isinstance(node, nodes.Name):
+        return None
+    name, steps = node.name, steps[::-1]
+
+    def lookup(context: dict[str, Any]) -> Any:
+        value = context.get(name, _MISSING)
+        for step, arg in steps:
+            if value is _MISSING:
+                break
+            value = step(value, arg)
+        return value
+
+    return lookup
+
+
+def _fast_renderer(tree: nodes.Template) -> Renderer | None:
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    parts: list[str | Lookup] = []
+    for node in tree.body[0].nodes:
+        if isinstance(node, nodes.TemplateData):
+            parts.append(node.data)
+            continue
+        lookup = _lookup(node)
+        if lookup is None:
+            return None
+        parts.append(lookup)
+
+    def render(context: dict[str, Any]) -> str:
+        out = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                value = part(context)
+                out.append("" if value is None or value is _MISSING else str(value))
+        return "".join(out).strip()
 
     return render

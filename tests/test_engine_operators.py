@@ -1,0 +1,198 @@
+"""Every operator, quantifier and combinator, and what a missing value means for each."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from auditor.engine.compiler import compile_cond
+from auditor.engine.conditions import Parser
+from auditor.models import Image
+from auditor.yamlio import YamlDoc
+
+TODAY = date(2026, 11, 27)
+
+
+def holds(cond: dict[str, Any], image: dict[str, Any], params: dict[str, Any] | None = None,
+          today: date = TODAY) -> bool:
+    """Whether `cond` holds for the image (built from a partial mapping)."""
+    params = params or {}
+    parser = Parser(YamlDoc("t.yaml", cond), set(params))
+    tree = parser.cond(cond, (), Image)
+    assert not parser.problems, [str(p) for p in parser.problems]
+    assert tree is not None
+    return compile_cond(tree, params, today).pred(Image.model_validate({"ImageId": "m-1", **image}))
+
+
+@pytest.mark.parametrize(("cond", "image", "expected"), [
+    ({"IsPublic": False}, {"IsPublic": False}, True),
+    ({"IsPublic": False}, {"IsPublic": True}, False),
+    ({"IsPublic": False}, {"IsPublic": "false"}, True),  # the API's string booleans
+    ({"Status": {"eq": "Available"}}, {"Status": "Available"}, True),
+    ({"Status": {"eq": "Available"}}, {"Status": "available"}, False),
+    ({"Status": {"ne": "Available"}}, {"Status": "Deprecated"}, True),
+    ({"Status": {"ne": "Available"}}, {"Status": "Available"}, False),
+    ({"Status": {"in": ["Available", "Creating"]}}, {"Status": "Creating"}, True),
+    ({"Status": {"in": ["Available", "Creating"]}}, {"Status": "Deprecated"}, False),
+    ({"Status": {"not_in": ["Deprecated"]}}, {"Status": "Available"}, True),
+    ({"Status": {"not_in": ["Deprecated"]}}, {"Status": "Deprecated"}, False),
+    ({"ImageFamily": {"exists": True}}, {"ImageFamily": "web"}, True),
+    ({"ImageFamily": {"exists": False}}, {"ImageFamily": "web"}, False),
+    ({"ImageName": {"regex": "^prod-[0-9]+$"}}, {"ImageName": "prod-12"}, True),
+    ({"ImageName": {"regex": "^prod-[0-9]+$"}}, {"ImageName": "prod-x"}, False),
+    ({"ImageName": {"regex": "web"}}, {"ImageName": "my-web-1"}, True),  # search, not match
+    ({"ImageName": {"glob": "prod-*"}}, {"ImageName": "prod-web"}, True),
+    ({"ImageName": {"glob": "prod-*"}}, {"ImageName": "test-prod-web"}, False),
+    ({"ImageName": {"glob": "prod-*"}}, {"ImageName": "Prod-web"}, False),  # case-sensitive
+    ({"OSName": {"contains": "CentOS"}}, {"OSName": "CentOS 7.9 64 bit"}, True),
+    ({"OSName": {"contains": "CentOS"}}, {"OSName": "Ubuntu 22.04"}, False),
+    ({"Size": {"gt": 40}}, {"Size": 60}, True),
+    ({"Size": {"gt": 60}}, {"Size": 60}, False),
+    ({"Size": {"gte": 60}}, {"Size": "60"}, True),  # the API's string sizes
+    ({"Size": {"lt": 60}}, {"Size": 60}, False),
+    ({"Size": {"lte": 60}}, {"Size": 60}, True),
+    ({"CreationTime": {"lt": date(2020, 1, 1)}}, {"CreationTime": "2019-12-31T23:59:59Z"}, True),
+    ({"CreationTime": {"gte": "2020-01-01"}}, {"CreationTime": "2019-12-31T23:59:59Z"}, False),
+    ({"CreationTime": {"gt": date(2019, 12, 31)}}, {"CreationTime": "2019-12-31T10:00:00"}, True),
+    ({"Tags": {"has_keys": ["owner", "env"]}}, {"Tags": {"owner": "a", "env": "b", "x": ""}}, True),
+    ({"Tags": {"has_keys": ["owner", "env"]}}, {"Tags": {"owner": "a"}}, False),
+    ({"Tags": {"has_keys": []}}, {}, True),
+    ({"Tags.owner": "platform"}, {"Tags": {"owner": "platform"}}, True),
+    ({"Tags.owner": {"ne": "platform"}}, {"Tags": {"owner": "x"}}, True),
+    ({"Tags.team.name": "a"}, {"Tags": {"team.name": "a"}}, True),  # tag keys may hold dots
+    ({"Features.NvmeSupport": "supported"}, {"Features": {"NvmeSupport": "supported"}}, True),
+    ({"Features.NvmeSupport": "supported"}, {"Features": {"NvmeSupport": "unsupported"}}, False),
+    # several operators in one mapping: all must hold
+    ({"Size": {"gt": 20, "lt": 100}}, {"Size": 60}, True),
+    ({"Size": {"gt": 20, "lt": 50}}, {"Size": 60}, False),
+])
+def test_operator(cond: dict[str, Any], image: dict[str, Any], expected: bool) -> None:
+    assert holds(cond, image) is expected
+
+
+@pytest.mark.parametrize(("days", "created", "older", "newer"), [
+    # today is 2026-11-27; age counts whole UTC calendar days
+    (30, "2026-10-28T23:59:59Z", False, False),  # exactly 30 days old
+    (30, "2026-10-27T23:59:59Z", True, False),   # 31 days
+    (30, "2026-10-29T00:00:00Z", False, True),   # 29 days
+    (0, "2026-11-27T08:00:00Z", False, False),
+    (0, "2026-11-26T08:00:00Z", True, False),
+    (365, "2019-01-01T00:00:00Z", True, False),
+    (30, "2026-10-28T23:30:00-01:00", False, True),  # 2026-10-29 00:30 UTC: 29 days
+])
+def test_age_operators(days: int, created: str, older: bool, newer: bool) -> None:
+    image = {"CreationTime": created}
+    assert holds({"CreationTime": {"older_than_days": days}}, image) is older
+    assert holds({"CreationTime": {"newer_than_days": days}}, image) is newer
+
+
+# What a missing value (null, an absent key or tag, an absent parent object) means.
+# Comparisons are false, except ne, not_in and exists: false; every and none hold on no items.
+MISSING_TABLE = [
+    ("eq", {"ImageFamily": {"eq": "web"}}, False),
+    ("literal", {"ImageFamily": "web"}, False),
+    ("ne", {"ImageFamily": {"ne": "web"}}, True),
+    ("in", {"ImageFamily": {"in": ["web"]}}, False),
+    ("not_in", {"ImageFamily": {"not_in": ["web"]}}, True),
+    ("exists true", {"ImageFamily": {"exists": True}}, False),
+    ("exists false", {"ImageFamily": {"exists": False}}, True),
+    ("regex", {"ImageFamily": {"regex": ".*"}}, False),
+    ("glob", {"ImageFamily": {"glob": "*"}}, False),
+    ("contains", {"ImageFamily": {"contains": ""}}, False),
+    ("gt", {"Size": {"gt": 0}}, False),
+    ("gte", {"Size": {"gte": 0}}, False),
+    ("lt", {"Size": {"lt": 0}}, False),
+    ("lte", {"Size": {"lte": 0}}, False),
+    ("older_than_days", {"CreationTime": {"older_than_days": 0}}, False),
+    ("newer_than_days", {"CreationTime": {"newer_than_days": 100000}}, False),
+    ("has_keys on an absent tag set", {"Tags": {"has_keys": ["owner"]}}, False),
+    ("absent tag eq", {"Tags.owner": "x"}, False),
+    ("absent tag ne", {"Tags.owner": {"ne": "x"}}, True),
+    ("absent tag exists", {"Tags.owner": {"exists": False}}, True),
+    ("absent parent eq", {"Features.NvmeSupport": "supported"}, False),
+    ("absent parent ne", {"Features.NvmeSupport": {"ne": "supported"}}, True),
+    ("absent parent not_in", {"Features.NvmeSupport": {"not_in": ["supported"]}}, True),
+    ("absent parent exists", {"Features": {"exists": False}}, True),
+    ("some on an absent list", {"DetectionOptions.Items": {"some": {"RiskLevel": "High"}}}, False),
+    ("every on an absent list", {"DetectionOptions.Items": {"every": {"RiskLevel": "Low"}}}, True),
+    ("none on an absent list", {"DetectionOptions.Items": {"none": {"RiskLevel": "High"}}}, True),
+    ("not of a false comparison", {"not": {"ImageFamily": "web"}}, True),
+]
+
+
+@pytest.mark.parametrize(("label", "cond", "expected"), MISSING_TABLE,
+                         ids=[row[0] for row in MISSING_TABLE])
+def test_missing_value(label: str, cond: dict[str, Any], expected: bool) -> None:
+    assert holds(cond, {}) is expected
+
+
+def test_explicit_null_is_missing() -> None:
+    image = {"ImageFamily": None, "Size": None, "Features": {"NvmeSupport": None}}
+    assert holds({"ImageFamily": {"ne": "web"}}, image)
+    assert not holds({"Size": {"gte": 0}}, image)
+    assert holds({"Features.NvmeSupport": {"exists": False}}, image)
+
+
+ITEMS = {"DetectionOptions": {"Items": [
+    {"Name": "a", "RiskLevel": "High"}, {"Name": "b", "RiskLevel": "Low"},
+]}}
+
+
+@pytest.mark.parametrize(("cond", "expected"), [
+    ({"DetectionOptions.Items": {"some": {"RiskLevel": "High"}}}, True),
+    ({"DetectionOptions.Items": {"some": {"RiskLevel": "Medium"}}}, False),
+    ({"DetectionOptions.Items": {"every": {"RiskLevel": {"in": ["High", "Low"]}}}}, True),
+    ({"DetectionOptions.Items": {"every": {"RiskLevel": "High"}}}, False),
+    ({"DetectionOptions.Items": {"none": {"RiskLevel": "High"}}}, False),
+    ({"DetectionOptions.Items": {"none": {"RiskLevel": "Medium"}}}, True),
+    ({"DetectionOptions.Items": {"some": {"RiskLevel": "High", "Name": "b"}}}, False),
+    ({"DetectionOptions.Items": {"some": {"any": [{"Name": "b"}, {"Name": "c"}]}}}, True),
+])
+def test_quantifiers(cond: dict[str, Any], expected: bool) -> None:
+    assert holds(cond, ITEMS) is expected
+
+
+def test_quantifiers_on_an_empty_list() -> None:
+    image = {"DiskDeviceMappings": []}
+    assert not holds({"DiskDeviceMappings": {"some": {"Encrypted": True}}}, image)
+    assert holds({"DiskDeviceMappings": {"every": {"Encrypted": True}}}, image)
+    assert holds({"DiskDeviceMappings": {"none": {"Encrypted": False}}}, image)
+
+
+def test_disk_mappings() -> None:
+    image = {"DiskDeviceMappings": {"DiskDeviceMapping": [
+        {"Type": "system", "Encrypted": "true", "Size": "40"},
+        {"Type": "data", "Encrypted": False, "Size": 100},
+    ]}}
+    assert not holds({"DiskDeviceMappings": {"every": {"Encrypted": True}}}, image)
+    assert holds({"DiskDeviceMappings": {"some": {"all": [{"Type": "data"},
+                                                          {"Size": {"gte": 100}}]}}}, image)
+
+
+@pytest.mark.parametrize(("cond", "expected"), [
+    ({"all": [{"ImageOwnerAlias": "self"}, {"IsPublic": True}]}, True),
+    ({"all": [{"ImageOwnerAlias": "self"}, {"IsPublic": False}]}, False),
+    ({"all": [{"ImageOwnerAlias": "self"}, {"IsPublic": True}, {"Size": 60}]}, False),
+    ({"any": [{"ImageOwnerAlias": "system"}, {"IsPublic": True}]}, True),
+    ({"any": [{"ImageOwnerAlias": "system"}, {"IsPublic": False}]}, False),
+    ({"any": [{"Size": 1}, {"Size": 2}, {"Size": 40}]}, True),
+    ({"not": {"IsPublic": True}}, False),
+    ({"not": {"any": [{"Size": 1}, {"IsPublic": False}]}}, True),
+    ({"ImageOwnerAlias": "self", "IsPublic": True}, True),  # keys of one mapping: all
+    ({"ImageOwnerAlias": "self", "IsPublic": False}, False),
+])
+def test_combinators(cond: dict[str, Any], expected: bool) -> None:
+    assert holds(cond, {"ImageOwnerAlias": "self", "IsPublic": True, "Size": 40}) is expected
+
+
+def test_param_operands() -> None:
+    cond = {"Tags": {"has_keys": {"param": "keys"}}}
+    image = {"Tags": {"owner": "a"}}
+    assert holds(cond, image, {"keys": ["owner"]})
+    assert not holds(cond, image, {"keys": ["owner", "env"]})
+    age = {"CreationTime": {"older_than_days": {"param": "days"}}}
+    assert holds(age, {"CreationTime": "2026-01-01T00:00:00Z"}, {"days": 300})
+    assert not holds(age, {"CreationTime": "2026-01-01T00:00:00Z"}, {"days": 400})
+    assert holds({"Status": {"param": "status"}}, {"Status": "Available"}, {"status": "Available"})
