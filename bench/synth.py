@@ -41,6 +41,10 @@ SYSTEMS = (
     ("windows", "Windows Server 2012",
      "Windows Server  2012 R2 Data Center Edition 64bit English Edition", "win2012r2", False),
 )
+# how often each system occurs, in SYSTEMS order (end-of-life ones are rarer)
+_SYSTEM_WEIGHTS = (10, 6, 4, 2, 4, 2, 2, 1, 4, 2, 1)
+_WEIGHTED_SYSTEMS = tuple(
+    s for s, w in zip(SYSTEMS, _SYSTEM_WEIGHTS, strict=True) for _ in range(w))
 OWNERS = ("self",) * 14 + ("system",) * 3 + ("others",) * 2 + ("marketplace",)
 STATUSES = ("Available",) * 40 + ("Deprecated",) * 4 + ("CreateFailed", "UnAvailable",
                                                        "Creating", "Waiting")
@@ -60,7 +64,8 @@ RISKS = (
 )
 _RISK_KEYS = ("Name", "Value", "RiskLevel", "RiskCode")
 _EPOCH_2019 = 1546300800  # 2019-01-01T00:00:00Z
-_SPAN = 1795132800 - _EPOCH_2019  # up to 2026-11-20
+_EPOCH_2026 = 1767225600  # 2026-01-01T00:00:00Z
+_END = 1795132800  # 2026-11-20T00:00:00Z
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _ID_SPACE = 36**17
 _ID_STEP = 0x9E3779B97F4A7C15  # odd and not a multiple of 3: a bijection modulo 36**17
@@ -83,7 +88,9 @@ def _pick(rng: random.Random, seq: tuple) -> Any:
 
 
 def _stamp(rng: random.Random) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_EPOCH_2019 + int(rng.random() * _SPAN)))
+    """Mostly this year's images, a tail back to 2019 (as in an account that rebuilds)."""
+    start = _EPOCH_2026 if rng.random() < 0.8 else _EPOCH_2019
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + rng.random() * (_END - start)))
 
 
 def _tags(rng: random.Random, owner: str, app: str) -> dict[str, str]:
@@ -121,7 +128,7 @@ def _detection(rng: random.Random) -> dict[str, Any]:
 
 def _identity(rng: random.Random, index: int, prefix: str, seed: int) -> dict[str, Any]:
     """Who owns the image, what it is called, which system it carries."""
-    os_type, platform, name_en, short, arm = _pick(rng, SYSTEMS)
+    os_type, platform, name_en, short, arm = _pick(rng, _WEIGHTED_SYSTEMS)
     owner = _pick(rng, OWNERS)
     arch = "arm64" if arm and rng.random() < 0.25 else "x86_64"
     if os_type == "linux" and rng.random() < 0.015:
@@ -157,8 +164,8 @@ def _image(rng: random.Random, index: int, prefix: str, seed: int) -> dict[str, 
         "Status": _pick(rng, STATUSES if own else _SHARED_STATUSES),
         "Progress": "100%",
         "Size": size,
-        "Usage": "instance" if rng.random() < 0.55 else "none",
-        "BootMode": "BIOS" if rng.random() < 0.2 else _pick(rng, ("UEFI", "UEFI-Preferred")),
+        "Usage": "instance" if rng.random() < 0.75 else "none",
+        "BootMode": "BIOS" if rng.random() < 0.12 else _pick(rng, ("UEFI", "UEFI-Preferred")),
         "IsPublic": (rng.random() < 0.08) if own else owner != "others" or rng.random() < 0.5,
         "IsCopied": rng.random() < 0.1,
         "IsSelfShared": own and rng.random() < 0.1,
