@@ -71,7 +71,7 @@ def test_a_region_short_of_its_total_count_is_incomplete(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        ("{not json", "not JSON: unexpected character at line 1, column 2"),
+        ("{not json", "not JSON: unexpected character"),
         ('{"hello": 1}', "is neither an imgaudit inventory"),
         ("[1, 2]", "is neither an imgaudit inventory"),
         ('{"RequestId": "r", "Images": {"Image": [{"ImageName": "x"}]}, "RegionId": "cn-a"}',
@@ -92,6 +92,13 @@ def test_bad_input_files_name_the_problem(tmp_path: Path, content: str, problem:
         load_file(path)
     assert str(info.value).startswith(f"{path}: ")
     assert problem in str(info.value)
+
+
+def test_json_syntax_errors_point_at_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_text('{\n  "RequestId": "r",\n  oops\n}')
+    with pytest.raises(InputError, match=r"not JSON: .* at line 3, column 3$"):
+        load_file(path)
 
 
 def test_missing_and_unreadable_files(tmp_path: Path) -> None:
