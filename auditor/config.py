@@ -63,11 +63,11 @@ class Config(BaseModel):
     base_dir: Path = Field(default=Path("."), exclude=True)
     _doc: YamlDoc | None = PrivateAttr(default=None)
 
-    def problem(self, loc: tuple[str | int, ...], text: str) -> SourceProblem:
+    def problem(self, loc: tuple[str | int, ...], text: str, *, key: bool = False) -> SourceProblem:
         """A problem at `loc` of the config file (line 1 when it was not read from a file)."""
         if self._doc is None:
             return SourceProblem("config", 1, 1, f"{'.'.join(map(str, loc))}: {text}")
-        return self._doc.problem(loc, text, key=True)
+        return self._doc.problem(loc, text, key=key)
 
     def rule_paths(self) -> list[Path]:
         """Rule paths from the file, relative to the file's own folder."""

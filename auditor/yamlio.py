@@ -75,6 +75,16 @@ def _pos(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1)
 
 
+def _block_start(mark: Any) -> tuple[int, int]:
+    """Where the text of a `|` or `>` block scalar starts: the line after the indicator."""
+    buffer = getattr(mark, "buffer", None)
+    if not isinstance(buffer, str):
+        return (mark.line + 2, 1)
+    start = buffer.find("\n", mark.pointer) + 1
+    line = buffer[start:buffer.find("\n", start) if "\n" in buffer[start:] else None]
+    return (mark.line + 2, len(line) - len(line.lstrip(" ")) + 1)
+
+
 class _Builder:
     """Turns composed nodes into plain values, recording positions."""
 
@@ -84,6 +94,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.doc.values[loc] = _pos(node.start_mark)
+        if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+            self.doc.values[loc] = _block_start(node.start_mark)
         if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
             raise _RefusedError(node.start_mark, f"unsupported YAML tag {node.tag!r}")
         if isinstance(node, yaml.MappingNode):

@@ -116,8 +116,7 @@ class Parser:
             inner = self.cond(operand, loc, field.element)
             return None if inner is None else Quant(field, name, inner, loc)
         if name not in OPERATORS:
-            hint = did_you_mean(name, [*OPERATORS, *QUANTIFIERS])
-            self.fail(loc, f"unknown operator {name!r}{hint}", key=True)
+            self.fail(loc, f"unknown operator {name!r}{_operator_hint(field, name)}", key=True)
             return None
         return self._test(field, name, operand, loc)
 
@@ -142,6 +141,25 @@ class Parser:
             self.fail(loc, f"{field.path}: {name} {problem}")
             return None
         return Test(field, name, operand, loc)
+
+
+# Names users reach for that are spelled differently here (one canonical name per operator).
+OPERATOR_HINTS = {
+    "equals": "eq", "equal": "eq", "==": "eq", "is": "eq", "not_equals": "ne", "neq": "ne",
+    "!=": "ne", "notin": "not_in", "nin": "not_in", ">": "gt", ">=": "gte", "<": "lt",
+    "<=": "lte", "matches": "regex", "match": "regex", "startswith": "glob", "endswith": "glob",
+    "like": "glob", "includes": "contains", "present": "exists", "absent": "exists",
+    "missing": "exists", "has_key": "has_keys", "has_tags": "has_keys", "any": "some",
+    "all": "every", "older_than": "older_than_days", "newer_than": "newer_than_days",
+}
+
+
+def _operator_hint(field: FieldRef, name: str) -> str:
+    if field.element is not None and field.kind != LIST and name in field.element.model_fields:
+        return f" (to test a sub-field, write {field.path}.{name}: ...)"
+    if name in OPERATOR_HINTS:
+        return f" (did you mean {OPERATOR_HINTS[name]!r}?)"
+    return did_you_mean(name, [*OPERATORS, *QUANTIFIERS])
 
 
 def _all(items: list[Cond | None]) -> Cond | None:

@@ -33,7 +33,7 @@ class FieldRef:
     path: str
     kind: str
     get: Getter
-    element: type[BaseModel] | None = None  # the item model of a list field
+    element: type[BaseModel] | None = None  # the item model of a list, or the nested model
 
 
 class FieldPathError(ValueError):
@@ -113,4 +113,4 @@ def resolve(path: str, model: type[BaseModel]) -> FieldRef:
         names.append(part)
         kind, element = _kind(fields[part].annotation)
         current = element
-    return FieldRef(path, kind, _chain_getter(names), element if kind == LIST else None)
+    return FieldRef(path, kind, _chain_getter(names), element)

@@ -66,15 +66,21 @@ def _read_rules(files: list[Path], problems: list[SourceProblem]) -> list[Rule]:
             for value, base in _rule_values(doc):
                 rule, found = build_rule(doc, value, base)
                 problems += found
-                if rule is None:
+                rule_id = value.get("id") if isinstance(value, dict) else None
+                if isinstance(rule_id, str) and rule_id in seen:
+                    problems.append(doc.problem((*base, "id"), f"duplicate rule id {rule_id!r} "
+                                                f"(first defined at {seen[rule_id]})"))
                     continue
-                if rule.id in seen:
-                    problems.append(doc.problem((*base, "id"), f"duplicate rule id {rule.id!r} "
-                                                f"(first defined at {seen[rule.id].where})"))
-                    continue
-                seen[rule.id] = rule
-                rules.append(rule)
+                if isinstance(rule_id, str):
+                    seen[rule_id] = _where(doc, (*base, "id"))
+                if rule is not None:
+                    rules.append(rule)
     return rules
+
+
+def _where(doc: YamlDoc, loc: tuple) -> str:
+    line, column = doc.mark(loc)
+    return f"{doc.path}:{line}:{column}"
 
 
 def load_rules(
@@ -89,12 +95,15 @@ def load_rules(
     for rule in rules:
         problems += _check_params(rule, config)
     if problems:
+        order = {str(path): i for i, path in enumerate(files)}
+        problems.sort(key=lambda p: (order.get(p.path, -1), p.path, p.line, p.column))
         raise RuleError(problems)
     return RuleSet(rules)
 
 
 def _unknown_rule(config: Config, loc: tuple, rule_id: str, ids: set[str]) -> SourceProblem:
-    return config.problem(loc, f"unknown rule id {rule_id!r}{did_you_mean(rule_id, ids)}")
+    text = f"unknown rule id {rule_id!r}{did_you_mean(rule_id, ids)}"
+    return config.problem(loc, text, key=loc[0] in ("severity", "params"))
 
 
 def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem]) -> list[Rule]:
@@ -120,7 +129,8 @@ def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem])
                 hint = did_you_mean(name, declared)
                 known = f"; {rule_id} declares: {', '.join(declared)}" if declared else ""
                 problems.append(config.problem(
-                    ("params", rule_id, name), f"unknown param {name!r} for {rule_id}{hint}{known}"
+                    ("params", rule_id, name), f"unknown param {name!r} for {rule_id}{hint}{known}",
+                    key=True,
                 ))
     for i, waiver in enumerate(config.waivers):
         if waiver.rule not in ids:
