@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from auditor.findings import SEVERITIES, AuditResult
 from auditor.reporters import ReportOptions
+from auditor.reporters.gcpause import gc_paused
 from auditor.reporters.html_data import findings_blob, summarize
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -44,6 +45,11 @@ def _asset(name: str) -> Markup:
 
 
 def render(result: AuditResult, options: ReportOptions) -> str:
+    with gc_paused():
+        return _render(result)
+
+
+def _render(result: AuditResult) -> str:
     template = _environment().get_template("report.html.j2")
     fixed = result.baseline.fixed if result.baseline else []
     return template.render(

@@ -13,13 +13,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.findings import SEVERITIES, AuditResult, Finding, image_arn
+from auditor.findings import SEVERITIES, AuditResult, Finding, Severity, image_arn
 
 STATUS_OPEN, STATUS_WAIVED, STATUS_EXPIRED = 0, 1, 2
 ARN_FROM_ACCOUNT = -2
 BASELINE_CODES = {None: 0, "new": 1, "unchanged": 2}
-_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
-                   0x2028: "\\u2028", 0x2029: "\\u2029"}
+_SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                   ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 class _Strings:
@@ -28,13 +28,11 @@ class _Strings:
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
 
-    def __call__(self, value: str | None) -> int:
-        if value is None:
-            return -1
-        found = self.index.get(value)
-        if found is None:
-            found = self.index[value] = len(self.index)
-        return found
+    def __call__(self, value: str) -> int:
+        return self.index.setdefault(value, len(self.index))
+
+    def maybe(self, value: str | None) -> int:
+        return -1 if value is None else self.index.setdefault(value, len(self.index))
 
     def table(self) -> list[str]:
         return list(self.index)
@@ -46,21 +44,21 @@ def findings_blob(result: AuditResult) -> str:
     images: dict[tuple[str, str], int] = {}
     image_rows: list[list[int]] = []
     waivers: dict[tuple[str, str, str, bool], int] = {}
-    rows = []
     rule_index = {rule.id: i for i, rule in enumerate(result.rules)}
     rules = [_rule(rule.model_dump(mode="json")) for rule in result.rules]
+    severity_index = {Severity(v): i for i, v in enumerate(SEVERITIES)}
+    rows = []
     for f in result.findings:
         if f.rule_id not in rule_index:
             rule_index[f.rule_id] = len(rules)
             rules.append(_rule({"id": f.rule_id, "title": f.title, "severity": f.severity.value}))
-        key = (f.region, f.image_id)
-        if key not in images:
-            images[key] = len(image_rows)
-            image_rows.append([s(f.image_id), s(f.image_name), s(f.region), s(f.owner_alias),
-                               _resource(s, f, result.scan.account_id)])
-        rows.append([rule_index[f.rule_id], SEVERITIES.index(f.severity.value), images[key],
-                     s(f.message), [[s(e.path), s(_actual(e.actual)), s(e.expected)]
-                                    for e in f.evidence],
+        image = images.get((f.region, f.image_id))
+        if image is None:
+            image = images[f.region, f.image_id] = len(image_rows)
+            image_rows.append([s(f.image_id), s.maybe(f.image_name), s(f.region),
+                               s.maybe(f.owner_alias), _resource(s, f, result.scan.account_id)])
+        rows.append([rule_index[f.rule_id], severity_index[f.severity], image, s(f.message),
+                     [[s(e.path), s(_actual(e.actual)), s(e.expected)] for e in f.evidence],
                      _status(f), _waiver(f, waivers), BASELINE_CODES[f.baseline_state]])
     data = {"strings": s.table(), "rules": rules, "images": image_rows, "findings": rows,
             "waivers": [list(w) for w in waivers], "severities": list(SEVERITIES),
@@ -71,7 +69,9 @@ def findings_blob(result: AuditResult) -> str:
 def script_json(data: Any) -> str:
     """JSON that is safe between <script type="application/json"> and </script>."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.translate(_SCRIPT_ESCAPES)
+    for char, escape in _SCRIPT_ESCAPES:
+        text = text.replace(char, escape)
+    return text
 
 
 def _rule(rule: dict[str, Any]) -> dict[str, Any]:
@@ -83,11 +83,21 @@ def _resource(s: _Strings, f: Finding, account_id: str | None) -> int:
     """-2 for the usual ARN, which the page rebuilds from the account: 60 bytes an image."""
     if f.resource is not None and f.resource == image_arn(f.region, account_id, f.image_id):
         return ARN_FROM_ACCOUNT
-    return s(f.resource)
+    return s.maybe(f.resource)
+
+
+_SCALARS = {True: "true", False: "false", None: "null"}
 
 
 def _actual(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """The evidence value as its JSON text (a string as itself)."""
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, bool):
+        return _SCALARS[value]
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _status(f: Finding) -> int:
@@ -116,15 +126,22 @@ class Summary:
 
 
 def summarize(result: AuditResult) -> Summary:
+    """All the counts in one pass over the findings (there may be 100,000)."""
     open_by_rule: Counter[str] = Counter()
     waived_by_rule: Counter[str] = Counter()
     open_by_region: Counter[str] = Counter()
+    open_by_severity: Counter[Severity] = Counter()
+    expired = failing = 0
     for f in result.findings:
-        if f.suppressed:
+        waiver = f.waiver
+        if waiver is not None and not waiver.expired:
             waived_by_rule[f.rule_id] += 1
-        else:
-            open_by_rule[f.rule_id] += 1
-            open_by_region[f.region] += 1
+            continue
+        expired += waiver is not None
+        open_by_rule[f.rule_id] += 1
+        open_by_region[f.region] += 1
+        open_by_severity[f.severity] += 1
+        failing += result.fails_gate(f)
     rules = {rule.id: rule for rule in result.rules}
     by_rule = [
         {"id": rid, "title": rules[rid].title if rid in rules else rid,
@@ -136,10 +153,10 @@ def summarize(result: AuditResult) -> Summary:
     by_region = [{"region": r.region, "images": r.images, "open": open_by_region[r.region],
                   "complete": r.complete, "errors": r.errors} for r in result.regions]
     return Summary(
-        open_by_severity=result.counts_by_severity(),
+        open_by_severity={sev: open_by_severity[Severity(sev)] for sev in SEVERITIES},
         waived=sum(waived_by_rule.values()),
-        expired_waiver=sum(1 for f in result.findings if f.waiver and f.waiver.expired),
-        failing=len(result.failing),
+        expired_waiver=expired,
+        failing=failing,
         by_rule=by_rule,
         by_region=by_region,
     )

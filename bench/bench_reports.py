@@ -1,0 +1,111 @@
+"""Time and size of every report format for a large synthetic audit result.
+
+    python bench/bench_reports.py [--findings 100000] [--seed 0] [--baseline]
+
+Targets (issue 4): SARIF and JSON under 3 s each, HTML under 5 s and under 30 MB.
+SARIF keeps GitHub's 25,000 most severe results; its gzipped size must stay under 10 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import random
+import time
+from datetime import date, datetime, timedelta, timezone
+
+from auditor.findings import (
+    SEVERITIES,
+    AppliedWaiver,
+    AuditResult,
+    BaselineSummary,
+    Evidence,
+    Finding,
+    RegionReport,
+    RuleInfo,
+    ScanInfo,
+    Severity,
+    fingerprint,
+    image_arn,
+)
+from auditor.reporters import FORMATS, ReportOptions, render
+
+ACCOUNT = "1234567890123456"
+REGIONS = ["cn-hangzhou", "cn-shanghai", "cn-beijing", "ap-southeast-1", "eu-central-1"]
+OWNERS = ["self", "others", "system", "marketplace"]
+TARGETS = {"json": 3.0, "sarif": 3.0, "html": 5.0}
+
+
+def synthetic_result(n: int, seed: int = 0, baseline: bool = False) -> AuditResult:
+    """`n` varied findings over 30 rules, about 3 findings an image, 2% waived."""
+    rng = random.Random(seed)
+    rules = [RuleInfo(id=f"IMG{i:03d}", title=f"Synthetic rule {i} about image settings",
+                      severity=Severity(SEVERITIES[i % 5]),
+                      description=f"Rule {i} checks one property of every image. " * 3,
+                      remediation=f"Change the image so that rule {i} passes.")
+             for i in range(30)]
+    findings = [_finding(rng, rules, i) for i in range(n)]
+    if baseline:
+        for f in findings:
+            f.baseline_state = "new" if rng.random() < 0.1 else "unchanged"
+    now = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+    return AuditResult(
+        scan=ScanInfo(tool_version="0.1.0", started_at=now,
+                      finished_at=now + timedelta(minutes=4), account_id=ACCOUNT,
+                      command_line=["imgaudit", "scan", "--region", ",".join(REGIONS)],
+                      source="api", owners=OWNERS, regions=REGIONS, images=n // 3),
+        regions=[RegionReport(region=r, complete=True, images=n // 15) for r in REGIONS],
+        rules=rules, findings=findings,
+        baseline=BaselineSummary(path="prev.json", new=n // 10, unchanged=n - n // 10)
+        if baseline else None,
+    )
+
+
+def _finding(rng: random.Random, rules: list[RuleInfo], i: int) -> Finding:
+    rule = rules[rng.randrange(len(rules))]
+    region = REGIONS[rng.randrange(len(REGIONS))]
+    image_id = f"m-{region[:2]}{i // 3:017x}"
+    waiver = None
+    if rng.random() < 0.02:
+        waiver = AppliedWaiver(reason="accepted risk for a legacy workload", owner="team-a",
+                               expires=date(2027, 1, 1) + timedelta(days=rng.randrange(400)),
+                               expired=rng.random() < 0.2)
+    return Finding(
+        rule_id=rule.id, severity=rule.severity, title=rule.title,
+        message=f"{rule.title}: value {rng.randrange(10_000)} is out of policy",
+        image_id=image_id, image_name=f"app-{rng.randrange(5000)}-base-{i // 3 % 97}",
+        region=region, owner_alias=OWNERS[i % 4],
+        evidence=[Evidence(path=f"Field{rng.randrange(12)}", actual=rng.randrange(500),
+                           expected="at most 100")],
+        fingerprint=fingerprint(rule.id, region, image_id),
+        resource=image_arn(region, ACCOUNT, image_id), waiver=waiver,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--findings", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline", action="store_true", help="mark findings new/unchanged")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    result = synthetic_result(args.findings, args.seed, args.baseline)
+    print(f"built {len(result.findings):,} findings in {time.perf_counter() - started:.2f} s")
+    print(f"{'format':<10}{'seconds':>9}{'MB':>9}{'gzip MB':>9}  target")
+    for fmt in FORMATS:
+        started = time.perf_counter()
+        text = render(fmt, result, ReportOptions())
+        seconds = time.perf_counter() - started
+        data = text.encode("utf-8")
+        zipped = len(gzip.compress(data, 6)) / 1e6
+        target = TARGETS.get(fmt)
+        verdict = "" if target is None else (
+            f"< {target:.0f} s {'ok' if seconds < target else 'MISSED'}")
+        if fmt == "html":
+            verdict += f", < 30 MB {'ok' if len(data) < 30e6 else 'MISSED'}"
+        print(f"{fmt:<10}{seconds:>9.2f}{len(data) / 1e6:>9.2f}{zipped:>9.2f}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
