@@ -92,7 +92,8 @@ def load_config(path: Path) -> Config:
     try:
         config = Config.model_validate(value)
     except ValidationError as exc:
-        raise RuleError(validation_problems(exc, doc, (), Config)) from None
+        problems = validation_problems(exc, doc, (), Config)
+        raise RuleError(sorted(problems, key=lambda p: (p.line, p.column))) from None
     config.base_dir = path.parent
     config._doc = doc
     return config

@@ -1,0 +1,252 @@
+"""Evaluation: findings, evidence, messages, order, overrides and waivers."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.config import Config, Waiver
+from auditor.engine import evaluate, load_rules
+from auditor.findings import fingerprint
+from auditor.models import Image, Inventory, RegionInventory
+
+TODAY = date(2026, 11, 27)
+
+RULES = """\
+id: IMG-PUBLIC-SELF
+title: Custom images are not published as community images
+severity: high
+when: {ImageOwnerAlias: self}
+require: {IsPublic: false}
+message: "{{ image.ImageId }} ({{ image.ImageName }}) is published as a community image"
+---
+id: IMG-REQUIRED-TAGS
+title: Required tags
+severity: medium
+params: {required_keys: [owner, env]}
+when: {ImageOwnerAlias: self}
+require: {Tags: {has_keys: {param: required_keys}}}
+message: "{{ image.ImageId }} lacks {{ params.required_keys | reject('in', image.Tags) | join(', ') }}"
+---
+id: IMG-HIGH-RISK
+title: No high-risk detection items
+severity: high
+require: {DetectionOptions.Items: {none: {RiskLevel: High}}}
+---
+id: IMG-NVME
+title: NVMe
+severity: low
+require: {Features.NvmeSupport: supported}
+message: "{{ rule.id }}/{{ rule.severity }} in {{ region }}: {{ image.Features.NvmeSupport }}"
+"""
+
+
+def image(image_id: str, **fields: Any) -> Image:
+    return Image.model_validate({"ImageId": image_id, **fields})
+
+
+GOOD = dict(ImageOwnerAlias="self", IsPublic=False, Tags={"owner": "a", "env": "p"},
+            Features={"NvmeSupport": "supported"})
+
+
+def inventory(*regions: tuple[str, list[Image]], account: str | None = "1234") -> Inventory:
+    return Inventory(
+        tool_version="test", collected_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
+        account_id=account,
+        regions=[RegionInventory(region=name, images=images) for name, images in regions],
+    )
+
+
+@pytest.fixture
+def rules_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES, encoding="utf-8")
+    return path
+
+
+def test_a_compliant_inventory_has_no_findings(rules_file: Path) -> None:
+    inv = inventory(("cn-hangzhou", [image("m-good", **GOOD), image("m-sys",
+                                                                   ImageOwnerAlias="system")]))
+    result = evaluate(inv, load_rules([rules_file], builtin=False), today=TODAY)
+    # the system image has no Features: NvmeSupport is missing, so `== supported` fails
+    assert [(f.rule_id, f.image_id) for f in result.findings] == [("IMG-NVME", "m-sys")]
+    assert result.waivers == []
+
+
+def test_finding_fields(rules_file: Path) -> None:
+    bad = image("m-pub", ImageName="web", **{**GOOD, "IsPublic": True})
+    result = evaluate(inventory(("cn-hangzhou", [bad])), load_rules([rules_file], builtin=False),
+                      today=TODAY)
+    (finding,) = result.findings
+    assert finding.model_dump(mode="json") == {
+        "rule_id": "IMG-PUBLIC-SELF",
+        "severity": "high",
+        "title": "Custom images are not published as community images",
+        "message": "m-pub (web) is published as a community image",
+        "image_id": "m-pub",
+        "image_name": "web",
+        "region": "cn-hangzhou",
+        "owner_alias": "self",
+        "evidence": [{"path": "IsPublic", "actual": True, "expected": "== false"}],
+        "fingerprint": fingerprint("IMG-PUBLIC-SELF", "cn-hangzhou", "m-pub"),
+        "resource": "acs:ecs:cn-hangzhou:1234:image/m-pub",
+        "waiver": None,
+        "baseline_state": None,
+    }
+
+
+def test_evidence_and_messages(rules_file: Path) -> None:
+    bad = image("m-bad", ImageOwnerAlias="self", IsPublic=False, Tags={"owner": "a"},
+                Features={"NvmeSupport": "unsupported"},
+                DetectionOptions={"Items": {"Item": [
+                    {"Name": "Nvme", "RiskLevel": "Low"},
+                    {"Name": "CloudAssistant", "RiskLevel": "High", "RiskCode": "X"},
+                ]}})
+    result = evaluate(inventory(("eu-west-1", [bad]), account=None),
+                      load_rules([rules_file], builtin=False), today=TODAY)
+    found = {f.rule_id: f for f in result.findings}
+    assert found["IMG-REQUIRED-TAGS"].message == "m-bad lacks env"
+    assert found["IMG-REQUIRED-TAGS"].evidence[0].model_dump() == {
+        "path": "Tags", "actual": {"owner": "a"}, "expected": "has keys [owner, env] (missing env)"
+    }
+    assert found["IMG-HIGH-RISK"].message == "No high-risk detection items"  # no template
+    assert [e.model_dump() for e in found["IMG-HIGH-RISK"].evidence] == [
+        {"path": "DetectionOptions.Items[1].RiskLevel", "actual": "High", "expected": "!= High"}
+    ]
+    assert found["IMG-NVME"].message == "IMG-NVME/low in eu-west-1: unsupported"
+    assert found["IMG-NVME"].resource is None
+    json.dumps([f.model_dump(mode="json") for f in result.findings])  # evidence serialisable
+
+
+def test_evidence_of_nested_conditions(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(textwrap.dedent("""\
+        id: IMG-X
+        title: X
+        severity: low
+        require:
+          all:
+            - any: [{Status: Available}, {Usage: none}]
+            - not: {Architecture: i386}
+            - DiskDeviceMappings: {every: {Encrypted: true}}
+            - DetectionOptions.Items: {some: {RiskLevel: Low}}
+            - CreationTime: {newer_than_days: 30}
+        """), encoding="utf-8")
+    bad = image("m-1", Status="Deprecated", Usage="instance", Architecture="i386",
+                CreationTime="2026-01-01T00:00:00Z",
+                DiskDeviceMappings=[{"Encrypted": True}, {"Encrypted": False}])
+    result = evaluate(inventory(("r", [bad])), load_rules([path], builtin=False), today=TODAY)
+    assert [e.model_dump() for e in result.findings[0].evidence] == [
+        {"path": "Status", "actual": "Deprecated", "expected": "== Available"},
+        {"path": "Usage", "actual": "instance", "expected": "== none"},
+        {"path": "Architecture", "actual": "i386", "expected": "!= i386"},
+        {"path": "DiskDeviceMappings[1].Encrypted", "actual": False, "expected": "== true"},
+        {"path": "DetectionOptions.Items", "actual": [],
+         "expected": "some item: RiskLevel == Low"},
+        {"path": "CreationTime", "actual": "2026-01-01T00:00:00+00:00",
+         "expected": "newer than 30 days"},
+    ]
+
+
+def test_findings_are_sorted(rules_file: Path) -> None:
+    images = [image(f"m-{i}", ImageOwnerAlias="self", IsPublic=True) for i in (3, 1, 2)]
+    inv = inventory(("z-region", images[:1]), ("a-region", images[1:]))
+    result = evaluate(inv, load_rules([rules_file], builtin=False), today=TODAY)
+    keys = [(f.severity.value, f.rule_id, f.region, f.image_id) for f in result.findings]
+    assert keys[:3] == [("high", "IMG-PUBLIC-SELF", "a-region", "m-1"),
+                        ("high", "IMG-PUBLIC-SELF", "a-region", "m-2"),
+                        ("high", "IMG-PUBLIC-SELF", "z-region", "m-3")]
+    assert [k[0] for k in keys] == sorted((k[0] for k in keys),
+                                          key=["high", "medium", "low"].index)
+    assert keys == sorted(keys, key=lambda k: (["high", "medium", "low"].index(k[0]), *k[1:]))
+
+
+def test_config_overrides_reach_findings(rules_file: Path) -> None:
+    config = Config(severity={"IMG-NVME": "critical"},
+                    params={"IMG-REQUIRED-TAGS": {"required_keys": ["owner"]}})
+    bad = image("m-1", ImageOwnerAlias="self", IsPublic=False, Tags={"owner": "a"})
+    result = evaluate(inventory(("r", [bad])),
+                      load_rules([rules_file], builtin=False, config=config), today=TODAY)
+    assert [(f.rule_id, f.severity.value) for f in result.findings] == [("IMG-NVME", "critical")]
+
+
+def test_age_rules_use_the_evaluation_date(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("id: IMG-AGE\ntitle: Age\nseverity: low\nparams: {days: 30}\n"
+                    "require: {CreationTime: {newer_than_days: {param: days}}}\n")
+    ruleset = load_rules([path], builtin=False)
+    inv = inventory(("r", [image("m-1", CreationTime="2026-11-01T00:00:00Z")]))
+    assert evaluate(inv, ruleset, today=date(2026, 11, 27)).findings == []
+    assert len(evaluate(inv, ruleset, today=date(2026, 12, 27)).findings) == 1
+
+
+# waivers
+
+def waiver(images: list[str], expires: date = date(2027, 1, 1), rule: str = "IMG-PUBLIC-SELF",
+           ) -> Waiver:
+    return Waiver(rule=rule, images=images, reason="accepted", owner="sec", expires=expires)
+
+
+def public_images() -> Inventory:
+    return inventory(("r", [image(i, ImageOwnerAlias="self", IsPublic=True, **{
+        k: v for k, v in GOOD.items() if k not in ("ImageOwnerAlias", "IsPublic")})
+        for i in ("m-web-1", "m-web-2", "m-db-1")]))
+
+
+def test_waiver_suppresses_by_id_and_glob(rules_file: Path) -> None:
+    result = evaluate(public_images(), load_rules([rules_file], builtin=False),
+                      waivers=[waiver(["m-web-*"]), waiver(["m-db-1"])], today=TODAY)
+    assert [(f.image_id, f.suppressed) for f in result.findings] == [
+        ("m-db-1", True), ("m-web-1", True), ("m-web-2", True)]
+    applied = result.findings[0].waiver
+    assert applied is not None
+    assert applied.model_dump() == {"reason": "accepted", "owner": "sec",
+                                    "expires": date(2027, 1, 1), "expired": False}
+    assert result.waivers == []  # nothing expired, nothing stale
+
+
+def test_waiver_is_valid_through_its_expiry_day(rules_file: Path) -> None:
+    ruleset = load_rules([rules_file], builtin=False)
+    on_the_day = evaluate(public_images(), ruleset, waivers=[waiver(["m-*"], TODAY)], today=TODAY)
+    assert all(f.suppressed for f in on_the_day.findings)
+
+
+def test_expired_waiver_no_longer_suppresses_and_is_reported(rules_file: Path) -> None:
+    expired = waiver(["m-web-*"], date(2026, 11, 26))
+    result = evaluate(public_images(), load_rules([rules_file], builtin=False),
+                      waivers=[expired], today=TODAY)
+    web = [f for f in result.findings if f.image_id.startswith("m-web")]
+    assert [(f.suppressed, f.waiver.expired if f.waiver else None) for f in web] == [
+        (False, True), (False, True)]
+    (report,) = result.waivers
+    assert (report.state, report.matched, report.rule, report.images) == (
+        "expired", 2, "IMG-PUBLIC-SELF", ["m-web-*"])
+
+
+def test_stale_waivers(rules_file: Path) -> None:
+    result = evaluate(public_images(), load_rules([rules_file], builtin=False),
+                      waivers=[waiver(["m-gone"]), waiver(["m-web-1"], rule="IMG-NVME"),
+                               waiver(["m-old"], date(2020, 1, 1))], today=TODAY)
+    assert [(w.state, w.images, w.matched) for w in result.waivers] == [
+        ("stale", ["m-gone"], 0), ("stale", ["m-web-1"], 0), ("stale", ["m-old"], 0)]
+    assert not any(f.suppressed for f in result.findings)
+
+
+def test_first_matching_waiver_wins(rules_file: Path) -> None:
+    result = evaluate(public_images(), load_rules([rules_file], builtin=False),
+                      waivers=[waiver(["m-web-1"]), waiver(["m-*"])], today=TODAY)
+    assert all(f.suppressed for f in result.findings)
+    assert result.waivers == []
+
+
+def test_glob_is_case_sensitive_and_whole_id(rules_file: Path) -> None:
+    result = evaluate(public_images(), load_rules([rules_file], builtin=False),
+                      waivers=[waiver(["M-WEB-*", "web-*", "m-web"])], today=TODAY)
+    assert not any(f.suppressed for f in result.findings)
+    assert [w.state for w in result.waivers] == ["stale"]
+
