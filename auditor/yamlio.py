@@ -186,13 +186,14 @@ def _inner_model(annotation: Any) -> Any:
 
 
 def validation_problems(
-    error: ValidationError, doc: YamlDoc, base: Loc = (), model: Any = None
+    error: ValidationError, doc: YamlDoc, base: Loc = (), model: Any = None, label: str = ""
 ) -> list[SourceProblem]:
-    """pydantic errors as positioned problems; unknown keys get a did-you-mean."""
+    """pydantic errors as positioned problems; unknown keys get a did-you-mean.
+    `label` prefixes the dotted location in messages (e.g. `tests.pass.0`)."""
     problems = []
     for err in error.errors():
         loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
-        where = ".".join(str(p) for p in loc) or "document"
+        where = ".".join(filter(None, (label, ".".join(str(p) for p in loc)))) or "document"
         if err["type"] == "extra_forbidden":
             names = _field_names(model, loc[:-1]) if model else []
             hint = did_you_mean(str(loc[-1]), names)

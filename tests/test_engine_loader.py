@@ -138,7 +138,7 @@ def test_missing_path_names_it(tmp_path: Path) -> None:
     ("require: {IsPublic: false}\nmessage: |\n  line one\n  {% if %}\n",
      "r.yaml:7:3: message template: Expected an expression, got 'end of statement block'"),
     ("require: {IsPublic: false}\ntests:\n  fail: [{Size: big}]\n",
-     "r.yaml:6:17: Size: Input should be a valid integer, unable to parse string as an integer"),
+     "r.yaml:6:17: tests.fail.0.Size: Input should be a valid integer, unable to parse string as an integer"),
     ("require: {IsPublic: false}\ntests:\n  fial: []\n",
      "r.yaml:6:3: unknown key 'fial' (did you mean 'fail'?)"),
     ("require: {IsPublic: false}\nremedation: do it\n",

@@ -110,7 +110,7 @@ def _examples(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[dict[str, list[I
             try:
                 cases[kind].append(Image.model_validate(data))
             except ValidationError as exc:
-                problems += validation_problems(exc, doc, loc)
+                problems += validation_problems(exc, doc, loc, label=f"tests.{kind}.{i}")
     return cases, problems
 
 
