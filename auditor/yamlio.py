@@ -112,14 +112,15 @@ class _Builder:
             key = self.loader.construct_object(key_node)
             if isinstance(key, (list, dict)):
                 raise _RefusedError(key_node.start_mark, "mapping keys must be plain scalars")
+            key_loc: Loc = (*loc, key)
             if key in result:
-                first = self.doc.keys[(*loc, key)]
+                first = self.doc.keys[key_loc]
                 raise _RefusedError(
                     key_node.start_mark,
                     f"duplicate key {key!r} (first at line {first[0]}, column {first[1]})",
                 )
-            self.doc.keys[(*loc, key)] = _pos(key_node.start_mark)
-            result[key] = self.build(value_node, (*loc, key))
+            self.doc.keys[key_loc] = _pos(key_node.start_mark)
+            result[key] = self.build(value_node, key_loc)
         return result
 
 
@@ -130,6 +131,8 @@ def parse_yaml(text: str, path: str) -> list[YamlDoc]:
     try:
         while loader.check_node():
             node = loader.get_node()
+            if node is None:
+                break
             doc = YamlDoc(path=path, value=None)
             doc.value = _Builder(loader, doc).build(node, ())
             docs.append(doc)

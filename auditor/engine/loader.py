@@ -55,7 +55,7 @@ def _rule_values(doc: YamlDoc) -> Iterator[tuple[object, tuple]]:
 
 def _read_rules(files: list[Path], problems: list[SourceProblem]) -> list[Rule]:
     rules: list[Rule] = []
-    seen: dict[str, Rule] = {}
+    seen: dict[str, str] = {}  # rule id -> where it was first defined
     for path in files:
         try:
             docs = read_yaml(path)

@@ -31,7 +31,7 @@ _OPERAND_SCHEMAS: dict[str, dict[str, Any]] = {
 
 def _condition_defs() -> dict[str, Any]:
     ref = {"$ref": "#/$defs/condition"}
-    operators = {
+    operators: dict[str, Any] = {
         name: {"anyOf": [_OPERAND_SCHEMAS.get(name, _LITERAL), _PARAM]} for name in OPERATORS
     }
     operators.update({name: ref for name in QUANTIFIERS})

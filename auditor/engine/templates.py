@@ -60,7 +60,11 @@ class TemplateError(ValueError):
 
 def _private_access(tree: nodes.Template) -> str | None:
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        name: Any
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        else:
+            name = getattr(getattr(node, "arg", None), "value", None)
         if isinstance(name, str) and name.startswith("_"):
             return name
     return None
