@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import textwrap
 from pathlib import Path
 
@@ -153,3 +155,16 @@ def test_reports_replace_old_files_and_leave_no_temporary_files(workdir: Path) -
     scan("--html", "out/report.html", "--sarif", "out/report.sarif")
     assert sorted(p.name for p in (workdir / "out").iterdir()) == ["report.html", "report.sarif"]
     assert (workdir / "out/report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_new_reports_follow_the_umask_and_replaced_ones_keep_their_mode(workdir: Path) -> None:
+    old = workdir / "out/old.html"
+    old.write_text("old", encoding="utf-8")
+    old.chmod(0o600)
+    umask = os.umask(0o022)
+    try:
+        scan("--html", "out/old.html", "--sarif", "out/new.sarif")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert stat.S_IMODE((workdir / "out/new.sarif").stat().st_mode) == 0o644
