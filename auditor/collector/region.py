@@ -11,9 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import ValidationError
 
 from auditor.collector.client import ApiClient
 from auditor.collector.paginate import Listing, Pager
@@ -38,20 +35,21 @@ class RegionJob:
 
 @dataclass
 class _Merged:
-    images: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: dict[str, Image] = field(default_factory=dict)
     total_count: int = 0
     request_ids: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     complete: bool = True
 
-    def add(self, listing: Listing) -> None:
+    def add(self, listing: Listing, region: str) -> None:
         self.total_count += listing.total_count
         self.request_ids += listing.request_ids
         for image_id, image in listing.images.items():
             self.images.setdefault(image_id, image)
         if listing.failures:
             self.complete = False
-            self.errors += listing.failures
+            self.errors += [f"{region}: {failure}" if failure.startswith("image ") else failure
+                            for failure in listing.failures]
 
 
 def _count_note(region: str, owner: str, listing: Listing) -> str:
@@ -75,20 +73,6 @@ def _listing(pager: Pager, job: RegionJob, owner: str) -> tuple[Listing, str | N
     return listing, _count_note(job.region, owner, listing)
 
 
-def _images(raw: dict[str, dict[str, Any]], merged: _Merged, region: str) -> list[Image]:
-    images = []
-    for image_id, item in raw.items():
-        try:
-            images.append(Image.model_validate(item))
-        except ValidationError as exc:
-            merged.complete = False
-            problem = exc.errors()[0]
-            where = ".".join(str(part) for part in problem["loc"])
-            merged.errors.append(f"{region}: image {image_id} unreadable: {where}: "
-                                 f"{problem['msg']}")
-    return images
-
-
 def collect_region(job: RegionJob) -> RegionInventory:
     """The region's inventory; never raises an ApiError (it lands in `errors`)."""
     deadline = Deadline(job.retry.region_budget)
@@ -102,14 +86,14 @@ def collect_region(job: RegionJob) -> RegionInventory:
             merged.complete = False
             merged.errors.append(f"{error}; owner {owner}: no page collected")
             continue
-        merged.add(listing)
+        merged.add(listing, job.region)
         if note:
             merged.errors.append(note)
     return RegionInventory(
         region=job.region,
         complete=merged.complete,
         total_count=merged.total_count,
-        images=_images(merged.images, merged, job.region),
+        images=list(merged.images.values()),
         request_ids=merged.request_ids,
         errors=merged.errors,
     )

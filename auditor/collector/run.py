@@ -7,10 +7,13 @@ no credentials, credentials the API refuses, or `--region all` when DescribeRegi
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from auditor import __version__
@@ -118,10 +121,28 @@ def _collect_all(
     return sorted(results, key=lambda r: r.region)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Tens of thousands of new records trigger full GC passes that find nothing to free and
+    hold the GIL the I/O threads need: measured, collection takes half the time without them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def collect_inventory(
     request: CollectRequest, *, progress: ProgressCallback | None = None
 ) -> Inventory:
     """The inventory of every region asked for; see the module docstring for what raises."""
+    with _gc_paused():
+        return _collect_inventory(request, progress)
+
+
+def _collect_inventory(request: CollectRequest, progress: ProgressCallback | None) -> Inventory:
     _check_request(request)
     listing_params(request.scope)  # bad filters fail before any network traffic
     requested_regions(request.regions)

@@ -7,6 +7,7 @@ rendered back into the API's wrapper shape by `bench/synth.py`'s `raw_page`.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ class CallRecord:
     status: int = 200
     code: str | None = None
     key_id: str | None = None   # the access key that signed it, once verified
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
 
 
 @dataclass
@@ -114,6 +117,8 @@ class FakeCloud:
     calls: list[CallRecord] = field(default_factory=list)
     metadata_calls: list[str] = field(default_factory=list)
     nonces: set[str] = field(default_factory=set)
+    cache_pages: bool = False  # the benchmark's switch; tests change images between pages
+    page_cache: dict[Any, Any] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def add_images(self, region: str, images: list[dict[str, Any]]) -> None:

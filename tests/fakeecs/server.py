@@ -29,6 +29,7 @@ FAULT_ANSWERS = {
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -39,8 +40,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body) if length is None else length))
-        self.end_headers()
-        self.wfile.write(body)
+        self._headers_buffer.append(b"\r\n")  # headers and body in one write
+        self.wfile.write(b"".join(self._headers_buffer) + body)
+        self._headers_buffer = []
 
     def _json(self, status: int, doc: dict[str, Any]) -> None:
         self._send(status, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
@@ -94,6 +96,13 @@ class _Handler(BaseHTTPRequestHandler):
         return query, form, body
 
     def _api(self, method: str) -> None:
+        record = CallRecord(action="", params={})
+        try:
+            self._answer(method, record)
+        finally:
+            record.finished = time.monotonic()
+
+    def _answer(self, method: str, record: CallRecord) -> None:
         cloud = self.server.cloud
         query, form, body = self._read()
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -101,8 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
         if cloud.latency:
             time.sleep(cloud.latency)
         v3 = "authorization" in headers
-        action = headers.get("x-acs-action", "") if v3 else params.get("Action", "")
-        record = CallRecord(action=action, params=params)
+        record.action = headers.get("x-acs-action", "") if v3 else params.get("Action", "")
+        record.params = params
+        action = record.action
         cloud.record(record)
         try:
             if v3:
@@ -121,7 +131,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(refused.status, refused.code, refused.message)
         if not v3 and params.get("Format", "XML").upper() != "JSON":
             return self._send(200, b"<?xml version='1.0'?><Response/>", "text/xml")
-        self._json(200, doc)
+        if isinstance(doc, bytes):
+            self._send(200, doc)
+        else:
+            self._json(200, doc)
         if action == "DescribeImages":
             cloud.after_page(params.get("RegionId", ""), int(params.get("PageNumber", "1")))
 
