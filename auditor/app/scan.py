@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from auditor import __version__
+from auditor.baseline import BaselineReport, apply_baseline, load_baseline
 from auditor.collector import CollectRequest, ProgressCallback, collect
 from auditor.config import Config
 from auditor.engine import Evaluation, RuleSet, evaluate, load_rules
@@ -160,8 +161,6 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
                           today=started_at.date())
     result = build_result(inventory, ruleset, evaluation, options, started_at)
     if baseline is not None and options.baseline is not None:
-        from auditor.baseline import apply_baseline
-
         result = apply_baseline(result, baseline, str(options.baseline))
     _write_reports(result, options, stdout)
     for region in result.regions:
@@ -170,11 +169,9 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     return result.exit_code
 
 
-def _load_baseline(path: Path | None) -> object | None:
+def _load_baseline(path: Path | None) -> BaselineReport | None:
     if path is None:
         return None
-    from auditor.baseline import load_baseline
-
     return load_baseline(path)
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from typing_extensions import NotRequired, TypedDict
 
-SARIF_VERSION = "2.1.0"
+SARIF_VERSION: Literal["2.1.0"] = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
 Level = Literal["error", "warning", "note", "none"]
