@@ -7,6 +7,7 @@ no credentials, credentials the API refuses, or `--region all` when DescribeRegi
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -113,7 +114,7 @@ def _collect_all(
     pages_at_once = request.page_concurrency or request.concurrency
     jobs = [
         RegionJob(client, region, request.endpoint, listings, pages_at_once, request.retry,
-                  lambda n, region=region: progress.page(region, n))
+                  functools.partial(progress.page, region))
         for region in regions
     ]
     with ThreadPoolExecutor(max_workers=request.concurrency) as pool:
