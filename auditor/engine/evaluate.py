@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from auditor.config import Waiver
@@ -63,10 +64,6 @@ def make_finding(rule: Rule, image: Image, region: str, account: str | None, tod
     )
 
 
-def _sort_key(finding: Finding) -> tuple[int, str, str, str]:
-    return (-finding.severity.rank, finding.rule_id, finding.region, finding.image_id)
-
-
 def evaluate(
     inventory: Inventory,
     ruleset: RuleSet,
@@ -80,7 +77,6 @@ def evaluate(
     findings: list[Finding] = []
     with _gc_paused():
         _evaluate(inventory, ruleset, index, today, findings)
-    findings.sort(key=_sort_key)
     return Evaluation(findings, index.reports())
 
 
@@ -99,9 +95,20 @@ def _gc_paused() -> Iterator[None]:
 
 def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today: date,
               findings: list[Finding]) -> None:
+    """Findings come out sorted (severity desc, rule id, region, image id) by walking rules,
+    regions and failing images in that order, instead of sorting them afterwards."""
+    by_region: dict[str, list[Image]] = {}
     for region in inventory.regions:
-        for rule in ruleset.rules:
-            for image in failing(rule, region.images, today):
+        by_region.setdefault(region.region, []).extend(region.images)
+    regions = sorted(by_region.items())
+    account = inventory.account_id
+    for rule in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id)):
+        for region, images in regions:
+            hits = failing(rule, images, today)
+            hits.sort(key=_image_id)
+            for image in hits:
                 waiver = index.apply(rule.id, image.ImageId)
-                findings.append(make_finding(rule, image, region.region, inventory.account_id,
-                                             today, waiver))
+                findings.append(make_finding(rule, image, region, account, today, waiver))
+
+
+_image_id = attrgetter("ImageId")
