@@ -98,8 +98,8 @@ def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today:
     """Findings come out sorted (severity desc, rule id, region, image id) by walking rules,
     regions and failing images in that order, instead of sorting them afterwards."""
     by_region: dict[str, list[Image]] = {}
-    for region in inventory.regions:
-        by_region.setdefault(region.region, []).extend(region.images)
+    for part in inventory.regions:
+        by_region.setdefault(part.region, []).extend(part.images)
     regions = sorted(by_region.items())
     account = inventory.account_id
     for rule in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id)):
