@@ -274,3 +274,13 @@ def test_config_applies_disable_severity_and_params(tmp_path: Path) -> None:
     plain = load_rules([rules], builtin=False)
     assert plain.get("IMG-REQUIRED-TAGS").params == {"required_keys": ["owner", "env"]}
     assert plain.get("IMG-PUBLIC-SELF").info().severity.value == "high"
+
+
+def test_unknown_operator_without_a_close_match_lists_the_valid_ones(tmp_path: Path) -> None:
+    (problem,) = errors(tmp_path, HEAD + "require:\n  Size: {bigger: 3}\n")
+    assert problem == ("r.yaml:5:10: unknown operator 'bigger'; valid here: eq, ne, in, not_in, "
+                       "exists, regex, glob, contains, gt, gte, lt, lte, older_than_days, "
+                       "newer_than_days, has_keys")
+    (problem,) = errors(tmp_path, HEAD + "require:\n  DiskDeviceMappings: {each: {Size: 3}}\n")
+    assert problem == ("r.yaml:5:24: unknown operator 'each'; valid here: exists, some, every, "
+                       "none")

@@ -159,7 +159,11 @@ def _operator_hint(field: FieldRef, name: str) -> str:
         return f" (to test a sub-field, write {field.path}.{name}: ...)"
     if name in OPERATOR_HINTS:
         return f" (did you mean {OPERATOR_HINTS[name]!r}?)"
-    return did_you_mean(name, [*OPERATORS, *QUANTIFIERS])
+    hint = did_you_mean(name, [*OPERATORS, *QUANTIFIERS])
+    if hint:
+        return hint
+    names = ", ".join(OPERATORS) if field.kind != LIST else "exists, " + ", ".join(QUANTIFIERS)
+    return f"; valid here: {names}"
 
 
 def _all(items: list[Cond | None]) -> Cond | None:
