@@ -1,6 +1,10 @@
 """Time and size of every report format for a large synthetic audit result.
 
     python bench/bench_reports.py [--findings 100000] [--seed 0] [--baseline] [--repeat 3]
+                                  [--browser]
+
+With --browser, the HTML report is also opened in headless Chromium (/usr/bin/chromium, via
+Playwright) and the time to first table, to filter by severity and to sort is printed.
 
 Targets (issue 4): SARIF and JSON under 3 s each, HTML under 5 s and under 30 MB.
 SARIF keeps GitHub's 25,000 most severe results; its gzipped size must stay under 10 MB.
@@ -88,6 +92,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline", action="store_true", help="mark findings new/unchanged")
     parser.add_argument("--repeat", type=int, default=3, help="runs per format; best and worst")
+    parser.add_argument("--browser", action="store_true", help="time the HTML page in Chromium")
     args = parser.parse_args()
     started = time.perf_counter()
     result = synthetic_result(args.findings, args.seed, args.baseline)
@@ -109,7 +114,36 @@ def main() -> int:
             verdict += f", < 30 MB {'ok' if len(data) < 30e6 else 'MISSED'}"
         print(f"{fmt:<10}{seconds:>8.2f}{max(times):>9.2f}{len(data) / 1e6:>8.2f}{zipped:>9.2f}"
               f"  {verdict}")
+    if args.browser:
+        browse(render("html", result, ReportOptions()))
     return 0
+
+
+def browse(page_html: str) -> None:
+    """Seconds the page takes in Chromium to show its table, filter it and sort it."""
+    import tempfile
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
+        path = Path(folder) / "report.html"
+        path.write_text(page_html, encoding="utf-8")
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+        page = browser.new_page()
+        steps = [("open to first rows", lambda: (page.goto(path.as_uri()),
+                                                 page.wait_for_selector("#rows tr"))),
+                 ("filter out info", lambda: page.uncheck('input[value="info"]')),
+                 ("sort by image", lambda: page.click('th[data-sort="image"]')),
+                 ("open image detail", lambda: page.locator("#rows tr").first.click())]
+        for name, step in steps:
+            started = time.perf_counter()
+            step()
+            print(f"browser: {name:<20}{time.perf_counter() - started:6.2f} s")
+        print(f"browser: {page.inner_text('#shown')}")
+        browser.close()
 
 
 if __name__ == "__main__":
