@@ -48,6 +48,14 @@ def test_transient_failures_are_retried(fake: FakeEndpoint, kind: str) -> None:
     assert not [c for c in fake.cloud.calls if c.code == "SignatureNonceUsed"]
 
 
+def test_redirects_are_not_followed(fake: FakeEndpoint) -> None:
+    """A redirect would carry the token header to another host: it is an unreadable answer."""
+    fake.cloud.faults.append(Fault("redirect", times=None))
+    region = collect(request(fake)).regions[0]
+    assert not region.complete
+    assert "InvalidResponse" in region.errors[0] and "HTTP 302" in region.errors[0]
+
+
 def test_slow_answer_times_out_and_is_retried(fake: FakeEndpoint) -> None:
     fake.cloud.add_images("cn-hangzhou", [image("m-1")])
     fake.cloud.faults.append(Fault("slow", delay=1.0, times=1))

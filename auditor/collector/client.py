@@ -174,7 +174,7 @@ class ApiClient:
             )
             return self.session.post(
                 call.base_url + "/", data=signing.canonical_query(form).encode("ascii"),
-                headers={"Content-Type": FORM}, timeout=self.timeout,
+                headers={"Content-Type": FORM}, timeout=self.timeout, allow_redirects=False,
                 **self._settings(call.base_url),
             )
         headers = signing.v3_headers(
@@ -184,8 +184,9 @@ class ApiClient:
         )
         query = signing.canonical_query(call.params)
         url = f"{call.base_url}/?{query}" if query else f"{call.base_url}/"
+        # No redirects: the token header must never follow the request to another host.
         return self.session.post(url, headers=headers, timeout=self.timeout,
-                                 **self._settings(call.base_url))
+                                 allow_redirects=False, **self._settings(call.base_url))
 
     def _answered_error(self, call: Call, response: requests.Response) -> ApiError:
         status = response.status_code

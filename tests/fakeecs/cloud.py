@@ -32,8 +32,8 @@ class Key:
 @dataclass
 class Fault:
     """An injected failure. `kind`: throttle | unavailable | internal | badgateway | error |
-    slow | truncated | cut | nonjson. Matches calls by action, region, page and owner alias;
-    fires `times` times (None: forever)."""
+    slow | truncated | cut | nonjson | redirect. Matches calls by action, region, page and
+    owner alias; fires `times` times (None: forever)."""
 
     kind: str
     action: str = "DescribeImages"

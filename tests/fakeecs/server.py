@@ -154,6 +154,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "badgateway":
             record.status = 502
             self._send(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+        elif fault.kind == "redirect":
+            record.status = 302
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif fault.kind == "nonjson":
             self._send(200, b"<html>maintenance</html>", "text/html")
         elif fault.kind == "truncated":
