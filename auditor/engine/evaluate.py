@@ -15,6 +15,7 @@ from operator import attrgetter
 from typing import Any
 
 from auditor.config import Waiver
+from auditor.engine.compiler import share_fields_set
 from auditor.engine.rule import Rule
 from auditor.engine.ruleset import RuleSet
 from auditor.engine.waivers import WaiverIndex
@@ -55,13 +56,13 @@ def message(rule: Rule, image: Image, region: str) -> str:
 def make_finding(rule: Rule, image: Image, region: str, account: str | None, today: date,
                  waiver: AppliedWaiver | None = None) -> Finding:
     _, require = rule.compiled(today)
-    return Finding(
+    return share_fields_set(Finding(
         rule_id=rule.id, severity=rule.severity, title=rule.spec.title,
         message=message(rule, image, region), image_id=image.ImageId,
         image_name=image.ImageName, region=region, owner_alias=image.ImageOwnerAlias,
         evidence=require.explain(image), fingerprint=fingerprint(rule.id, region, image.ImageId),
-        resource=image_arn(region, account, image.ImageId), waiver=waiver,
-    )
+        resource=image_arn(region, account, image.ImageId), waiver=waiver, baseline_state=None,
+    ))
 
 
 def evaluate(
