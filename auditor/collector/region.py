@@ -2,8 +2,10 @@
 
 When a listing's unique images disagree with its `TotalCount` (images created or deleted while
 paging), the listing is taken again once; a second disagreement is recorded in the region's
-`errors` while the region stays complete (every page was read). A listing that fails after
-its retries marks the region incomplete and says which pages are missing.
+`errors`. Fewer images than `TotalCount` also marks the region incomplete: a deletion while
+paging pulls later pages forward, so an image that still exists may never have been seen.
+More images than `TotalCount` loses nothing, and the region stays complete. A listing that
+fails after its retries marks the region incomplete and says which pages are missing.
 """
 
 from __future__ import annotations
@@ -53,10 +55,12 @@ class _Merged:
 
 
 def _count_note(region: str, owner: str, listing: Listing) -> str:
+    missing = len(listing.images) < listing.total_count
     return (
         f"{region}: owner {owner}: TotalCount {listing.total_count} but "
         f"{len(listing.images)} unique images listed, twice (images created or deleted "
-        "during the scan); every page was read"
+        "during the scan); "
+        + ("images may be missing" if missing else "every page was read, nothing is missing")
     )
 
 
@@ -89,6 +93,7 @@ def collect_region(job: RegionJob) -> RegionInventory:
         merged.add(listing, job.region)
         if note:
             merged.errors.append(note)
+            merged.complete = merged.complete and len(listing.images) > listing.total_count
     return RegionInventory(
         region=job.region,
         complete=merged.complete,
