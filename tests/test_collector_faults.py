@@ -241,3 +241,26 @@ def test_no_secret_or_token_in_any_error(
         assert "SignatureDoesNotMatch" in text and "***" in text
         assert "CAIS-very-secret-token" not in text
         assert "a-wrong-secret-value" not in text
+
+
+def test_ctrl_c_starts_no_new_region_or_page(fake: FakeEndpoint) -> None:
+    """KeyboardInterrupt while regions are pending: the in-flight call ends, nothing new
+    starts, and collect() re-raises once its threads are done."""
+    import os
+    import signal
+    import threading
+
+    for region in fake.cloud.regions:
+        fake.cloud.add_images(region, many_images(region[:2] + region[-1], 250))
+    fake.cloud.faults.append(Fault("slow", delay=0.3, times=None))
+
+    def interrupt_on_first_page() -> None:
+        while not fake.cloud.calls_of("DescribeImages"):
+            threading.Event().wait(0.01)
+        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+
+    threading.Thread(target=interrupt_on_first_page, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        collect(request(fake, regions=["all"], concurrency=1, lookup_account=False))
+    (call,) = fake.cloud.calls_of("DescribeImages")  # 3 regions x 3 pages were due
+    assert call.params["PageNumber"] == "1"

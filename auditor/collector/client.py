@@ -94,16 +94,19 @@ class ApiClient:
         signature: str = "v3",
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.session = session
         self.credentials = credentials
         self.signature = signature
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self.sleep = sleep
+        self._stop = threading.Event()
         self._lock = threading.Lock()
         self._environment: dict[str, dict[str, Any]] = {}
+
+    def cancel(self) -> None:
+        """No new attempt starts after this (Ctrl-C); waits between attempts end now."""
+        self._stop.set()
 
     def call(
         self, call: Call, *, deadline: Deadline | None = None, max_attempts: int | None = None
@@ -123,6 +126,8 @@ class ApiClient:
         deadline = deadline or Deadline(self.retry.region_budget)
         attempts = max_attempts or self.retry.max_attempts
         for attempt in range(attempts):
+            if self._stop.is_set():
+                raise self._error(call, "Cancelled", "the collection was interrupted", None, None)
             try:
                 return self._once(call, parse)
             except ApiError as error:
@@ -133,7 +138,7 @@ class ApiClient:
                     raise
                 log.info("retrying %s in %s after %s (wait %.2fs)",
                          call.action, call.region or "-", error.code, wait)
-                self.sleep(wait)
+                self._stop.wait(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _once(self, call: Call, parse: Callable[[bytes], T]) -> T:

@@ -117,8 +117,14 @@ def _collect_all(
                   functools.partial(progress.page, region))
         for region in regions
     ]
-    with ThreadPoolExecutor(max_workers=request.concurrency) as pool:
+    pool = ThreadPoolExecutor(max_workers=request.concurrency)
+    try:
         results = list(pool.map(collect_region, jobs))
+    except BaseException:  # Ctrl-C: no region or page starts any more; in-flight calls end
+        client.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     return sorted(results, key=lambda r: r.region)
 
 
