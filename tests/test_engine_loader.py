@@ -284,3 +284,9 @@ def test_unknown_operator_without_a_close_match_lists_the_valid_ones(tmp_path: P
     (problem,) = errors(tmp_path, HEAD + "require:\n  DiskDeviceMappings: {each: {Size: 3}}\n")
     assert problem == ("r.yaml:5:24: unknown operator 'each'; valid here: exists, some, every, "
                        "none")
+
+
+def test_rules_list_with_other_keys(tmp_path: Path) -> None:
+    assert errors(tmp_path, "title: shared\nrules:\n  - id: X\n") == [
+        "r.yaml:2:1: a file with `rules:` holds only a list of rules under that key"
+    ]

@@ -32,6 +32,7 @@ CONTEXT: dict[str, Any] = {"image": IMAGE, "params": {"days": 30, "names": ["a",
     ("{{ params.names | join(', ') }}", "a, b"),
     ("{% for i in image.DetectionOptions.Items %}{{ i.RiskLevel }}{% endfor %}", "High"),
     ("  padded \n", "padded"),
+    ("{{ range(3) | list }} {{ namespace is defined }}", "[0, 1, 2] True"),  # jinja globals
 ])
 def test_render(source: str, expected: str) -> None:
     assert compile_message(source)(CONTEXT) == expected

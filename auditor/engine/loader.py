@@ -40,12 +40,13 @@ def rule_files(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def _rule_values(doc: YamlDoc) -> Iterator[tuple[object, tuple]]:
+def _rule_values(doc: YamlDoc, problems: list[SourceProblem]) -> Iterator[tuple[object, tuple]]:
     """A document is one rule, or `rules: [...]`."""
     value = doc.value
     if isinstance(value, dict) and "rules" in value:
         if set(value) != {"rules"} or not isinstance(value["rules"], list):
-            yield value, ("rules",)  # reported as a bad rule at that place
+            problems.append(doc.problem(("rules",), "a file with `rules:` holds only a list of "
+                                        "rules under that key", key=True))
             return
         for i, item in enumerate(value["rules"]):
             yield item, ("rules", i)
@@ -63,7 +64,7 @@ def _read_rules(files: list[Path], problems: list[SourceProblem]) -> list[Rule]:
             problems += exc.problems
             continue
         for doc in docs:
-            for value, base in _rule_values(doc):
+            for value, base in _rule_values(doc, problems):
                 rule, found = build_rule(doc, value, base)
                 problems += found
                 rule_id = value.get("id") if isinstance(value, dict) else None

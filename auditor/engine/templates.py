@@ -144,7 +144,7 @@ def _lookup(node: nodes.Node) -> Lookup | None:
         else:
             return None
         node = node.node
-    if not isinstance(node, nodes.Name):
+    if not isinstance(node, nodes.Name) or node.name not in VARIABLES:
         return None
     name, steps = node.name, steps[::-1]
 
