@@ -66,9 +66,12 @@ def json_object(body: bytes) -> dict[str, Any]:
 
 
 def redact(text: str, secrets: list[str]) -> str:
-    """Replace every occurrence of a secret by `***`."""
+    """Replace every occurrence of a secret by `***`, raw or percent-encoded once or twice
+    (the API echoes its V1 string to sign, where a token appears encoded twice)."""
     for secret in secrets:
-        text = text.replace(secret, "***")
+        once = signing.percent_encode(secret)
+        for form in sorted({secret, once, signing.percent_encode(once)}, key=len, reverse=True):
+            text = text.replace(form, "***")
     return text
 
 

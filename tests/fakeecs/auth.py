@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timezone
 from types import SimpleNamespace
+from urllib.parse import quote
 
 from alibabacloud_openapi_util.client import Client as SdkUtil
 
@@ -89,9 +90,11 @@ def verify_v1(cloud: FakeCloud, method: str, params: dict[str, str]) -> Key:
     _check_time(cloud, params.get("Timestamp"))
     unsigned = {k: v for k, v in params.items() if k != "Signature"}
     if SdkUtil.get_rpcsignature(unsigned, method, key.secret) != params["Signature"]:
-        string_to_sign = "&".join(f"{k}={v}" for k, v in sorted(unsigned.items()))
+        canonical = "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}"
+                             for k, v in sorted(unsigned.items()))
+        string_to_sign = f"{method}&%2F&{quote(canonical, safe='~')}"  # as the API echoes it
         raise RefusedError(400, "SignatureDoesNotMatch",
                       f"Specified signature is not matched with our calculation. server string "
-                      f"to sign is:{method}&/&{string_to_sign}")
+                      f"to sign is:{string_to_sign}")
     _check_nonce(cloud, params.get("SignatureNonce"))
     return key

@@ -133,7 +133,7 @@ class FakeCloud:
     def issue_sts_key(self, account_id: str) -> Key:
         """Temporary keys, as AssumeRole or the metadata service hand them out."""
         key = Key(f"STS.{uuid.uuid4().hex[:20]}", f"sts-secret-{uuid.uuid4().hex}",
-                  account_id, f"CAIS-token-{uuid.uuid4().hex}")
+                  account_id, f"CAIS+token/{uuid.uuid4().hex}=")
         with self.lock:
             self.keys[key.key_id] = key
         return key
