@@ -263,3 +263,13 @@ def test_findings_share_one_fields_set(rules_file: Path) -> None:
     assert (changed.baseline_state, first.baseline_state) == ("new", None)
     first.baseline_state = "unchanged"
     assert second.model_fields_set == set(type(second).model_fields)
+
+
+def test_a_template_failing_at_render_falls_back_to_the_title(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("id: IMG-X\ntitle: Small images\nseverity: low\nrequire: {Size: {lt: 10}}\n"
+                    "message: \"{{ image.Size // 0 }} / {{ image | attr('__cl' ~ 'ass__') }}\"\n")
+    result = evaluate(inventory(("r", [image("m-1", Size=40)])),
+                      load_rules([path], builtin=False), today=TODAY)
+    assert result.findings[0].message == (
+        "Small images (message template failed: ZeroDivisionError)")
