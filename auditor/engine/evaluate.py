@@ -10,7 +10,7 @@ import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from operator import attrgetter
 from typing import Any
 
@@ -21,6 +21,11 @@ from auditor.engine.ruleset import RuleSet
 from auditor.engine.waivers import WaiverIndex
 from auditor.findings import AppliedWaiver, Finding, WaiverReport, fingerprint, image_arn
 from auditor.models import Image, Inventory
+
+
+def utc_today() -> date:
+    """Ages and waiver expiry count in UTC calendar days, wherever the scan runs."""
+    return datetime.now(timezone.utc).date()
 
 
 @dataclass
@@ -73,7 +78,7 @@ def evaluate(
     today: date | None = None,
 ) -> Evaluation:
     """Every finding of every rule on every image, waivers applied, sorted."""
-    today = today or date.today()
+    today = today or utc_today()
     index = WaiverIndex(waivers, today)
     findings: list[Finding] = []
     with _gc_paused():

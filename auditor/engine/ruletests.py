@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from auditor.engine.evaluate import failing, make_finding
+from auditor.engine.evaluate import failing, make_finding, utc_today
 from auditor.engine.loader import load_rules
 from auditor.engine.rule import Rule
 
@@ -49,7 +49,7 @@ def run_rule_tests(paths: Sequence[Path]) -> list[RuleTestResult]:
     results = []
     for rule in load_rules(paths, builtin=False).rules:
         tests = rule.spec.tests
-        today = (tests.today if tests else None) or date.today()
+        today = (tests.today if tests else None) or utc_today()
         for kind in ("pass", "fail"):
             for i in range(len(rule.examples[kind])):
                 results.append(_run_case(rule, kind, i + 1, i, today))
