@@ -1,4 +1,5 @@
-"""pytest fixtures around the fake endpoint; test modules import the ones they use."""
+"""pytest fixtures around the fake endpoint; a test module loads them with
+`pytest_plugins = ["fakeecs.fixtures"]`."""
 
 from __future__ import annotations
 
