@@ -72,6 +72,16 @@ def test_pages_are_all_fetched_and_counted(fake: FakeEndpoint) -> None:
     assert sorted(s[1] for s in seen) == [1, 2, 3]
 
 
+def test_region_callback_counts_regions_done(fake: FakeEndpoint) -> None:
+    from fakeecs import Fault
+
+    fake.cloud.faults.append(Fault("error", region="cn-shanghai", times=None))
+    done: list[tuple[str, int, int]] = []
+    collect(request(fake, regions=["all"]), on_region=lambda *a: done.append(a))
+    assert sorted(r for r, _, _ in done) == sorted(fake.cloud.regions)  # failed ones too
+    assert [(n, total) for _, n, total in done] == [(1, 3), (2, 3), (3, 3)]
+
+
 def test_owners_are_listed_one_by_one_and_merged(fake: FakeEndpoint) -> None:
     fake.cloud.add_images("cn-hangzhou", [
         image("m-self"), image("m-shared", ImageOwnerAlias="others"),

@@ -33,13 +33,23 @@ class CollectRequest:
 
 
 ProgressCallback = Callable[[str, int, int], None]  # (region, pages_done, images_so_far)
+RegionCallback = Callable[[str, int, int], None]    # (region finished, regions_done, total)
 
 
-def collect(request: CollectRequest, *, progress: ProgressCallback | None = None) -> Inventory:
-    """Collect every image in scope; failed regions are kept, marked incomplete."""
+def collect(
+    request: CollectRequest,
+    *,
+    progress: ProgressCallback | None = None,
+    on_region: RegionCallback | None = None,
+) -> Inventory:
+    """Collect every image in scope; failed regions are kept, marked incomplete.
+
+    `progress` is called after every page, `on_region` after every region (complete or not);
+    never two calls at once, though from worker threads.
+    """
     from auditor.collector.run import collect_inventory
 
-    return collect_inventory(request, progress=progress)
+    return collect_inventory(request, progress=progress, on_region=on_region)
 
 
-__all__ = ["CollectRequest", "ProgressCallback", "RetryPolicy", "collect"]
+__all__ = ["CollectRequest", "ProgressCallback", "RegionCallback", "RetryPolicy", "collect"]

@@ -18,7 +18,13 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from auditor import __version__
-from auditor.collector import CollectRequest, ProgressCallback, metadata, sts
+from auditor.collector import (
+    CollectRequest,
+    ProgressCallback,
+    RegionCallback,
+    metadata,
+    sts,
+)
 from auditor.collector.client import ApiClient, new_session
 from auditor.collector.credentials import CredentialOptions, resolve_credentials
 from auditor.collector.params import listing_params
@@ -92,12 +98,22 @@ def _account_id(client: ApiClient, sts_endpoint: str) -> str | None:
 
 
 class _Progress:
-    """Serialises the callback (workers call it from many threads) and keeps the counts."""
+    """Serialises the callbacks (workers call them from many threads) and keeps the counts."""
 
-    def __init__(self, callback: ProgressCallback | None) -> None:
+    def __init__(self, callback: ProgressCallback | None, on_region: RegionCallback | None,
+                 total: int = 0) -> None:
         self.callback = callback
+        self.on_region = on_region
+        self.total = total
+        self.done = 0
         self.lock = threading.Lock()
         self.counts: dict[str, tuple[int, int]] = {}
+
+    def region_done(self, region: str) -> None:
+        with self.lock:
+            self.done += 1
+            if self.on_region is not None:
+                self.on_region(region, self.done, self.total)
 
     def page(self, region: str, images: int) -> None:
         with self.lock:
@@ -117,9 +133,16 @@ def _collect_all(
                   functools.partial(progress.page, region))
         for region in regions
     ]
+    progress.total = len(jobs)
+
+    def run(job: RegionJob) -> RegionInventory:
+        result = collect_region(job)
+        progress.region_done(job.region)
+        return result
+
     pool = ThreadPoolExecutor(max_workers=request.concurrency)
     try:
-        results = list(pool.map(collect_region, jobs))
+        results = list(pool.map(run, jobs))
     except BaseException:  # Ctrl-C: no region or page starts any more; in-flight calls end
         client.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -149,14 +172,17 @@ def _gc_paused() -> Iterator[None]:
 
 
 def collect_inventory(
-    request: CollectRequest, *, progress: ProgressCallback | None = None
+    request: CollectRequest,
+    *,
+    progress: ProgressCallback | None = None,
+    on_region: RegionCallback | None = None,
 ) -> Inventory:
     """The inventory of every region asked for; see the module docstring for what raises."""
     with _gc_paused():
-        return _collect_inventory(request, progress)
+        return _collect_inventory(request, _Progress(progress, on_region))
 
 
-def _collect_inventory(request: CollectRequest, progress: ProgressCallback | None) -> Inventory:
+def _collect_inventory(request: CollectRequest, progress: _Progress) -> Inventory:
     _check_request(request)
     listing_params(request.scope)  # bad filters fail before any network traffic
     requested_regions(request.regions)
@@ -170,7 +196,7 @@ def _collect_inventory(request: CollectRequest, progress: ProgressCallback | Non
             if request.lookup_account:
                 account = side.submit(_account_id, client, _sts_endpoint(request))
             regions = _regions(client, request)
-            results = _collect_all(client, request, regions, _Progress(progress))
+            results = _collect_all(client, request, regions, progress)
             account_id = account.result() if account is not None else None
     return Inventory(
         tool_version=__version__,
