@@ -273,3 +273,31 @@ def test_a_template_failing_at_render_falls_back_to_the_title(tmp_path: Path) ->
                       load_rules([path], builtin=False), today=TODAY)
     assert result.findings[0].message == (
         "Small images (message template failed: ZeroDivisionError)")
+
+
+def test_engine_agrees_with_the_rules_written_by_hand(rules_file: Path) -> None:
+    """The four reference rules over 3,000 varied synthetic images, against plain Python."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from synth import generate  # the benchmark's generator of varied images
+
+    inv = Inventory.model_validate(generate(3000, seed=7))
+    images = [(r.region, i) for r in inv.regions for i in r.images]
+    expected = set()
+    for region, i in images:
+        is_self = i.ImageOwnerAlias == "self"
+        if is_self and i.IsPublic is not False:
+            expected.add(("IMG-PUBLIC-SELF", region, i.ImageId))
+        if is_self and not {"owner", "env"} <= set(i.Tags):
+            expected.add(("IMG-REQUIRED-TAGS", region, i.ImageId))
+        if i.DetectionOptions and any(x.RiskLevel == "High" for x in i.DetectionOptions.Items):
+            expected.add(("IMG-HIGH-RISK", region, i.ImageId))
+        if (i.Features.NvmeSupport if i.Features else None) != "supported":
+            expected.add(("IMG-NVME", region, i.ImageId))
+    result = evaluate(inv, load_rules([rules_file], builtin=False), today=TODAY)
+    found = [(f.rule_id, f.region, f.image_id) for f in result.findings]
+    assert len(found) == len(set(found))
+    assert set(found) == expected
+    assert {rule for rule, _, _ in expected} == {"IMG-PUBLIC-SELF", "IMG-REQUIRED-TAGS",
+                                                 "IMG-HIGH-RISK", "IMG-NVME"}
