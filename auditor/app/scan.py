@@ -23,7 +23,7 @@ from auditor.collector import CollectRequest, ProgressCallback, collect
 from auditor.config import Config
 from auditor.engine import Evaluation, RuleSet, evaluate, load_rules
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
-from auditor.findings import AuditResult, RegionReport, ScanInfo
+from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo
 from auditor.inventory import dump_inventory, load_inputs
 from auditor.models import Inventory
 from auditor.reporters import ReportOptions, render
@@ -37,7 +37,7 @@ class ScanOptions:
     collect: CollectRequest | None = None
     rule_paths: list[Path] = field(default_factory=list)
     config: Config = field(default_factory=Config)
-    fail_on: str = "low"
+    fail_on: FailOn = "low"
     stdout_format: str = "text"
     files: dict[str, Path] = field(default_factory=dict)   # format -> output path
     baseline: Path | None = None
@@ -129,7 +129,7 @@ def build_result(
     ]
     return AuditResult(
         scan=scan,
-        fail_on=options.fail_on,  # type: ignore[arg-type]
+        fail_on=options.fail_on,
         regions=regions,
         rules=ruleset.infos(),
         findings=evaluation.findings,
