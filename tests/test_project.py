@@ -32,6 +32,12 @@ def test_ruff_is_clean() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_mypy_is_clean(tmp_path: Path) -> None:
+    done = subprocess.run([_tool("mypy"), "--cache-dir", str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (REPO / ".ci/run").read_text()
     command = "python3 -m pip install -e '.[test]' && python3 -m pytest"
