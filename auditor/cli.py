@@ -17,7 +17,7 @@ import click
 from click.core import ParameterSource
 
 from auditor import __version__, app
-from auditor.collector import CollectRequest, ProgressCallback
+from auditor.collector import CollectRequest
 from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
 from auditor.errors import EXIT_USAGE, AuditError, UsageError
 from auditor.findings import FAIL_ON_CHOICES
@@ -92,15 +92,35 @@ def _collect_request(p: dict[str, Any]) -> CollectRequest | None:
     )
 
 
-def _progress(quiet: bool) -> ProgressCallback | None:
+class _TerminalProgress:
+    """One status line on stderr: regions done, pages and images listed so far."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, int] = {}
+        self.images: dict[str, int] = {}
+        self.done, self.total = 0, 0
+
+    def page(self, region: str, pages: int, images: int) -> None:
+        self.pages[region], self.images[region] = pages, images
+        self._draw()
+
+    def region(self, region: str, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        self._draw()
+        if done == total:
+            click.echo("", err=True)
+
+    def _draw(self) -> None:
+        regions = f"{self.done}/{self.total}" if self.total else "…"
+        click.echo(f"\r\033[Kregions {regions}, {sum(self.pages.values())} pages, "
+                   f"{sum(self.images.values())} images", err=True, nl=False)
+
+
+def _progress(quiet: bool) -> _TerminalProgress | None:
     """Progress on stderr only for a person watching a terminal."""
     if quiet or not sys.stderr.isatty():
         return None
-
-    def show(region: str, pages: int, images: int) -> None:
-        click.echo(f"\r\033[K{region}: {pages} pages, {images} images", err=True, nl=False)
-
-    return show
+    return _TerminalProgress()
 
 
 def _setup_logging(verbose: bool, quiet: bool) -> None:

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from auditor import __version__
 from auditor.baseline import BaselineReport, apply_baseline, load_baseline
-from auditor.collector import CollectRequest, ProgressCallback, collect
+from auditor.collector import CollectRequest, collect
 from auditor.config import Config
 from auditor.engine import Evaluation, RuleSet, evaluate, load_rules
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
@@ -29,6 +29,14 @@ from auditor.models import Inventory
 from auditor.reporters import ReportOptions, render
 
 log = logging.getLogger("imgaudit")
+
+
+class Progress(Protocol):
+    """What the CLI shows while collecting (the collector calls these from its threads)."""
+
+    def page(self, region: str, pages: int, images: int) -> None: ...
+
+    def region(self, region: str, done: int, total: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,7 @@ class ScanOptions:
     include_suppressed: bool = True
     color: bool = False
     command_line: list[str] = field(default_factory=list)
-    progress: ProgressCallback | None = None
+    progress: Progress | None = None
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -96,7 +104,13 @@ def _inventory(options: ScanOptions) -> Inventory:
         return load_inputs(options.inputs)
     if options.collect is None:
         raise UsageError("nothing to scan: give --region (collect live) or --input FILE")
-    return collect(options.collect, progress=options.progress)
+    return _collect(options.collect, options.progress)
+
+
+def _collect(request: CollectRequest, progress: Progress | None) -> Inventory:
+    if progress is None:
+        return collect(request)
+    return collect(request, progress=progress.page, on_region=progress.region)
 
 
 def build_result(
@@ -175,10 +189,10 @@ def _load_baseline(path: Path | None) -> BaselineReport | None:
     return load_baseline(path)
 
 
-def run_collect(request: CollectRequest, output: Path, progress: ProgressCallback | None) -> int:
+def run_collect(request: CollectRequest, output: Path, progress: Progress | None) -> int:
     """Collect only, and save the inventory; exit 3 when a region is incomplete."""
     check_writable([output])
-    inventory = collect(request, progress=progress)
+    inventory = _collect(request, progress)
     write_atomic(output, dump_inventory(inventory))
     for region in inventory.regions:
         for error in region.errors:
