@@ -1,0 +1,67 @@
+"""Progress while collecting: a status line on a terminal's stderr, nothing otherwise."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fakeecs import KEY_ID, SECRET, FakeEndpoint, many_images
+
+pytest_plugins = ["fakeecs.fixtures"]
+
+
+def _collect(fake: FakeEndpoint, home: Path, out: Path, *flags: str,
+             tty: bool) -> tuple[int, str]:
+    """Run `imgaudit collect` as a process, stderr on a pseudo-terminal or on a pipe."""
+    env = dict(os.environ, HOME=str(home), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
+               ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET, IMGAUDIT_STS_ENDPOINT=fake.url,
+               IMGAUDIT_METADATA_URL=fake.url)
+    args = [sys.executable, "-m", "auditor", "collect", "--region", "all", "--endpoint",
+            fake.url, "-o", str(out), *flags]
+    if not tty:
+        done = subprocess.run(args, env=env, capture_output=True, text=True)
+        return done.returncode, done.stderr
+    leader, follower = pty.openpty()
+    with subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=follower) as proc:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closes when the process ends
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = proc.wait()
+    os.close(leader)
+    return code, b"".join(chunks).decode()
+
+
+@pytest.fixture
+def two_regions(fake: FakeEndpoint) -> FakeEndpoint:
+    fake.cloud.add_images("cn-hangzhou", many_images("h", 250))
+    fake.cloud.add_images("cn-shanghai", many_images("s", 30))
+    return fake
+
+
+def test_a_terminal_sees_regions_pages_and_images(two_regions: FakeEndpoint, clean_env: Path,
+                                                  tmp_path: Path) -> None:
+    code, stderr = _collect(two_regions, clean_env, tmp_path / "inv.json", tty=True)
+    assert code == 0, stderr
+    last = stderr.replace("\r\n", "\n").split("\r")[-1]
+    regions = len(two_regions.cloud.regions)  # the fake also has empty regions
+    assert f"regions {regions}/{regions}, " in last and ", 280 images" in last
+
+
+@pytest.mark.parametrize(("flags", "tty"), [((), False), (("--quiet",), True)])
+def test_no_progress_on_a_pipe_or_when_quiet(two_regions: FakeEndpoint, clean_env: Path,
+                                             tmp_path: Path, flags: tuple[str, ...],
+                                             tty: bool) -> None:
+    code, stderr = _collect(two_regions, clean_env, tmp_path / "inv.json", *flags, tty=tty)
+    assert code == 0
+    assert "regions" not in stderr
