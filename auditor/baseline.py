@@ -58,17 +58,26 @@ def apply_baseline(result: AuditResult, baseline: BaselineReport,
                    baseline_path: str) -> AuditResult:
     """A copy of `result` whose findings are marked new or unchanged, with the fixed ones."""
     _check_scope(result.scan, baseline)
-    findings = [
-        f.model_copy(update={"baseline_state": "unchanged" if f.fingerprint in baseline.findings
-                             else "new"})
-        for f in result.findings
-    ]
+    findings = [f.model_copy(update={"baseline_state": _state(f, baseline)})
+                for f in result.findings]
     current = {f.fingerprint for f in findings}
     fixed = [_fixed(f) for fp, f in baseline.findings.items() if fp not in current]
     unchanged = sum(1 for f in findings if f.baseline_state == "unchanged")
     summary = BaselineSummary(path=baseline_path, new=len(findings) - unchanged,
                               unchanged=unchanged, fixed=fixed)
     return result.model_copy(update={"findings": findings, "baseline": summary})
+
+
+def _state(finding: Finding, baseline: BaselineReport) -> str:
+    """`unchanged` when the baseline had it open, or waived and it is waived still.
+
+    A finding the baseline had waived that is open now (its waiver was removed) is `new`:
+    nobody accepted it as open, so it must be able to fail the gate.
+    """
+    before = baseline.findings.get(finding.fingerprint)
+    if before is None or (before.suppressed and not finding.suppressed):
+        return "new"
+    return "unchanged"
 
 
 def _read_text(path: Path) -> str:

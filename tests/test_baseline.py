@@ -46,6 +46,15 @@ def test_gate_fails_only_on_new_findings(tmp_path):
     assert [f.image_id for f in worse.failing] == ["m-new"]
 
 
+def test_a_finding_whose_waiver_was_removed_is_new(tmp_path):
+    path = write_report(tmp_path, sample_result())
+    current = sample_result()
+    current.findings[1] = current.findings[1].model_copy(update={"waiver": None})  # m-golden
+    result = apply_baseline(current, load_baseline(path), str(path))
+    assert [(f.image_id, f.baseline_state) for f in result.failing] == [("m-golden", "new")]
+    assert result.exit_code == 1
+
+
 @pytest.mark.parametrize(("content", "problem"), [
     ("not json {", "not JSON (line 1"),
     ('{"version": "2.1.0", "runs": []}', "not an imgaudit JSON report (schema None"),
