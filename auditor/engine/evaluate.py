@@ -6,9 +6,7 @@ evidence and messages are built only for images that fail.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from operator import attrgetter
@@ -20,6 +18,7 @@ from auditor.engine.rule import Rule
 from auditor.engine.ruleset import RuleSet
 from auditor.engine.waivers import WaiverIndex
 from auditor.findings import AppliedWaiver, Finding, WaiverReport, fingerprint, image_arn
+from auditor.gcpause import gc_paused
 from auditor.models import Image, Inventory
 
 
@@ -81,22 +80,9 @@ def evaluate(
     today = today or utc_today()
     index = WaiverIndex(waivers, today)
     findings: list[Finding] = []
-    with _gc_paused():
+    with gc_paused():  # findings are many small objects, none garbage: auditor/gcpause.py
         _evaluate(inventory, ruleset, index, today, findings)
     return Evaluation(findings, index.reports())
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Findings are many small objects and none is garbage; over a large inventory the cyclic
-    collector would otherwise rescan every image again and again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today: date,

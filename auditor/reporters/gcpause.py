@@ -1,24 +1,12 @@
-"""Pause the cyclic garbage collector while a large report is built.
+"""Pause the cyclic garbage collector while a large report is built (see auditor/gcpause.py).
 
 A report builds hundreds of thousands of small objects next to an AuditResult that may hold
 100,000 findings; every full collection walks all of them, which doubled the time of SARIF
-and HTML in bench/bench_reports.py. Nothing built here forms reference cycles, so
-reference counting frees it all the same.
+and HTML in bench/bench_reports.py. Kept as a name for the reporters that import it here.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from auditor.gcpause import gc_paused
 
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+__all__ = ["gc_paused"]
