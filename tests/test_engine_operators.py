@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from auditor.engine.codegen import compile_filter
 from auditor.engine.compiler import compile_cond
 from auditor.engine.conditions import Parser
 from auditor.models import Image
@@ -23,7 +24,11 @@ def holds(cond: dict[str, Any], image: dict[str, Any], params: dict[str, Any] | 
     tree = parser.cond(cond, (), Image)
     assert not parser.problems, [str(p) for p in parser.problems]
     assert tree is not None
-    return compile_cond(tree, params, today).pred(Image.model_validate({"ImageId": "m-1", **image}))
+    img = Image.model_validate({"ImageId": "m-1", **image})
+    answer = compile_cond(tree, params, today).pred(img)
+    generated = compile_filter(None, tree, params, today)([img]) == []  # fails = not holds
+    assert generated == bool(answer), "the generated filter disagrees with the closures"
+    return answer
 
 
 @pytest.mark.parametrize(("cond", "image", "expected"), [

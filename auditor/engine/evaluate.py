@@ -35,12 +35,7 @@ class Evaluation:
 
 def failing(rule: Rule, images: Sequence[Image], today: date) -> list[Image]:
     """The images a rule applies to and that do not satisfy its `require`."""
-    when, require = rule.compiled(today)
-    req = require.pred
-    if when is None:
-        return [img for img in images if not req(img)]
-    cond = when.pred
-    return [img for img in images if cond(img) and not req(img)]
+    return rule.failing(today)(images)
 
 
 def message(rule: Rule, image: Image, region: str) -> str:

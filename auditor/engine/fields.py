@@ -34,6 +34,8 @@ class FieldRef:
     kind: str
     get: Getter
     element: type[BaseModel] | None = None  # the item model of a list, or the nested model
+    names: tuple[str, ...] = ()  # the attributes `get` reads, in order (for generated code)
+    key: str | None = None  # the mapping key `get` reads after them (`Tags.<key>`)
 
 
 class FieldPathError(ValueError):
@@ -97,7 +99,7 @@ def resolve(path: str, model: type[BaseModel]) -> FieldRef:
     for i, part in enumerate(parts):
         if kind == DICT:  # any key of a mapping (Tags.<key>): the rest is the key itself
             key = ".".join(parts[i:])
-            return FieldRef(path, STR, _tag_getter(names, key))
+            return FieldRef(path, STR, _tag_getter(names, key), names=tuple(names), key=key)
         if kind == LIST:
             raise FieldPathError(
                 f"{'.'.join(names)!r} is a list: read its items with some/every/none, e.g. "
@@ -113,4 +115,4 @@ def resolve(path: str, model: type[BaseModel]) -> FieldRef:
         names.append(part)
         kind, element = _kind(fields[part].annotation)
         current = element
-    return FieldRef(path, kind, _chain_getter(names), element)
+    return FieldRef(path, kind, _chain_getter(names), element, names=tuple(names))

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from auditor.engine.codegen import Filter, compile_filter
 from auditor.engine.compiler import Compiled, compile_cond
 from auditor.engine.conditions import Cond, Parser
 from auditor.engine.templates import Renderer, TemplateError, compile_message
@@ -66,6 +67,7 @@ class Rule:
     params: dict[str, Any]
     examples: dict[str, list[Image]] = field(default_factory=dict)
     _cache: dict[date, tuple[Compiled | None, Compiled]] = field(default_factory=dict)
+    _filters: dict[date, Filter] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -86,6 +88,12 @@ class Rule:
             when = compile_cond(self.when, self.params, today) if self.when else None
             self._cache[today] = (when, compile_cond(self.require, self.params, today))
         return self._cache[today]
+
+    def failing(self, today: date) -> Filter:
+        """`images -> failing images`, generated once per date (see codegen.py)."""
+        if today not in self._filters:
+            self._filters[today] = compile_filter(self.when, self.require, self.params, today)
+        return self._filters[today]
 
 
 def _template(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[Renderer | None, list]:
