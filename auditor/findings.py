@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +57,30 @@ def image_arn(region: str, account_id: str | None, image_id: str) -> str | None:
     if not account_id:
         return None
     return f"acs:ecs:{region}:{account_id}:image/{image_id}"
+
+
+_M = TypeVar("_M", bound=BaseModel)
+_FIELDS_SETS: dict[type[BaseModel], set[str]] = {}
+_set = object.__setattr__
+
+
+def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
+    """An instance of `cls` from `values` (every field, declared types, declared order), as
+    pydantic's own validation would leave it, without validating again.
+
+    The engine builds 100,000s of findings and evidence records from values it made itself;
+    validating them cost ~6 us each, a third of the evaluation. All instances of a class share
+    one `model_fields_set` (every field): a set of their own was 700 bytes each.
+    """
+    fields = _FIELDS_SETS.get(cls)
+    if fields is None:
+        fields = _FIELDS_SETS[cls] = set(cls.model_fields)
+    model = cls.__new__(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", fields)
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
 
 
 class _Record(BaseModel):

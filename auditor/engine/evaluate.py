@@ -6,18 +6,24 @@ evidence and messages are built only for images that fail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from operator import attrgetter
 from typing import Any
 
 from auditor.config import Waiver
-from auditor.engine.compiler import share_fields_set
 from auditor.engine.rule import Rule
 from auditor.engine.ruleset import RuleSet
 from auditor.engine.waivers import WaiverIndex
-from auditor.findings import AppliedWaiver, Finding, WaiverReport, fingerprint, image_arn
+from auditor.findings import (
+    AppliedWaiver,
+    Finding,
+    WaiverReport,
+    fingerprint,
+    image_arn,
+    trusted,
+)
 from auditor.gcpause import gc_paused
 from auditor.models import Image, Inventory
 
@@ -40,28 +46,58 @@ def failing(rule: Rule, images: Sequence[Image], today: date) -> list[Image]:
 
 def message(rule: Rule, image: Image, region: str) -> str:
     """The rendered message; a template that fails at render time falls back to the title."""
-    if rule.render is None:
-        return rule.spec.title
-    context: dict[str, Any] = {
-        "image": image, "params": rule.params, "region": region,
-        "rule": {"id": rule.id, "title": rule.spec.title, "severity": rule.severity.value},
+    return _messages(rule)(image, region)
+
+
+def _messages(rule: Rule) -> Callable[[Image, str], str]:
+    """`(image, region) -> message` for one rule, what does not vary prepared once.
+
+    The sandbox is immutable, so one `rule` mapping serves every render."""
+    title, render = rule.spec.title, rule.render
+    if render is None:
+        return lambda image, region: title
+    base: dict[str, Any] = {
+        "params": rule.params,
+        "rule": {"id": rule.id, "title": title, "severity": rule.severity.value},
     }
-    try:
-        return rule.render(context)
-    except Exception as exc:  # a sandbox refusal must not stop a scan
-        return f"{rule.spec.title} (message template failed: {type(exc).__name__})"
+
+    def text(image: Image, region: str) -> str:
+        try:
+            return render({"image": image, **base, "region": region})
+        except Exception as exc:  # a sandbox refusal must not stop a scan
+            return f"{title} (message template failed: {type(exc).__name__})"
+
+    return text
+
+
+FindingMaker = Callable[[Image, str, AppliedWaiver | None], Finding]
+
+
+def finding_maker(rule: Rule, account: str | None, today: date) -> FindingMaker:
+    """`(image, region, waiver) -> Finding` for one rule: message, evidence and fingerprint
+    are computed once per finding, the rule's own fields once per rule."""
+    _, require = rule.compiled(today)
+    explain, text = require.explain, _messages(rule)
+    rule_id, severity, title = rule.id, rule.severity, rule.spec.title
+
+    def make(image: Image, region: str, waiver: AppliedWaiver | None) -> Finding:
+        image_id = image.ImageId
+        return trusted(Finding, {
+            "rule_id": rule_id, "severity": severity, "title": title,
+            "message": text(image, region), "image_id": image_id,
+            "image_name": image.ImageName, "region": region,
+            "owner_alias": image.ImageOwnerAlias, "evidence": explain(image),
+            "fingerprint": fingerprint(rule_id, region, image_id),
+            "resource": image_arn(region, account, image_id), "waiver": waiver,
+            "baseline_state": None,
+        })
+
+    return make
 
 
 def make_finding(rule: Rule, image: Image, region: str, account: str | None, today: date,
                  waiver: AppliedWaiver | None = None) -> Finding:
-    _, require = rule.compiled(today)
-    return share_fields_set(Finding(
-        rule_id=rule.id, severity=rule.severity, title=rule.spec.title,
-        message=message(rule, image, region), image_id=image.ImageId,
-        image_name=image.ImageName, region=region, owner_alias=image.ImageOwnerAlias,
-        evidence=require.explain(image), fingerprint=fingerprint(rule.id, region, image.ImageId),
-        resource=image_arn(region, account, image.ImageId), waiver=waiver, baseline_state=None,
-    ))
+    return finding_maker(rule, account, today)(image, region, waiver)
 
 
 def evaluate(
@@ -90,12 +126,11 @@ def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today:
     regions = sorted(by_region.items())
     account = inventory.account_id
     for rule in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id)):
+        make, apply = finding_maker(rule, account, today), index.apply
         for region, images in regions:
             hits = failing(rule, images, today)
             hits.sort(key=_image_id)
-            for image in hits:
-                waiver = index.apply(rule.id, image.ImageId)
-                findings.append(make_finding(rule, image, region, account, today, waiver))
+            findings += [make(i, region, apply(rule.id, i.ImageId)) for i in hits]
 
 
 _image_id = attrgetter("ImageId")
