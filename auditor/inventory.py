@@ -51,8 +51,28 @@ def _problem(exc: ValidationError, skip: int = 0) -> str:
     return f"{field}: {error['msg']}"
 
 
+def _images_in_place(doc: dict[str, Any]) -> None:
+    """Replace each image mapping of `doc` by its validated Image, freeing the mapping.
+
+    Peak memory is then about the records plus what is left of the parsed JSON, not both
+    whole. At the first invalid image this stops: validating the whole document then reports
+    the same first problem, at the same place, as if nothing had been done here (validated
+    Image instances are taken as they are)."""
+    regions = doc.get("regions")
+    for region in regions if isinstance(regions, list) else ():
+        images = region.get("images") if isinstance(region, dict) else None
+        if not isinstance(images, list):
+            continue
+        for index, item in enumerate(images):
+            try:
+                images[index] = Image.model_validate(item)
+            except ValidationError:
+                return
+
+
 def _parse_inventory(path: Path, doc: dict[str, Any]) -> Inventory:
     try:
+        _images_in_place(doc)
         return Inventory.model_validate(doc)
     except ValidationError as exc:
         loc = exc.errors()[0]["loc"]
@@ -71,6 +91,7 @@ def _parse_images(path: Path, raw: list[Any]) -> list[Image]:
             images.append(Image.model_validate(item))
         except ValidationError as exc:
             raise InputError(path, f"{_image_label(index, item)}: {_problem(exc)}") from None
+        raw[index] = None  # free the parsed mapping now: lower peak memory
     return images
 
 
