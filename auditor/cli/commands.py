@@ -1,0 +1,178 @@
+"""The command line: click commands that parse options and call one function in auditor.app.
+
+Precedence: command line > environment (IMGAUDIT_<OPTION>) > config file > defaults. click
+tells where each value came from; a value still at its default takes the config file's.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from auditor import __version__, app
+from auditor.cli.options import (
+    apply_config_defaults,
+    collect_options,
+    collect_request,
+    env_name,
+    read_config,
+    setup_logging,
+)
+from auditor.cli.progress import terminal_progress
+from auditor.errors import EXIT_USAGE, AuditError, UsageError
+from auditor.findings import FAIL_ON_CHOICES
+from auditor.reporters import FORMATS
+
+REPORT_FILE_OPTIONS = ("json", "sarif", "html", "junit", "markdown")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="imgaudit")
+def cli() -> None:
+    """imgaudit: a compliance linter for Alibaba Cloud ECS images."""
+
+
+@cli.command()
+@collect_options
+@click.option("--input", "inputs", multiple=True, type=click.Path(path_type=Path),
+              help="Saved inventory or raw DescribeImages JSON (repeatable) instead of --region.")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Extra rule file or folder (repeatable).")
+@click.option("--no-builtin-rules", is_flag=True, help="Use only the rules given.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              envvar=env_name("format"), help="What goes to stdout.")
+@click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write JSON report.")
+@click.option("--sarif", "sarif_file", type=click.Path(path_type=Path), help="Write SARIF.")
+@click.option("--html", "html_file", type=click.Path(path_type=Path), help="Write HTML report.")
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path), help="Write JUnit XML.")
+@click.option("--markdown", "markdown_file", type=click.Path(path_type=Path),
+              help="Write Markdown summary.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="low", show_default=True,
+              envvar=env_name("fail_on"), help="Lowest severity that fails the gate.")
+@click.option("--baseline", type=click.Path(path_type=Path),
+              help="Previous JSON report: only new findings fail the gate.")
+@click.option("--sarif-suppressed/--no-sarif-suppressed", default=True, show_default=True,
+              help="Keep waived findings in SARIF as suppressed results.")
+@click.option("--save-inventory", type=click.Path(path_type=Path),
+              help="Also save the collected inventory.")
+@click.pass_context
+def scan(ctx: click.Context, **p: Any) -> int:
+    """Collect (or read) images, evaluate the rules, report; the exit code is the gate."""
+    setup_logging(p["verbose"], p["quiet"])
+    config = read_config(p["config_path"])
+    apply_config_defaults(ctx, config, p)
+    region_given = ctx.get_parameter_source("region") == ParameterSource.COMMANDLINE
+    if p["inputs"] and p["region"] and region_given:
+        raise UsageError("give either --region (collect live) or --input FILE, not both")
+    if config.builtin_rules and p["no_builtin_rules"]:
+        config = config.model_copy(update={"builtin_rules": False})
+    options = app.ScanOptions(
+        inputs=list(p["inputs"]),
+        collect=None if p["inputs"] else collect_request(p),
+        rule_paths=list(p["rule_paths"]),
+        config=config,
+        fail_on=p["fail_on"],
+        stdout_format=p["fmt"],
+        files={fmt: p[f"{fmt}_file"] for fmt in REPORT_FILE_OPTIONS if p[f"{fmt}_file"]},
+        baseline=p["baseline"],
+        save_inventory=p["save_inventory"],
+        include_suppressed=p["sarif_suppressed"],
+        color=sys.stdout.isatty() and p["fmt"] == "text",
+        command_line=["imgaudit", *sys.argv[1:]],
+        progress=terminal_progress(p["quiet"]),
+    )
+    return app.run_scan(options, sys.stdout)
+
+
+@cli.command()
+@collect_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Where to write the inventory JSON.")
+@click.pass_context
+def collect(ctx: click.Context, **p: Any) -> int:
+    """Collect the inventory only (no rules), for a later `scan --input`."""
+    setup_logging(p["verbose"], p["quiet"])
+    apply_config_defaults(ctx, read_config(p["config_path"]), p)
+    request = collect_request(p)
+    if request is None:
+        raise UsageError("collect needs --region ID (repeatable) or --region all")
+    return app.run_collect(request, p["output"], terminal_progress(p["quiet"]))
+
+
+@cli.group()
+def rules() -> None:
+    """List, show, validate and test rules."""
+
+
+_rule_paths = click.option("--rules", "rule_paths", multiple=True,
+                           type=click.Path(path_type=Path), help="Extra rule file or folder.")
+_config_option = click.option("--config", "config_path", type=click.Path(path_type=Path),
+                              envvar=env_name("config"), help="Config file.")
+
+
+@rules.command("list")
+@_rule_paths
+@_config_option
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
+def rules_list(rule_paths: tuple[Path, ...], config_path: Path | None, fmt: str) -> int:
+    """List the rules in force (built-in, config and --rules)."""
+    return app.rules_list(rule_paths, read_config(config_path), fmt, sys.stdout)
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@_rule_paths
+@_config_option
+def rules_show(rule_id: str, rule_paths: tuple[Path, ...], config_path: Path | None) -> int:
+    """Show one rule: why it matters and how to fix it."""
+    return app.rules_show(rule_id, rule_paths, read_config(config_path), sys.stdout)
+
+
+@rules.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def rules_validate(paths: tuple[Path, ...]) -> int:
+    """Check rule files; every problem with file:line:column."""
+    return app.rules_validate(paths, sys.stdout)
+
+
+@rules.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def rules_test(paths: tuple[Path, ...]) -> int:
+    """Run the `tests:` examples inside rule files."""
+    return app.rules_test(paths, sys.stdout)
+
+
+@rules.command("schema")
+def rules_schema() -> int:
+    """Print the JSON Schema of the rule format (for editors)."""
+    return app.rules_schema(sys.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: maps every expected error to its exit code, once."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="imgaudit", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("imgaudit: aborted", err=True)
+        return EXIT_USAGE
+    except AuditError as exc:
+        if "-v" in args or "--verbose" in args:
+            traceback.print_exc()
+        for line in str(exc).splitlines():
+            click.echo(f"imgaudit: error: {line}", err=True)
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

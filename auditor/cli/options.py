@@ -1,0 +1,125 @@
+"""Option parsing shared by the commands: config precedence, scope, the collect request."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from auditor.collector import CollectRequest
+from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
+from auditor.errors import UsageError
+from auditor.models import IMAGE_STATUSES, OWNER_ALIASES, Scope
+
+VERBOSE_ENV = "IMGAUDIT_VERBOSE"
+
+
+def env_name(name: str) -> str:
+    return f"IMGAUDIT_{name.upper()}"
+
+
+def read_config(path: Path | None) -> Config:
+    if path is not None:
+        return load_config(path)
+    default = Path(DEFAULT_CONFIG_NAME)
+    return load_config(default) if default.is_file() else Config()
+
+
+def apply_config_defaults(ctx: click.Context, config: Config, params: dict[str, Any]) -> None:
+    """Options the user left at their default take the config file's value."""
+    for name, value in config.option_defaults().items():
+        if name in params and ctx.get_parameter_source(name) == ParameterSource.DEFAULT:
+            params[name] = tuple(value) if isinstance(params[name], tuple) else value
+
+
+def _split(value: str, allowed: Sequence[str], what: str) -> list[str]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if items == ["all"]:
+        return list(allowed)
+    unknown = [item for item in items if item not in allowed]
+    if unknown or not items:
+        raise UsageError(f"unknown {what} {', '.join(unknown) or repr(value)}; "
+                         f"choose from {', '.join(allowed)} or all")
+    return items
+
+
+def _tag_filters(tags: Sequence[str]) -> dict[str, str]:
+    filters = {}
+    for tag in tags:
+        key, sep, value = tag.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--tag {tag!r}: expected KEY=VALUE")
+        filters[f"Tag.{key.strip()}"] = value
+    return filters
+
+
+def _scope(p: dict[str, Any]) -> Scope:
+    """Filters keyed by the API's own parameter names (tags as `Tag.<key>`)."""
+    filters = {
+        "OSType": p["os_type"], "Architecture": p["arch"], "ImageFamily": p["image_family"],
+        "Usage": p["usage"],
+        "CreationStartTime": p["created_after"], "CreationEndTime": p["created_before"],
+    }
+    return Scope(
+        owners=_split(p["owner"], OWNER_ALIASES, "owner"),
+        statuses=_split(p["status"], IMAGE_STATUSES, "status"),
+        filters={k: v for k, v in filters.items() if v} | _tag_filters(p["tag"]),
+    )
+
+
+def collect_request(p: dict[str, Any]) -> CollectRequest | None:
+    if not p["region"]:
+        return None
+    if p["concurrency"] < 1:
+        raise UsageError("--concurrency must be at least 1")
+    return CollectRequest(
+        regions=list(p["region"]), scope=_scope(p), endpoint=p["endpoint"],
+        profile=p["profile"], signature=p["signature"], concurrency=p["concurrency"],
+    )
+
+
+def setup_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr, force=True,
+                        format="imgaudit: %(levelname)s: %(message)s")
+
+
+def collect_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `scan` and `collect`: where and what to collect."""
+    options = [
+        click.option("--region", multiple=True, envvar=env_name("region"),
+                     help="Region id to collect (repeatable), or `all`."),
+        click.option("--owner", default="self", show_default=True, envvar=env_name("owner"),
+                     help="Image owner aliases: self,others,system,marketplace or all."),
+        click.option("--status", default="all", show_default=True, envvar=env_name("status"),
+                     help="Image states, comma-separated, or all."),
+        click.option("--os-type", type=click.Choice(["linux", "windows"]), help="OSType filter."),
+        click.option("--arch", type=click.Choice(["i386", "x86_64", "arm64"]),
+                     help="Architecture filter."),
+        click.option("--tag", multiple=True, metavar="KEY=VALUE", help="Tag filter (repeatable)."),
+        click.option("--image-family", help="ImageFamily filter."),
+        click.option("--usage", type=click.Choice(["instance", "none"]), help="Usage filter."),
+        click.option("--created-after", metavar="YYYY-MM-DDTHH:MMZ", help="CreationStartTime."),
+        click.option("--created-before", metavar="YYYY-MM-DDTHH:MMZ", help="CreationEndTime."),
+        click.option("--endpoint", envvar=env_name("endpoint"),
+                     help="API base URL (default https://ecs.<region>.aliyuncs.com)."),
+        click.option("--profile", envvar=env_name("profile"), help="aliyun CLI profile name."),
+        click.option("--signature", type=click.Choice(["v3", "v1"]), default="v3",
+                     show_default=True, envvar=env_name("signature"), help="Request signature."),
+        click.option("--concurrency", type=int, default=4, show_default=True,
+                     envvar=env_name("concurrency"), help="Regions (and pages) collected at once."),
+        click.option("--config", "config_path", type=click.Path(path_type=Path),
+                     envvar=env_name("config"),
+                     help=f"Config file (default ./{DEFAULT_CONFIG_NAME})."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress, errors only on stderr."),
+        click.option("-v", "--verbose", is_flag=True, envvar=VERBOSE_ENV,
+                     help="Debug logging; tracebacks on errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
