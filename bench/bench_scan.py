@@ -1,10 +1,15 @@
-"""Scan benchmark: load, evaluate, and a whole `imgaudit scan --input` over synthetic images.
+"""Scan benchmark: load, evaluate, report, a whole `imgaudit scan --input` over synthetic images.
 
     python bench/bench_scan.py            # 100,000 images
     python bench/bench_scan.py -n 20000   # smaller
 
-Prints images/second per phase, peak memory of the CLI process, and the ratio of the rule
-engine's time to the four mission rules written by hand in plain Python over the same images.
+Prints per phase the time and images/second, then the whole CLI run as a process with its peak
+memory. The four mission rules are also written by hand in plain Python over the same images,
+in the same run, and compared with the engine twice:
+  conditions only: deciding which images fail (engine: the rule's generated filter);
+  full: building the Finding objects too (same message, evidence, fingerprint, ARN; both sides
+  build records with the same `findings.trusted`, so the difference is the engine's own cost).
+Both comparisons check that the two sides agree on every (rule, region, image) finding.
 Targets (issue 2): engine within 2x of hand-written, whole scan under 5 s, peak under 1 GiB.
 """
 
@@ -18,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +31,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from hand_rules import hand_failing, hand_findings  # noqa: E402
 from synth import generate  # noqa: E402
 
+from auditor.app.scan import ScanOptions, build_result  # noqa: E402
 from auditor.engine import builtin_rules_dir, evaluate, load_rules  # noqa: E402
+from auditor.engine.evaluate import failing  # noqa: E402
+from auditor.gcpause import gc_paused  # noqa: E402
 from auditor.inventory import load_inputs  # noqa: E402
 from auditor.models import Image, Inventory  # noqa: E402
+from auditor.reporters import ReportOptions, render  # noqa: E402
 
 MISSION = ("IMG-PUBLIC-SELF", "IMG-NVME", "IMG-HIGH-RISK", "IMG-REQUIRED-TAGS")
 TODAY = date(2026, 11, 27)
@@ -42,44 +52,74 @@ def timed(func: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
-def hand_written(images: list[Image]) -> int:
-    """The four mission rules in plain Python; returns the number of violations."""
-    hits = 0
-    required = ("owner", "env")
-    for image in images:
-        is_self = image.ImageOwnerAlias == "self"
-        if is_self and image.IsPublic is True:
-            hits += 1
-        features = image.Features
-        nvme = features.NvmeSupport if features is not None else None
-        if nvme is not None and nvme != "supported":
-            hits += 1
-        detection = image.DetectionOptions
-        if detection is not None and any(i.RiskLevel == "High" for i in detection.Items):
-            hits += 1
-        if is_self and not all(key in image.Tags for key in required):
-            hits += 1
-    return hits
+def peak_mib(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
-def bench_engine(inventory: Inventory, images: list[Image]) -> None:
-    n = len(images)
-    mission_files = [builtin_rules_dir() / f"{rule_id}.yaml" for rule_id in MISSION]
-    mission = load_rules(mission_files, builtin=False)
-    everything = load_rules([], builtin=True)
-    t_hand, hand_hits = timed(lambda: hand_written(images))
-    t_mission, mission_eval = timed(lambda: evaluate(inventory, mission, today=TODAY))
-    t_all, all_eval = timed(lambda: evaluate(inventory, everything, today=TODAY))
-    rules = len(everything.rules)
-    print(f"hand-written, 4 mission rules : {t_hand:7.3f} s  ({t_hand / n / 4 * 1e6:.2f} us per "
-          f"image x rule, {hand_hits} violations)")
-    print(f"engine, same 4 rules          : {t_mission:7.3f} s  ({t_mission / n / 4 * 1e6:.2f} us "
-          f"per image x rule, {len(mission_eval.findings)} findings)")
-    print(f"ratio engine / hand-written   : {t_mission / t_hand:7.2f} x  (target <= 2)")
-    print(f"engine, all {rules} built-in rules : {t_all:7.3f} s  ({n / t_all:,.0f} images/s, "
-          f"{len(all_eval.findings)} findings)")
-    if hand_hits != len(mission_eval.findings):
-        print("WARNING: the engine and the hand-written rules disagree on the findings")
+def line(label: str, seconds: float, detail: str) -> None:
+    print(f"{label:<34}: {seconds:7.3f} s  {detail}")
+
+
+def _regions(inventory: Inventory) -> list[tuple[str, list[Any]]]:
+    return [(r.region, r.images) for r in inventory.regions]
+
+
+def engine_failing(rules: list[Any], images: list[Image]) -> list[list[Image]]:
+    """The engine deciding which images fail (each rule's generated filter), no findings."""
+    return [failing(rule, images, TODAY) for rule in rules]
+
+
+def pairs(rule_ids: list[str], failing_lists: list[list[Image]]) -> set[tuple[str, str]]:
+    return {(rule_id, image.ImageId)
+            for rule_id, hits in zip(rule_ids, failing_lists, strict=True) for image in hits}
+
+
+def bench_mission(inventory: Inventory, n: int) -> None:
+    files = [builtin_rules_dir() / f"{rule_id}.yaml" for rule_id in MISSION]
+    rules = load_rules(files, builtin=False).rules
+    rules.sort(key=lambda rule: MISSION.index(rule.id))  # hand_failing's order
+    images = [image for region in inventory.regions for image in region.images]
+    t_hand, hand = timed(lambda: hand_failing(images))
+    t_engine, engine = timed(lambda: engine_failing(rules, images))
+    per = n * len(MISSION) / 1e6
+    line("conditions, 4 rules, hand-written", t_hand, f"({t_hand / per:.2f} us per image x rule)")
+    line("conditions, 4 rules, engine", t_engine, f"({t_engine / per:.2f} us per image x rule)")
+    same = pairs(list(MISSION), hand) == pairs([r.id for r in rules], engine)
+    print(f"{'  ratio engine / hand-written':<34}: {t_engine / t_hand:7.2f} x  (target <= 2; "
+          f"{sum(map(len, engine))} failing (rule, image) pairs, "
+          f"{'both sides agree' if same else 'the two sides DISAGREE'})")
+    mission = load_rules(files, builtin=False)
+    account = inventory.account_id
+    with gc_paused():
+        t_hand, hand_f = timed(lambda: hand_findings(inventory, account))
+    t_engine, evaluation = timed(lambda: evaluate(inventory, mission, today=TODAY))
+    line("findings, 4 rules, hand-written", t_hand, f"({len(hand_f)} findings)")
+    line("findings, 4 rules, engine", t_engine, f"({len(evaluation.findings)} findings)")
+    same = [f.model_dump_json() for f in hand_f] == [
+        f.model_dump_json() for f in evaluation.findings]
+    print(f"{'  ratio engine / hand-written':<34}: {t_engine / t_hand:7.2f} x  (target <= 2; "
+          f"{'identical findings, in order' if same else 'the findings DIFFER'})")
+
+
+def bench_phases(path: Path, n: int) -> None:
+    """The phases of `imgaudit scan --input` in this process, as app/scan.py runs them."""
+    t_rules, ruleset = timed(lambda: load_rules([], builtin=True))
+    line("load built-in rules", t_rules, f"({len(ruleset.rules)} rules)")
+    t_load, inventory = timed(lambda: load_inputs([path]))
+    line("(a) load and parse", t_load, f"({n / t_load:,.0f} images/s, peak RSS so far "
+         f"{peak_mib():,.0f} MiB)")
+    bench_mission(inventory, n)
+    t_all, evaluation = timed(lambda: evaluate(inventory, ruleset, today=TODAY))
+    line(f"(b) evaluate all {len(ruleset.rules)} built-in rules", t_all,
+         f"({n / t_all:,.0f} images/s, {len(evaluation.findings)} findings)")
+    options = ScanOptions(inputs=[path], fail_on="never")
+    started = datetime.now(timezone.utc)
+    t_result, result = timed(lambda: build_result(inventory, ruleset, evaluation, options,
+                                                  started))
+    t_json, text = timed(lambda: render("json", result, ReportOptions()))
+    line("assemble result + JSON report", t_result + t_json,
+         f"({len(text) / 2**20:,.1f} MiB of JSON; peak RSS of this process "
+         f"{peak_mib():,.0f} MiB)")
 
 
 def bench_process(path: Path, n: int) -> None:
@@ -88,9 +128,9 @@ def bench_process(path: Path, n: int) -> None:
     start = time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"whole scan as a process       : {wall:7.3f} s  ({n / wall:,.0f} images/s, exit "
-          f"{done.returncode}, peak RSS {peak:,.0f} MiB)  (targets < 5 s, < 1024 MiB)")
+    line("(c) whole scan as a process", wall, f"({n / wall:,.0f} images/s, exit "
+         f"{done.returncode}, peak RSS {peak_mib(resource.RUSAGE_CHILDREN):,.0f} MiB)  "
+         "(targets < 5 s, < 1024 MiB)")
     if done.returncode not in (0, 1):
         print(done.stderr.decode(errors="replace"))
 
@@ -106,12 +146,9 @@ def main() -> int:
         path.write_text(json.dumps(doc))
         del doc
         size = path.stat().st_size / 2**20
-        print(f"synthetic inventory           : {n:,} images, {size:,.1f} MiB ({t_gen:.2f} s)")
-        t_load, inventory = timed(lambda: load_inputs([path]))
-        print(f"(a) load and parse            : {t_load:7.3f} s  ({n / t_load:,.0f} images/s)")
-        images = [image for region in inventory.regions for image in region.images]
-        bench_engine(inventory, images)
-        bench_process(path, n)
+        print(f"{'synthetic inventory':<34}: {n:,} images, {size:,.1f} MiB ({t_gen:.2f} s)")
+        bench_process(path, n)  # first, while this process is still small
+        bench_phases(path, n)
     return 0
 
 
