@@ -21,8 +21,13 @@ from auditor.findings import Evidence, trusted
 Pred = Callable[[Any], bool]
 
 
+_PLAIN = frozenset((str, int, float, bool))
+
+
 def jsonable(value: Any) -> Any:
     """A field value as JSON-serialisable evidence."""
+    if value is None or type(value) in _PLAIN:  # the common case, answered first
+        return value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", exclude_none=True)
     if isinstance(value, (datetime, date)):
