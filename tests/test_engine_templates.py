@@ -43,10 +43,22 @@ def test_render(source: str, expected: str) -> None:
     "{{ params.days }}/{{ params['names'] }}/{{ image.Nope }}/{{ image.Features }}",
     "{{ params.keys }}",  # jinja reads attributes first: the dict's method
     "{{ region }}{{ rule.severity }}{{ image.CreationTime }}",
+    "{{ (image.CreationTime | string)[:10] }}|{{ (image.ImageName | string)[1:3] }}|",
+    "{{ image.Nope | string }}|{{ (image.Size | string)[::-1] }}|{{ image.ImageId[2:] }}",
 ])
 def test_quick_path_renders_exactly_like_jinja(source: str) -> None:
     env = ImmutableSandboxedEnvironment(finalize=lambda v: "" if v is None else v)
     assert compile_message(source)(CONTEXT) == env.from_string(source).render(CONTEXT).strip()
+
+
+def test_quick_path_slicing_fails_like_jinja() -> None:
+    """jinja slices with plain Python: slicing None raises (the engine then falls back)."""
+    env = ImmutableSandboxedEnvironment()
+    with pytest.raises(TypeError):
+        env.from_string("{{ image.Features[:3] }}").render(CONTEXT)
+    with pytest.raises(TypeError):
+        compile_message("{{ image.Features[:3] }}")(CONTEXT)
+    assert compile_message("{{ (image.Nope.X | string)[:2] }}|")(CONTEXT) == "|"
 
 
 @pytest.mark.parametrize(("source", "problem"), [
