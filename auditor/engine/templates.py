@@ -44,6 +44,25 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             return True
         return bool(super().is_safe_attribute(obj, attr, value))
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """jinja's own `obj.attribute`, returning public data at once (data is never the
+        `str.format` method jinja wraps, and `is_safe_attribute` says yes to it): a third of
+        the time of a message with a loop."""
+        if attribute.startswith("_"):
+            return super().getattr(obj, attribute)
+        try:
+            value = getattr(obj, attribute)
+        except AttributeError:
+            return super().getattr(obj, attribute)  # item lookup, or undefined
+        if isinstance(value, _DATA):
+            return value
+        fmt = self.wrap_str_format(value)
+        if fmt is not None:
+            return fmt
+        if self.is_safe_attribute(obj, attribute, value):
+            return value
+        return self.unsafe_undefined(obj, attribute)
+
 
 _ENV = _Sandbox(
     autoescape=False, undefined=ChainableUndefined, finalize=_finalize, keep_trailing_newline=False
