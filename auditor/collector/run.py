@@ -8,13 +8,10 @@ no credentials, credentials the API refuses, or `--region all` when DescribeRegi
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import os
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from auditor import __version__
@@ -36,6 +33,7 @@ from auditor.collector.regions import (
     requested_regions,
 )
 from auditor.errors import ApiError, CredentialsError, UsageError
+from auditor.gcpause import gc_paused
 from auditor.models import Inventory, RegionInventory
 
 log = logging.getLogger("imgaudit.collector")
@@ -151,26 +149,6 @@ def _collect_all(
     return sorted(results, key=lambda r: r.region)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic GC while collecting, and none over the collected records afterwards.
-
-    Tens of thousands of new records trigger full collections that find nothing to free and
-    hold the GIL the I/O threads need (measured: half the collection time), and the first
-    passes after re-enabling walk every record again. The records live as long as the
-    inventory and hold no reference cycles, so they are moved to the permanent generation
-    (`gc.freeze`); reference counting still frees them when the inventory goes.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
-
-
 def collect_inventory(
     request: CollectRequest,
     *,
@@ -178,7 +156,8 @@ def collect_inventory(
     on_region: RegionCallback | None = None,
 ) -> Inventory:
     """The inventory of every region asked for; see the module docstring for what raises."""
-    with _gc_paused():
+    # tens of thousands of new records: no cyclic GC passes holding the GIL the I/O threads need
+    with gc_paused():
         return _collect_inventory(request, _Progress(progress, on_region))
 
 
