@@ -16,8 +16,8 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from auditor.findings import SEVERITIES, AuditResult
+from auditor.gcpause import gc_paused
 from auditor.reporters import ReportOptions
-from auditor.reporters.gcpause import gc_paused
 from auditor.reporters.html_data import findings_blob, summarize
 
 TEMPLATES = Path(__file__).parent / "templates"

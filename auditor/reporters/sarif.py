@@ -14,8 +14,8 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from auditor.findings import AuditResult, Finding, RuleInfo, Severity, image_arn
+from auditor.gcpause import gc_paused
 from auditor.reporters import ReportOptions
-from auditor.reporters.gcpause import gc_paused
 from auditor.reporters.sarif_model import (
     Invocation,
     Level,
