@@ -2,7 +2,7 @@
 
 100,000 findings must fit in a few megabytes, so the blob is columnar: every string is stored
 once in `strings` and referred to by index; a finding is a short array of integers. The blob
-sits inside a <script> element, so `<`, `>`, `&` and U+2028/9 are escaped as \\uXXXX: no cloud
+sits inside a <script> element, so `<`, `>`, `&` and U+2028/9 are escaped as \\u escapes: no cloud
 string can close the element or break the parser.
 """
 
