@@ -11,7 +11,9 @@ import logging
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -165,22 +167,34 @@ def _write_reports(result: AuditResult, options: ScanOptions, stdout: TextIO) ->
 def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     """The whole scan; returns the exit code of DESIGN §2."""
     check_writable([*options.files.values(), options.save_inventory])
-    ruleset = _load_ruleset(options)
-    baseline = _load_baseline(options.baseline)
+    with _timed("loaded rules"):
+        ruleset = _load_ruleset(options)
+        baseline = _load_baseline(options.baseline)
     started_at = datetime.now(timezone.utc)
-    inventory = _inventory(options)
+    with _timed("collected or read the inventory"):
+        inventory = _inventory(options)
     if options.save_inventory:
         write_atomic(options.save_inventory, dump_inventory(inventory))
-    evaluation = evaluate(inventory, ruleset, waivers=options.config.waivers,
-                          today=started_at.date())
+    with _timed(f"evaluated {len(ruleset.rules)} rules on {inventory.image_count} images"):
+        evaluation = evaluate(inventory, ruleset, waivers=options.config.waivers,
+                              today=started_at.date())
     result = build_result(inventory, ruleset, evaluation, options, started_at)
     if baseline is not None and options.baseline is not None:
         result = apply_baseline(result, baseline, str(options.baseline))
-    _write_reports(result, options, stdout)
+    with _timed(f"wrote reports ({len(result.findings)} findings)"):
+        _write_reports(result, options, stdout)
     for region in result.regions:
         for error in region.errors:
             log.warning("%s: %s", region.region, error)
     return result.exit_code
+
+
+@contextmanager
+def _timed(what: str) -> Iterator[None]:
+    """With -v, how long each stage took (on stderr, like every log line)."""
+    start = time.perf_counter()
+    yield
+    log.debug("%s in %.2f s", what, time.perf_counter() - start)
 
 
 def _load_baseline(path: Path | None) -> BaselineReport | None:
