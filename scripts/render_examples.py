@@ -9,6 +9,7 @@ inventory breaks policy on purpose.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,9 +29,15 @@ def main() -> int:
     if done.returncode not in (0, 1):
         print(f"scan failed with exit code {done.returncode}", file=sys.stderr)
         return done.returncode
+    _pretty_json(REPO / REPORTS["--json"])
     for path in REPORTS.values():
         print(f"wrote {path} ({(REPO / path).stat().st_size:,} bytes)")
     return 0
+
+
+def _pretty_json(path: Path) -> None:
+    """The JSON report is one compact line; the example is indented so a visitor can read it."""
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=2, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
