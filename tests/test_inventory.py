@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from auditor.errors import InputError
 from auditor.inventory import dump_inventory, load_file, load_inputs
-from auditor.models import Inventory
+from auditor.models import Image, Inventory
 
 EXAMPLE_RESPONSE = Path(__file__).resolve().parent.parent / "examples/describe-images-response.json"
 
@@ -117,3 +118,25 @@ def test_saved_inventory_validates_against_the_model(tmp_path: Path) -> None:
     doc = json.loads(dump_inventory(inventory))
     assert doc["format"] == "imgaudit-inventory" and doc["format_version"] == 1
     assert Inventory.model_validate(doc) == inventory
+
+
+@pytest.mark.parametrize("text", ["2019-11-15T06:07:05Z", "2024-02-29T23:59:59Z",
+                                  "2019-11-15T06:07:05+08:00", "2019-11-15T06:07:05.123Z",
+                                  "2019-11-15T06:07Z"])
+def test_creation_time_parses_like_pydantic(text: str) -> None:
+    """The fast path for the API's own time shape gives pydantic's answer, and its JSON."""
+    from pydantic import TypeAdapter
+
+    expected = TypeAdapter(datetime).validate_python(text)
+    image = Image.model_validate({"ImageId": "m-1", "CreationTime": text})
+    assert image.CreationTime == expected and image.CreationTime.utcoffset() == expected.utcoffset()
+    assert image.model_dump_json(include={"CreationTime"}) == (
+        '{"CreationTime":"' + TypeAdapter(datetime).dump_json(expected).decode().strip('"') + '"}')
+
+
+@pytest.mark.parametrize("text", ["2019-13-15T06:07:05Z", "not a time at all, really"])
+def test_bad_creation_times_are_refused(text: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Image.model_validate({"ImageId": "m-1", "CreationTime": text})
