@@ -92,3 +92,10 @@ def test_schema_is_a_json_schema_that_accepts_the_builtin_rules() -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
     for path in (REPO / "rules").glob("*.yaml"):
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+
+
+def test_an_empty_rule_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = invoke("rules", "validate", tmp_path / "empty")
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'empty'}: folder holds no rule files (*.yaml, *.yml)" in result.stderr

@@ -32,7 +32,10 @@ def rule_files(paths: Sequence[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+            if not found:  # most likely a wrong path: say so rather than check nothing
+                raise InputError(path, "folder holds no rule files (*.yaml, *.yml)")
+            files += found
         elif path.exists():
             files.append(path)
         else:
