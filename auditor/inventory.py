@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from auditor import __version__
 from auditor.errors import InputError
 from auditor.gcpause import gc_paused
-from auditor.models import Image, Inventory, RegionInventory, Scope
+from auditor.models import INVENTORY_FORMAT, Image, Inventory, RegionInventory, Scope
 
 
 def read_json(path: Path) -> Any:
@@ -122,7 +122,7 @@ def _parse_raw(path: Path, doc: dict[str, Any]) -> RegionInventory:
 
 
 def _kind(doc: Any) -> str:
-    if isinstance(doc, dict) and doc.get("format") == "imgaudit-inventory":
+    if isinstance(doc, dict) and doc.get("format") == INVENTORY_FORMAT:
         return "inventory"
     if isinstance(doc, dict) and "Images" in doc and ("RequestId" in doc or "TotalCount" in doc):
         return "raw"
@@ -152,7 +152,7 @@ def _load_file(path: Path) -> Inventory:
         )
     raise InputError(
         path,
-        "is neither an imgaudit inventory (\"format\": \"imgaudit-inventory\") "
+        f"is neither an imgaudit inventory (\"format\": \"{INVENTORY_FORMAT}\") "
         "nor a DescribeImages response (with \"Images\" and \"RequestId\")",
     )
 

@@ -15,8 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-INVENTORY_FORMAT = "imgaudit-inventory"
-INVENTORY_FORMAT_VERSION = 1
+INVENTORY_FORMAT = "imgaudit-inventory"  # the `format` of a saved inventory
 
 OWNER_ALIASES = ("self", "others", "system", "marketplace")
 IMAGE_STATUSES = ("Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated")

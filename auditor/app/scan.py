@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from auditor import __version__
-from auditor.baseline import BaselineReport, apply_baseline, load_baseline
+from auditor.baseline import apply_baseline, load_baseline
 from auditor.collector import CollectRequest, collect
 from auditor.config import Config
 from auditor.engine import Evaluation, RuleSet, evaluate, load_rules
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
 from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo
 from auditor.inventory import dump_inventory, load_inputs
-from auditor.models import Inventory
+from auditor.models import Inventory, RegionInventory
 from auditor.reporters import ReportOptions, render
 
 log = logging.getLogger("imgaudit")
@@ -169,7 +169,7 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     check_writable([*options.files.values(), options.save_inventory])
     with _timed("loaded rules"):
         ruleset = _load_ruleset(options)
-        baseline = _load_baseline(options.baseline)
+        baseline = load_baseline(options.baseline) if options.baseline else None
     started_at = datetime.now(timezone.utc)
     with _timed("collected or read the inventory"):
         inventory = _inventory(options)
@@ -179,13 +179,11 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
         evaluation = evaluate(inventory, ruleset, waivers=options.config.waivers,
                               today=started_at.date())
     result = build_result(inventory, ruleset, evaluation, options, started_at)
-    if baseline is not None and options.baseline is not None:
-        result = apply_baseline(result, baseline, str(options.baseline))
+    if baseline is not None:
+        result = apply_baseline(result, baseline, baseline.path)
     with _timed(f"wrote reports ({len(result.findings)} findings)"):
         _write_reports(result, options, stdout)
-    for region in result.regions:
-        for error in region.errors:
-            log.warning("%s: %s", region.region, error)
+    _warn_region_errors(result.regions)
     return result.exit_code
 
 
@@ -197,20 +195,19 @@ def _timed(what: str) -> Iterator[None]:
     log.debug("%s in %.2f s", what, time.perf_counter() - start)
 
 
-def _load_baseline(path: Path | None) -> BaselineReport | None:
-    if path is None:
-        return None
-    return load_baseline(path)
-
-
 def run_collect(request: CollectRequest, output: Path, progress: Progress | None) -> int:
     """Collect only, and save the inventory; exit 3 when a region is incomplete."""
     check_writable([output])
     inventory = _collect(request, progress)
     write_atomic(output, dump_inventory(inventory))
-    for region in inventory.regions:
+    _warn_region_errors(inventory.regions)
+    return EXIT_OK if inventory.complete else EXIT_INCOMPLETE
+
+
+def _warn_region_errors(regions: Sequence[RegionReport | RegionInventory]) -> None:
+    """What is missing or odd per region, on stderr too (the reports say it as well)."""
+    for region in regions:
         for error in region.errors:
             log.warning("%s: %s", region.region, error)
-    return EXIT_OK if inventory.complete else EXIT_INCOMPLETE
 
 
