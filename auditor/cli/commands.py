@@ -16,6 +16,7 @@ import click
 from click.core import ParameterSource
 
 from auditor import __version__, app
+from auditor.cli.color import COLOR_CHOICES, use_color
 from auditor.cli.options import (
     apply_config_defaults,
     collect_options,
@@ -61,6 +62,10 @@ def cli() -> None:
               help="Keep waived findings in SARIF as suppressed results.")
 @click.option("--save-inventory", type=click.Path(path_type=Path),
               help="Also save the collected inventory.")
+@click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
+              envvar=env_name("color"),
+              help="Colour the text report: auto = a terminal, unless NO_COLOR is set "
+                   "(FORCE_COLOR: always).")
 @click.pass_context
 def scan(ctx: click.Context, **p: Any) -> int:
     """Collect (or read) images, evaluate the rules, report; the exit code is the gate."""
@@ -83,7 +88,7 @@ def scan(ctx: click.Context, **p: Any) -> int:
         baseline=p["baseline"],
         save_inventory=p["save_inventory"],
         include_suppressed=p["sarif_suppressed"],
-        color=sys.stdout.isatty() and p["fmt"] == "text",
+        color=p["fmt"] == "text" and use_color(p["color"], sys.stdout),
         command_line=["imgaudit", *sys.argv[1:]],
         progress=terminal_progress(p["quiet"]),
     )
