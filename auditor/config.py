@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
@@ -18,6 +18,10 @@ from auditor.findings import FailOn, Severity
 from auditor.yamlio import YamlDoc, read_yaml, validation_problems
 
 DEFAULT_CONFIG_NAME = "imgaudit.yaml"
+# The scan options this file may set a default for, named as the options' parameters (a key
+# that named no parameter would be accepted and silently ignored: tests/test_config_keys.py).
+SCAN_OPTION_KEYS = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
+                    "concurrency", "signature")
 
 
 class Waiver(BaseModel):
@@ -51,14 +55,14 @@ class Config(BaseModel):
     waivers: list[Waiver] = Field(default_factory=list)
     # defaults of scan options (the command line and IMGAUDIT_* win over these)
     fail_on: FailOn | None = None
-    format: str | None = None
+    format: Literal["text", "json", "sarif", "html", "junit", "markdown"] | None = None
     region: list[str] | None = None
     owner: str | None = None
     status: str | None = None
     endpoint: str | None = None
     profile: str | None = None
     concurrency: int | None = None
-    signature: str | None = None
+    signature: Literal["v3", "v1"] | None = None
 
     base_dir: Path = Field(default=Path("."), exclude=True)
     _doc: YamlDoc | None = PrivateAttr(default=None)
@@ -75,9 +79,7 @@ class Config(BaseModel):
 
     def option_defaults(self) -> dict[str, Any]:
         """The scan-option defaults this file sets, keyed like click's parameter names."""
-        keys = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
-                "concurrency", "signature")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        return {k: getattr(self, k) for k in SCAN_OPTION_KEYS if getattr(self, k) is not None}
 
 
 def load_config(path: Path) -> Config:

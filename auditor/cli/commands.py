@@ -46,7 +46,7 @@ def cli() -> None:
 @click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
               help="Extra rule file or folder (repeatable).")
 @click.option("--no-builtin-rules", is_flag=True, help="Use only the rules given.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+@click.option("--format", type=click.Choice(FORMATS), default="text", show_default=True,
               envvar=env_name("format"), help="What goes to stdout.")
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write JSON report.")
 @click.option("--sarif", "sarif_file", type=click.Path(path_type=Path), help="Write SARIF.")
@@ -83,12 +83,12 @@ def scan(ctx: click.Context, **p: Any) -> int:
         rule_paths=list(p["rule_paths"]),
         config=config,
         fail_on=p["fail_on"],
-        stdout_format=p["fmt"],
+        stdout_format=p["format"],
         files={fmt: p[f"{fmt}_file"] for fmt in REPORT_FILE_OPTIONS if p[f"{fmt}_file"]},
         baseline=p["baseline"],
         save_inventory=p["save_inventory"],
         include_suppressed=p["sarif_suppressed"],
-        color=p["fmt"] == "text" and use_color(p["color"], sys.stdout),
+        color=p["format"] == "text" and use_color(p["color"], sys.stdout),
         command_line=["imgaudit", *sys.argv[1:]],
         progress=terminal_progress(p["quiet"]),
     )

@@ -1,0 +1,163 @@
+"""Every scan option the config file accepts takes effect (a key that named no option's
+parameter was once accepted and silently ignored: `format:`).
+
+Each case scans twice through the CLI, against the fake endpoint, once without the key and
+once with it in `imgaudit.yaml`, and names what must differ. A new key in
+`auditor.config.SCAN_OPTION_KEYS` fails `test_every_key_has_a_case` until it gets one here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cli_helpers import REPO, CliResult, invoke
+from fakeecs import KEY_ID, SECRET, FakeEndpoint, image
+
+from auditor.config import SCAN_OPTION_KEYS
+
+pytest_plugins = ["fakeecs.fixtures"]
+
+RULE = """\
+id: T-PUBLIC
+title: Custom images are private
+severity: medium
+require: {IsPublic: false}
+message: "{{ image.ImageId }} is public"
+"""
+
+
+class Workdir:
+    """A folder with a rule file and the fake endpoint's keys in the environment."""
+
+    def __init__(self, path: Path, fake: FakeEndpoint, home: Path) -> None:
+        self.path, self.fake = path, fake
+        self.env = {"HOME": str(home), "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
+                    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
+                    "IMGAUDIT_STS_ENDPOINT": fake.url, "IMGAUDIT_METADATA_URL": fake.url,
+                    "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"}
+        (path / "rule.yaml").write_text(RULE, encoding="utf-8")
+
+    def scan(self, config: str, *args: str) -> CliResult:
+        """`imgaudit scan` with `config` as ./imgaudit.yaml; the fake's calls start afresh."""
+        (self.path / "imgaudit.yaml").write_text(config, encoding="utf-8")
+        self.fake.cloud.calls.clear()
+        return invoke("scan", "--no-builtin-rules", "--rules", self.path / "rule.yaml",
+                      *args, env=self.env)
+
+    def live(self, config: str, *args: str) -> CliResult:
+        return self.scan(config, "--region", "cn-hangzhou", "--endpoint", self.fake.url, *args)
+
+    def listed(self, name: str) -> set[str]:
+        return {c.params.get(name, "") for c in self.fake.cloud.calls_of("DescribeImages")}
+
+
+@pytest.fixture
+def work(tmp_path: Path, fake: FakeEndpoint, clean_env: Path,
+         monkeypatch: pytest.MonkeyPatch) -> Workdir:
+    monkeypatch.chdir(tmp_path)
+    fake.cloud.add_images("cn-hangzhou", [image("m-pub", IsPublic=True)])
+    fake.cloud.add_images("cn-shanghai", [image("m-ok")])
+    return Workdir(tmp_path, fake, clean_env)
+
+
+def _fail_on(w: Workdir) -> None:
+    assert w.live("{}").exit_code == 1
+    assert w.live("fail_on: high\n").exit_code == 0
+
+
+def _format(w: Workdir) -> None:
+    assert w.live("{}").stdout.startswith("imgaudit ")
+    report = json.loads(w.live("format: json\n").stdout)
+    assert report["schema"] == "imgaudit-report"
+    assert w.live("format: junit\n").stdout.startswith("<?xml")
+
+
+def _region(w: Workdir) -> None:
+    assert w.scan("{}", "--endpoint", w.fake.url).exit_code == 2  # nothing to scan
+    result = w.scan("region: [cn-hangzhou, cn-shanghai]\n", "--endpoint", w.fake.url,
+                    "--format", "json")
+    assert json.loads(result.stdout)["scan"]["regions"] == ["cn-hangzhou", "cn-shanghai"]
+
+
+def _owner(w: Workdir) -> None:
+    w.live("{}")
+    assert w.listed("ImageOwnerAlias") == {"self"}
+    w.live("owner: self,system\n")
+    assert w.listed("ImageOwnerAlias") == {"self", "system"}
+
+
+def _status(w: Workdir) -> None:
+    w.live("{}")
+    all_states = w.listed("Status")
+    w.live("status: Available\n")
+    assert w.listed("Status") == {"Available"} != all_states
+
+
+def _endpoint(w: Workdir) -> None:
+    result = w.scan(f"endpoint: {w.fake.url}\n", "--region", "cn-hangzhou", "--format", "json")
+    assert json.loads(result.stdout)["scan"]["images"] == 1
+    assert len(w.fake.cloud.calls_of("DescribeImages")) == 1
+
+
+def _profile(w: Workdir) -> None:
+    aliyun = Path(w.env["HOME"]) / ".aliyun" / "config.json"
+    aliyun.parent.mkdir()
+    aliyun.write_text(json.dumps({"current": "default", "profiles": [
+        {"name": "default", "mode": "AK", "access_key_id": "LTAI-other", "access_key_secret": "x"},
+        {"name": "audit", "mode": "AK", "access_key_id": KEY_ID, "access_key_secret": SECRET},
+    ]}))
+    del w.env["ALIBABA_CLOUD_ACCESS_KEY_ID"], w.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
+    assert w.live("{}").exit_code == 2  # the current profile's key is refused
+    assert w.live("profile: audit\n").exit_code == 1
+    assert {c.key_id for c in w.fake.cloud.calls_of("DescribeImages")} == {KEY_ID}
+
+
+def _concurrency(w: Workdir) -> None:
+    assert w.live("{}").exit_code == 1
+    result = w.live("concurrency: 0\n")
+    assert result.exit_code == 2 and "concurrency must be at least 1" in result.stderr
+
+
+def _signature(w: Workdir) -> None:
+    w.live("{}")
+    assert w.listed("SignatureMethod") == {""}  # V3 signs in a header
+    w.live("signature: v1\n")
+    assert w.listed("SignatureMethod") == {"HMAC-SHA1"}
+
+
+CASES: dict[str, Callable[[Workdir], None]] = {
+    "fail_on": _fail_on, "format": _format, "region": _region, "owner": _owner,
+    "status": _status, "endpoint": _endpoint, "profile": _profile,
+    "concurrency": _concurrency, "signature": _signature,
+}
+
+
+def test_every_key_has_a_case() -> None:
+    assert sorted(CASES) == sorted(SCAN_OPTION_KEYS), "add a case for the new config key"
+
+
+def test_the_readme_documents_every_key() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Configuration"):readme.index("## Reports")]
+    missing = [key for key in SCAN_OPTION_KEYS if f"`{key}`" not in section]
+    assert missing == []
+
+
+@pytest.mark.parametrize("key", SCAN_OPTION_KEYS)
+def test_config_key_takes_effect(key: str, work: Workdir) -> None:
+    CASES[key](work)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("format: xml\n", "format"), ("signature: v2\n", "signature"),
+])
+def test_a_bad_option_value_in_the_config_is_refused_before_the_scan(
+    text: str, problem: str, work: Workdir
+) -> None:
+    result = work.live(text)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "imgaudit.yaml:1:" in result.stderr and problem in result.stderr
+    assert work.fake.cloud.calls == []
