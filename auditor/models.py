@@ -17,7 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 INVENTORY_FORMAT = "imgaudit-inventory"  # the `format` of a saved inventory
 
-OWNER_ALIASES = ("self", "others", "system", "marketplace")
+OWNER_ALIASES = ("self", "others", "system", "marketplace")  # an image's ImageOwnerAlias
+# What `--owner` / `Scope.owners` name: the API's aliases, with `others` split in two, since
+# the API lists images shared with the account (`others`) and community images (`others` with
+# `IsPublic=true`) separately. `others` on the command line means both.
+OWNER_SCOPES = ("self", "shared", "community", "system", "marketplace")
 IMAGE_STATUSES = ("Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated")
 
 
@@ -186,9 +190,10 @@ class Image(_ApiModel):
 class Scope(BaseModel):
     """What was asked for: the filters a collection (or a scan of saved files) ran with.
 
-    `filters` is keyed by the API's own request parameter names: `OSType`, `Architecture`,
-    `ImageFamily`, `Usage`, `CreationStartTime`, `CreationEndTime` (sent as `Filter.N.Key/Value`),
-    and one `Tag.<key>` entry per tag filter (sent as `Tag.N.Key` / `Tag.N.Value`).
+    `owners` are names from OWNER_SCOPES. `filters` is keyed by the API's own request parameter
+    names: `OSType`, `Architecture`, `ImageFamily`, `Usage`, `CreationStartTime`,
+    `CreationEndTime` (sent as `Filter.N.Key/Value`), and one `Tag.<key>` entry per tag filter
+    (sent as `Tag.N.Key` / `Tag.N.Value`).
     """
 
     model_config = ConfigDict(extra="forbid")

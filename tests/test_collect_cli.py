@@ -251,3 +251,24 @@ def test_a_known_secret_appears_in_no_output(
     for text in texts:
         for form in forms:
             assert form not in text
+
+
+@pytest.mark.parametrize("owner,owners", [
+    ("others", ["shared", "community"]), ("community", ["community"]),
+    ("all", ["self", "shared", "community", "system", "marketplace"]),
+])
+def test_community_images_reach_the_rules(
+    run_cli: Run, fake: FakeEndpoint, env: dict[str, str], owner: str, owners: list[str]
+) -> None:
+    """IMG-COMMUNITY-OTHERS fires on live data: `others` lists community images too, and the
+    report's scope names both listings."""
+    fake.cloud.add_images("cn-hangzhou", [
+        image("m-community", ImageOwnerAlias="others", IsPublic=True, Usage="instance",
+              ImageOwnerId=9876543210)])
+    result = run_cli("scan", "--region", "cn-hangzhou", "--endpoint", fake.url, "--owner",
+                     owner, "--format", "json", "--fail-on", "high", env=env)
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scan"]["owners"] == owners
+    fired = {(f["rule_id"], f["image_id"]) for f in report["findings"]}
+    assert ("IMG-COMMUNITY-OTHERS", "m-community") in fired

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fakeecs import ACCOUNT_ID, FakeEndpoint, image, many_images
+from fakeecs import ACCOUNT_ID, FAST_RETRY, FakeCloud, FakeEndpoint, PageHook, image, many_images
 from fakeecs import collect_request as request
 
 from auditor import __version__
@@ -85,16 +85,77 @@ def test_region_callback_counts_regions_done(fake: FakeEndpoint) -> None:
 def test_owners_are_listed_one_by_one_and_merged(fake: FakeEndpoint) -> None:
     fake.cloud.add_images("cn-hangzhou", [
         image("m-self"), image("m-shared", ImageOwnerAlias="others"),
-        image("ubuntu_22", ImageOwnerAlias="system"),
-        image("m-market", ImageOwnerAlias="marketplace"),
+        image("m-community", ImageOwnerAlias="others", IsPublic=True),
+        image("ubuntu_22", ImageOwnerAlias="system", IsPublic=True),
+        image("m-market", ImageOwnerAlias="marketplace", IsPublic=True),
     ])
     scope = Scope(owners=["self", "others", "system", "marketplace"])
     inventory = collect(request(fake, scope=scope))
     region = inventory.regions[0]
-    assert {i.ImageId for i in region.images} == {"m-self", "m-shared", "ubuntu_22", "m-market"}
-    owners = sorted(c.params["ImageOwnerAlias"] for c in fake.cloud.calls_of("DescribeImages"))
-    assert owners == ["marketplace", "others", "self", "system"]
-    assert region.total_count == 4
+    assert {i.ImageId for i in region.images} == {"m-self", "m-shared", "m-community",
+                                                  "ubuntu_22", "m-market"}
+    sent = sorted((c.params["ImageOwnerAlias"], c.params.get("IsPublic", "-"))
+                  for c in fake.cloud.calls_of("DescribeImages"))
+    assert sent == [("marketplace", "-"), ("others", "-"), ("others", "true"), ("self", "-"),
+                    ("system", "-")]
+    assert region.total_count == 5
+
+
+@pytest.mark.parametrize("owners,expected", [
+    (["shared"], {"m-shared"}),
+    (["community"], {"m-community"}),
+    (["others"], {"m-shared", "m-community"}),
+    (["shared", "community"], {"m-shared", "m-community"}),
+    (["all"], {"m-self", "m-shared", "m-community", "ubuntu"}),
+])
+def test_shared_and_community_images_are_two_listings(
+    fake: FakeEndpoint, owners: list[str], expected: set[str]
+) -> None:
+    """The API lists community images only for `others` with IsPublic=true: this catches
+    `--owner others` sending no IsPublic and so never seeing a community image."""
+    fake.cloud.add_images("cn-hangzhou", [
+        image("m-self"), image("m-shared", ImageOwnerAlias="others"),
+        image("m-community", ImageOwnerAlias="others", IsPublic=True),
+        image("ubuntu", ImageOwnerAlias="system", IsPublic=True)])
+    inventory = collect(request(fake, scope=Scope(owners=owners)))
+    assert {i.ImageId for i in inventory.regions[0].images} == expected
+    assert inventory.regions[0].complete
+
+
+def test_an_image_in_both_listings_is_kept_once(fake: FakeEndpoint) -> None:
+    """Published while the shared listing ran: it is in both listings, and kept once."""
+    fake.cloud.add_images("cn-hangzhou", [image("m-flip", ImageOwnerAlias="others"),
+                                          image("m-community", ImageOwnerAlias="others",
+                                                IsPublic=True)])
+
+    def publish(cloud: FakeCloud) -> None:
+        cloud.delete_images("cn-hangzhou", {"m-flip"})
+        cloud.add_images("cn-hangzhou", [image("m-flip", ImageOwnerAlias="others",
+                                               IsPublic=True)])
+
+    fake.cloud.hooks.append(PageHook("cn-hangzhou", 1, publish))
+    region = collect(request(fake, scope=Scope(owners=["others"]))).regions[0]
+    assert [i.ImageId for i in region.images] == ["m-flip", "m-community"]
+    assert region.complete
+
+
+def test_community_listing_is_paged(fake: FakeEndpoint) -> None:
+    fake.cloud.add_images("cn-hangzhou", many_images("pub", 230, ImageOwnerAlias="others",
+                                                     IsPublic=True))
+    fake.cloud.add_images("cn-hangzhou", many_images("shr", 120, ImageOwnerAlias="others"))
+    inventory = collect(request(fake, scope=Scope(owners=["shared", "community"])))
+    region = inventory.regions[0]
+    assert len(region.images) == 350 and region.complete
+    pages = sorted((c.params.get("IsPublic", "-"), c.params["PageNumber"])
+                   for c in fake.cloud.calls_of("DescribeImages"))
+    assert pages == [("-", "1"), ("-", "2"), ("true", "1"), ("true", "2"), ("true", "3")]
+
+
+@pytest.mark.parametrize("owners", [["nobody"], ["self", "public"], [" "]])
+def test_unknown_owner_scopes_are_refused(fake: FakeEndpoint, owners: list[str]) -> None:
+    with pytest.raises(UsageError, match=r"owner.*choose from self, shared, community"):
+        collect(request(fake, scope=Scope(owners=owners)))
+    assert fake.cloud.calls == []
 
 
 def test_filters_map_to_the_api_parameters(fake: FakeEndpoint) -> None:
@@ -192,3 +253,74 @@ def test_account_lookup_failure_is_a_warning(
     assert inventory.account_id is None
     assert inventory.complete and len(inventory.regions[0].images) == 1
     assert "account id unknown" in caplog.text and "NoPermission" in caplog.text
+
+
+def _describe(fake: FakeEndpoint, **params: str) -> dict[str, object]:
+    """One DescribeImages call through the collector's own signed client."""
+    from fakeecs import KEY_ID, SECRET
+
+    from auditor.collector.client import ApiClient, Call, new_session
+    from auditor.collector.signing import Credentials
+    from auditor.errors import ApiError
+
+    with new_session(1) as session:
+        client = ApiClient(session, Credentials(KEY_ID, SECRET), retry=FAST_RETRY)
+        call = Call(fake.url, "DescribeImages", "2014-05-26",
+                    {"RegionId": "cn-hangzhou", **params})
+        try:
+            return client.call(call, max_attempts=1)
+        except ApiError as error:
+            return {"Code": error.code, "Status": error.http_status}
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({"ImageOwnerAlias": "others"}, ["m-shared"]),
+    ({"ImageOwnerAlias": "others", "IsPublic": "false"}, ["m-shared"]),
+    ({"ImageOwnerAlias": "others", "IsPublic": "true"}, ["m-community"]),
+    ({"ImageOwnerAlias": "others", "IsPublic": "True"}, ["m-community"]),  # the Python SDK's form
+    ({}, ["m-community", "m-self", "m-shared"]),
+    ({"IsPublic": "false"}, ["m-self", "m-shared"]),
+])
+def test_fake_answers_is_public_as_documented(
+    fake: FakeEndpoint, params: dict[str, str], expected: list[str]
+) -> None:
+    fake.cloud.add_images("cn-hangzhou", [
+        image("m-self"), image("m-shared", ImageOwnerAlias="others"),
+        image("m-community", ImageOwnerAlias="others", IsPublic=True)])
+    body = _describe(fake, Status="Available", **params)
+    images = body["Images"]["Image"]  # type: ignore[index]
+    assert sorted(i["ImageId"] for i in images) == expected
+
+
+@pytest.mark.parametrize("alias", [None, "self", "system", "marketplace"])
+def test_fake_refuses_is_public_without_others(fake: FakeEndpoint, alias: str | None) -> None:
+    """"When you set this parameter to true, you must set ImageOwnerAlias to others."""
+    params = {"IsPublic": "true"} | ({"ImageOwnerAlias": alias} if alias else {})
+    assert _describe(fake, **params) == {"Code": "InvalidImageOwnerAlias.ValueNotSupported",
+                                         "Status": 400}
+
+
+def test_tag_filter_past_the_api_cap_is_listed_without_it(fake: FakeEndpoint) -> None:
+    """The API returns at most 1,000 images for a tag filter, with a TotalCount that does not
+    say more exist: the collector lists again without the tags and filters them itself."""
+    fake.cloud.add_images("cn-hangzhou", many_images("t", 1150, Tags={"env": "prod"}))
+    fake.cloud.add_images("cn-hangzhou", many_images("u", 60, Tags={"env": "dev"}))
+    fake.cloud.add_images("cn-hangzhou", many_images("k", 5, Tags={"env": "prod", "x": "1"}))
+    scope = Scope(filters={"Tag.env": "prod"})
+    region = collect(request(fake, scope=scope)).regions[0]
+    assert len(region.images) == 1155 and region.complete and region.total_count == 1155
+    assert {i.Tags["env"] for i in region.images} == {"prod"}
+    calls = fake.cloud.calls_of("DescribeImages")
+    assert sum("Tag.1.Key" in c.params for c in calls) == 10  # 1,000 capped: 10 pages
+    assert sum("Tag.1.Key" not in c.params for c in calls) == 13  # 1,215 images
+
+
+def test_tag_filter_under_the_cap_is_sent_to_the_api(fake: FakeEndpoint) -> None:
+    fake.cloud.add_images("cn-hangzhou", many_images("t", 150, Tags={"env": "prod"}))
+    fake.cloud.add_images("cn-hangzhou", many_images("u", 10, Tags={"team": "a"}))
+    scope = Scope(filters={"Tag.env": ""})  # a key alone: any value
+    region = collect(request(fake, scope=scope)).regions[0]
+    assert len(region.images) == 150 and region.complete
+    calls = fake.cloud.calls_of("DescribeImages")
+    assert len(calls) == 2 and all(c.params["Tag.1.Key"] == "env" for c in calls)
+    assert all("Tag.1.Value" not in c.params for c in calls)

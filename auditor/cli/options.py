@@ -12,9 +12,10 @@ import click
 from click.core import ParameterSource
 
 from auditor.collector import CollectRequest
+from auditor.collector.params import OWNER_CHOICES, owner_scopes
 from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
 from auditor.errors import UsageError
-from auditor.models import IMAGE_STATUSES, OWNER_ALIASES, Scope
+from auditor.models import IMAGE_STATUSES, Scope
 
 VERBOSE_ENV = "IMGAUDIT_VERBOSE"
 
@@ -66,7 +67,7 @@ def _scope(p: dict[str, Any]) -> Scope:
         "CreationStartTime": p["created_after"], "CreationEndTime": p["created_before"],
     }
     return Scope(
-        owners=_split(p["owner"], OWNER_ALIASES, "owner"),
+        owners=owner_scopes(p["owner"].split(",")),
         statuses=_split(p["status"], IMAGE_STATUSES, "status"),
         filters={k: v for k, v in filters.items() if v} | _tag_filters(p["tag"]),
     )
@@ -95,7 +96,9 @@ def collect_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--region", multiple=True, envvar=env_name("region"),
                      help="Region id to collect (repeatable), or `all`."),
         click.option("--owner", default="self", show_default=True, envvar=env_name("owner"),
-                     help="Image owner aliases: self,others,system,marketplace or all."),
+                     help=f"Image owners, comma-separated: {OWNER_CHOICES}. `shared`: "
+                     "images other accounts share with yours; `community`: images other "
+                     "accounts publish to everyone."),
         click.option("--status", default="all", show_default=True, envvar=env_name("status"),
                      help="Image states, comma-separated, or all."),
         click.option("--os-type", type=click.Choice(["linux", "windows"]), help="OSType filter."),

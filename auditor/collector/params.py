@@ -1,6 +1,8 @@
 """The scope (owners, states, filters) as DescribeImages request parameters.
 
-One parameter set per owner alias: the API takes one `ImageOwnerAlias` per listing.
+One parameter set per owner scope: the API takes one `ImageOwnerAlias` per listing, and lists
+community images only for `ImageOwnerAlias=others` with `IsPublic=true` (`others` alone lists
+the images shared with the account), so `shared` and `community` are two listings.
 Filters are keyed by the API's own names (see `auditor.models.Scope`); tags arrive as
 `Tag.<key>` and go out as `Tag.N.Key` / `Tag.N.Value`; the creation times go out as
 `Filter.N.Key` / `Filter.N.Value`.
@@ -11,10 +13,22 @@ from __future__ import annotations
 import re
 
 from auditor.errors import UsageError
-from auditor.models import IMAGE_STATUSES, OWNER_ALIASES, Scope
+from auditor.models import IMAGE_STATUSES, OWNER_SCOPES, Scope
 
 PAGE_SIZE = 100
 MAX_TAGS = 20
+# The API returns at most this many images for a listing filtered by tags (and may say so
+# only by stopping there): such a listing is taken again without the tags, filtered here.
+TAG_CAP = 1000
+OWNER_PARAMS: dict[str, dict[str, str]] = {
+    "self": {"ImageOwnerAlias": "self"},
+    "shared": {"ImageOwnerAlias": "others"},
+    "community": {"ImageOwnerAlias": "others", "IsPublic": "true"},
+    "system": {"ImageOwnerAlias": "system"},
+    "marketplace": {"ImageOwnerAlias": "marketplace"},
+}
+OWNER_GROUPS: dict[str, tuple[str, ...]] = {"others": ("shared", "community"), "all": OWNER_SCOPES}
+OWNER_CHOICES = "self, shared, community, others (shared and community), system, marketplace, all"
 PLAIN_FILTERS = ("OSType", "Architecture", "ImageFamily", "Usage")
 TIME_FILTERS = ("CreationStartTime", "CreationEndTime")
 API_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
@@ -64,16 +78,44 @@ def _filter_params(filters: dict[str, str]) -> dict[str, str]:
     return params | _tag_params(filters)
 
 
+def owner_scopes(names: list[str]) -> list[str]:
+    """`--owner` names as scopes of OWNER_SCOPES: `others` and `all` expanded, duplicates
+    dropped; UsageError for an unknown name or none."""
+    scopes: list[str] = []
+    for name in (n.strip() for n in names):
+        if name in OWNER_GROUPS:
+            scopes += OWNER_GROUPS[name]
+        elif name in OWNER_PARAMS:
+            scopes.append(name)
+        elif name:
+            raise UsageError(f"unknown owner {name!r}; choose from {OWNER_CHOICES}")
+    if not scopes:
+        raise UsageError(f"no owner given; choose from {OWNER_CHOICES}")
+    return list(dict.fromkeys(scopes))
+
+
+def tag_filters(params: dict[str, str]) -> dict[str, str]:
+    """The tags a listing's parameters ask for: key -> value ("" for any value)."""
+    return {key: params.get(f"Tag.{n}.Value", "")
+            for n in range(1, MAX_TAGS + 1) if (key := params.get(f"Tag.{n}.Key")) is not None}
+
+
+def without_tags(params: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if not k.startswith("Tag.")}
+
+
+def has_tags(tags: dict[str, str], wanted: dict[str, str]) -> bool:
+    """The API's tag match: every key present, with the value asked for when one is."""
+    return all(key in tags and (not value or tags[key] == value) for key, value in wanted.items())
+
+
 def listing_params(scope: Scope) -> dict[str, dict[str, str]]:
-    """owner alias -> the request parameters of its listing (RegionId and page excluded)."""
-    bad_owners = [o for o in scope.owners if o not in OWNER_ALIASES]
+    """owner scope -> the request parameters of its listing (RegionId and page excluded)."""
+    owners = owner_scopes(scope.owners)
     bad_states = [s for s in scope.statuses if s not in IMAGE_STATUSES]
-    if bad_owners or not scope.owners:
-        raise UsageError(f"unknown owner {', '.join(bad_owners) or '(none)'}; "
-                         f"choose from {', '.join(OWNER_ALIASES)}")
     if bad_states or not scope.statuses:
         raise UsageError(f"unknown status {', '.join(bad_states) or '(none)'}; "
                          f"choose from {', '.join(IMAGE_STATUSES)}")
     common = {"Status": ",".join(scope.statuses), "PageSize": str(PAGE_SIZE)}
     common |= _filter_params(scope.filters)
-    return {owner: {"ImageOwnerAlias": owner, **common} for owner in dict.fromkeys(scope.owners)}
+    return {owner: {**OWNER_PARAMS[owner], **common} for owner in owners}

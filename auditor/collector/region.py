@@ -6,16 +6,20 @@ paging), the listing is taken again once; a second disagreement is recorded in t
 paging pulls later pages forward, so an image that still exists may never have been seen.
 More images than `TotalCount` loses nothing, and the region stays complete. A listing that
 fails after its retries marks the region incomplete and says which pages are missing.
+
+A listing filtered by tags that reaches the API's cap of TAG_CAP images may have been cut
+short, silently: it is taken again without the tag filter, and the tags are matched here.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from auditor.collector.client import ApiClient
 from auditor.collector.paginate import Listing, Pager
+from auditor.collector.params import TAG_CAP, has_tags, tag_filters, without_tags
 from auditor.collector.regions import endpoint_for
 from auditor.collector.retry import Deadline, RetryPolicy
 from auditor.errors import ApiError
@@ -77,6 +81,26 @@ def _listing(pager: Pager, job: RegionJob, owner: str) -> tuple[Listing, str | N
     return listing, _count_note(job.region, owner, listing)
 
 
+def _capped(listing: Listing, params: dict[str, str]) -> bool:
+    return bool(tag_filters(params)) and not listing.failures and (
+        listing.total_count >= TAG_CAP or len(listing.images) >= TAG_CAP)
+
+
+def _tagged_listing(pager: Pager, job: RegionJob, owner: str) -> tuple[Listing, str | None]:
+    """The listing; past the tag cap, the listing without tags, filtered by them here."""
+    listing, note = _listing(pager, job, owner)
+    if not _capped(listing, pager.params):
+        return listing, note
+    wanted = tag_filters(pager.params)
+    log.info("%s: owner %s: %d images match the tags, the API's cap; listing without the "
+             "tag filter", job.region, owner, listing.total_count)
+    listing, note = _listing(replace(pager, params=without_tags(pager.params)), job, owner)
+    listing.images = {i: image for i, image in listing.images.items()
+                      if has_tags(image.Tags, wanted)}
+    listing.total_count = len(listing.images)
+    return listing, note
+
+
 def collect_region(job: RegionJob) -> RegionInventory:
     """The region's inventory; never raises an ApiError (it lands in `errors`)."""
     deadline = Deadline(job.retry.region_budget)
@@ -85,7 +109,7 @@ def collect_region(job: RegionJob) -> RegionInventory:
     for owner, params in job.listings.items():
         pager = Pager(job.client, base_url, job.region, params, job.page_concurrency, deadline)
         try:
-            listing, note = _listing(pager, job, owner)
+            listing, note = _tagged_listing(pager, job, owner)
         except ApiError as error:
             merged.complete = False
             merged.errors.append(f"{error}; owner {owner}: no page collected")

@@ -16,11 +16,12 @@ from .cloud import FakeCloud, Key
 
 ECS_VERSION = "2014-05-26"
 # What selects a listing (everything but the page and the signature parameters).
-LISTING_PARAMS = frozenset({"ImageOwnerAlias", "Status", "OSType", "Architecture", "Usage",
+LISTING_PARAMS = frozenset({"ImageOwnerAlias", "IsPublic", "Status", "OSType", "Architecture", "Usage",
                             "ImageFamily"} | {f"Tag.{n}.{p}" for n in range(1, 21)
                                               for p in ("Key", "Value")}
                            | {f"Filter.{n}.{p}" for n in (1, 2) for p in ("Key", "Value")})
 STS_VERSION = "2015-04-01"
+TAG_CAP = 1000  # "Up to 1,000 resources that match the specified tags can be returned"
 FILTER_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
 CHOICES = {"OSType": ("windows", "linux", "InvalidOSType"),
            "Architecture": ("i386", "x86_64", "arm64", "InvalidArchitecture"),
@@ -74,11 +75,36 @@ def _time_filters(params: dict[str, str]) -> list[tuple[str, str]]:
     return filters
 
 
+def _is_public(params: dict[str, str]) -> bool | None:
+    """IsPublic as sent (None when not sent); `true` needs ImageOwnerAlias=others."""
+    raw = params.get("IsPublic")
+    if raw is None:
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise RefusedError(400, "InvalidParamter", "Invalid Parameter.")
+    public = raw.lower() == "true"
+    if public and params.get("ImageOwnerAlias") != "others":
+        raise RefusedError(400, "InvalidImageOwnerAlias.ValueNotSupported",
+                           "The specified ImageOwnerAlias value is not supported.")
+    return public
+
+
+def _community(image: dict[str, Any]) -> bool:
+    """Published by another account to everyone (a shared image is not public)."""
+    return image.get("ImageOwnerAlias") == "others" and bool(image.get("IsPublic"))
+
+
 def _keep(image: dict[str, Any], params: dict[str, str], tags: list, times: list) -> bool:
     owner = params.get("ImageOwnerAlias")
+    public = _is_public(params)
     if owner and image.get("ImageOwnerAlias") != owner:
         return False
     if not owner and image.get("ImageOwnerAlias") == "marketplace":
+        return False
+    # others: shared images, or with IsPublic=true community images only; no alias lists
+    # both unless IsPublic=false excludes the community ones.
+    if (owner == "others" and bool(public) != _community(image)) or (
+            not owner and public is False and _community(image)):
         return False
     if image.get("Status") not in params.get("Status", "Available").split(","):
         return False
@@ -122,6 +148,7 @@ def describe_images(cloud: FakeCloud, params: dict[str, str]) -> dict[str, Any] 
         if params.get(name) and params[name] not in allowed:
             raise RefusedError(404, code, f"The specified {name} is not valid.")
     tags, times = _tag_filters(params), _time_filters(params)
+    _is_public(params)
     page, size = _page_numbers(params)
     if cloud.cache_pages:
         return _cached_page(cloud, params, region, page, size, tags, times)
@@ -136,7 +163,7 @@ def _listing(cloud: FakeCloud, params: dict[str, str], region: str, tags: list,
     with cloud.lock:
         images = [i for i in cloud.regions[region] if _keep(i, params, tags, times)]
     images.sort(key=lambda i: (str(i.get("CreationTime", "")), i["ImageId"]), reverse=True)
-    return images
+    return images[:TAG_CAP] if tags else images
 
 
 def _cached_page(cloud: FakeCloud, params: dict[str, str], region: str, page: int, size: int,
