@@ -105,7 +105,7 @@ MISSING_TABLE = [
     ("exists false", {"ImageFamily": {"exists": False}}, True),
     ("regex", {"ImageFamily": {"regex": ".*"}}, False),
     ("glob", {"ImageFamily": {"glob": "*"}}, False),
-    ("contains", {"ImageFamily": {"contains": ""}}, False),
+    ("contains", {"ImageFamily": {"contains": "w"}}, False),
     ("gt", {"Size": {"gt": 0}}, False),
     ("gte", {"Size": {"gte": 0}}, False),
     ("lt", {"Size": {"lt": 0}}, False),

@@ -9,7 +9,8 @@ existence tests, the other operators call the same test functions the closures u
 Only fixed syntax, generated names and attribute names of resolved field paths (pydantic field
 names, checked to be identifiers) appear in the source; every literal, parameter value, tag key
 and test function is passed in the namespace, never written into the code. The answers are the
-ones of `Compiled.pred` (tested), including a missing value on the way reading as None.
+ones of `Compiled.pred` (tested), including a missing value on the way (or an empty string)
+reading as None.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from auditor.engine.conditions import AllOf, Cond, Not, Param, Quant, Test
-from auditor.engine.fields import FieldRef
+from auditor.engine.fields import BLANKABLE, FieldRef
 from auditor.engine.operators import OPERATORS
 
 Filter = Callable[[Sequence[Any]], list[Any]]
@@ -90,6 +91,9 @@ class _Source:
         if field.key is not None:
             temp, key = self.temp(), self.bind("k", field.key)
             expr = f"(None if ({temp} := {expr}) is None else {temp}.get({key}))"
+        if field.kind in BLANKABLE:  # an empty string is a missing value
+            temp = self.temp()
+            expr = f"(None if ({temp} := {expr}) == '' else {temp})"
         return expr
 
 

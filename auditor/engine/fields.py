@@ -1,7 +1,9 @@
 """Field paths (`Features.NvmeSupport`, `Tags.owner`) resolved against the pydantic image model.
 
 A path is checked once, at load time, and turned into a precompiled getter; a missing value
-anywhere on the way (`Features` is null, a tag is absent) reads as None.
+anywhere on the way (`Features` is null, a tag is absent) reads as None. So does an empty
+string: the API sends `""` for what it did not set (`DetectionOptions.Status` of an image
+never checked, `ProductCode` of a custom image), so `""` is missing for every operator.
 """
 
 from __future__ import annotations
@@ -66,16 +68,25 @@ def _kind(annotation: Any) -> tuple[str, type[BaseModel] | None]:
     return ANY, None
 
 
-def _chain_getter(names: list[str]) -> Getter:
+BLANKABLE = (STR, ANY)  # kinds whose empty string reads as missing
+
+
+def blank_as_none(value: Any) -> Any:
+    """`""` is a missing value (see the module docstring)."""
+    return None if value == "" else value
+
+
+def _chain_getter(names: list[str], kind: str) -> Getter:
     read = attrgetter(".".join(names))
-    if len(names) == 1:
+    if len(names) == 1 and kind not in BLANKABLE:
         return read
 
     def get(obj: Any) -> Any:
         try:
-            return read(obj)
+            value = read(obj)
         except AttributeError:  # an object on the way is None
             return None
+        return None if value == "" and kind in BLANKABLE else value
 
     return get
 
@@ -85,7 +96,7 @@ def _tag_getter(names: list[str], key: str) -> Getter:
 
     def get(obj: Any) -> Any:
         mapping = read(obj)
-        return None if mapping is None else mapping.get(key)
+        return None if mapping is None else mapping.get(key) or None  # values are strings
 
     return get
 
@@ -115,4 +126,4 @@ def resolve(path: str, model: type[BaseModel]) -> FieldRef:
         names.append(part)
         kind, element = _kind(fields[part].annotation)
         current = element
-    return FieldRef(path, kind, _chain_getter(names), element, names=tuple(names))
+    return FieldRef(path, kind, _chain_getter(names, kind), element, names=tuple(names))

@@ -39,6 +39,8 @@ def literal_problem(value: Any, kind: str) -> str | None:
     """Why `value` cannot be compared with a field of `kind`, or None."""
     if value is None:
         return "null is not a value to compare with; use {exists: false}"
+    if value == "":
+        return "an empty string reads as a missing value; use {exists: false}"
     if kind == BOOL and not isinstance(value, bool):
         return f"expects true or false, not {show(value)!r}"
     if kind == INT and (isinstance(value, bool) or not isinstance(value, int)):
@@ -111,6 +113,8 @@ def _keys_problem(value: Any, kind: str) -> str | None:
 
 
 def _str_problem(value: Any, kind: str) -> str | None:
+    if value == "":
+        return "expects a non-empty string (an empty value reads as missing)"
     return None if isinstance(value, str) else "expects a string"
 
 
