@@ -61,7 +61,9 @@ def apply_baseline(result: AuditResult, baseline: BaselineReport,
     findings = [f.model_copy(update={"baseline_state": _state(f, baseline)})
                 for f in result.findings]
     current = {f.fingerprint for f in findings}
-    fixed = [_fixed(f) for fp, f in baseline.findings.items() if fp not in current]
+    ran = {rule.id for rule in result.rules}  # a rule not run this time fixed nothing
+    fixed = [_fixed(f) for fp, f in baseline.findings.items()
+             if fp not in current and f.rule_id in ran]
     unchanged = sum(1 for f in findings if f.baseline_state == "unchanged")
     summary = BaselineSummary(path=baseline_path, new=len(findings) - unchanged,
                               unchanged=unchanged, fixed=fixed)

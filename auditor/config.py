@@ -21,7 +21,7 @@ DEFAULT_CONFIG_NAME = "imgaudit.yaml"
 # The scan options this file may set a default for, named as the options' parameters (a key
 # that named no parameter would be accepted and silently ignored: tests/test_config_keys.py).
 SCAN_OPTION_KEYS = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
-                    "concurrency", "signature")
+                    "concurrency", "signature", "min_severity")
 
 
 class Waiver(BaseModel):
@@ -49,7 +49,11 @@ class Config(BaseModel):
     # engine settings
     rules: list[str] = Field(default_factory=list, description="extra rule files or folders")
     builtin_rules: bool = True
-    disable: list[str] = Field(default_factory=list, description="rule ids to skip")
+    select: list[str] = Field(default_factory=list,
+                              description="rule ids or globs to run (default all): --rule")
+    disable: list[str] = Field(default_factory=list,
+                               description="rule ids or globs to skip: --skip-rule")
+    min_severity: Severity | None = Field(None, description="rules below it are not run")
     severity: dict[str, Severity] = Field(default_factory=dict, description="rule id -> severity")
     params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="rule id -> params")
     waivers: list[Waiver] = Field(default_factory=list)
@@ -79,7 +83,9 @@ class Config(BaseModel):
 
     def option_defaults(self) -> dict[str, Any]:
         """The scan-option defaults this file sets, keyed like click's parameter names."""
-        return {k: getattr(self, k) for k in SCAN_OPTION_KEYS if getattr(self, k) is not None}
+        defaults = {k: getattr(self, k) for k in SCAN_OPTION_KEYS if getattr(self, k) is not None}
+        selection = {"rule": self.select, "skip_rule": self.disable}  # option <- key
+        return defaults | {option: value for option, value in selection.items() if value}
 
 
 def load_config(path: Path) -> Config:

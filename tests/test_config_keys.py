@@ -128,10 +128,16 @@ def _signature(w: Workdir) -> None:
     assert w.listed("SignatureMethod") == {"HMAC-SHA1"}
 
 
+def _min_severity(w: Workdir) -> None:
+    assert w.live("{}").exit_code == 1  # T-PUBLIC is medium
+    result = w.live("min_severity: high\n", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["rules"] == []
+
+
 CASES: dict[str, Callable[[Workdir], None]] = {
     "fail_on": _fail_on, "format": _format, "region": _region, "owner": _owner,
     "status": _status, "endpoint": _endpoint, "profile": _profile,
-    "concurrency": _concurrency, "signature": _signature,
+    "concurrency": _concurrency, "signature": _signature, "min_severity": _min_severity,
 }
 
 

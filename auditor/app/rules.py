@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from auditor.config import Config
-from auditor.engine import RuleSet, load_rules, rule_json_schema, run_rule_tests
+from auditor.engine import RuleSet, Selection, load_rules, rule_json_schema, run_rule_tests
 from auditor.errors import EXIT_OK, EXIT_POLICY, UsageError
-from auditor.findings import RuleInfo
+from auditor.findings import RuleInfo, Severity
 
 
 def _ruleset(paths: Sequence[Path], config: Config) -> RuleSet:
     return load_rules([*config.rule_paths(), *paths], builtin=config.builtin_rules, config=config)
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What `rules list` shows: the selection a scan would run, then severities and tags."""
+
+    selection: Selection | None = None  # None: the config's
+    severities: tuple[Severity, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def keep(self, info: RuleInfo) -> bool:
+        return ((not self.severities or info.severity in self.severities)
+                and (not self.tags or bool(set(self.tags) & set(info.tags))))
 
 
 def markdown_table(infos: Sequence[RuleInfo]) -> str:
@@ -24,8 +38,11 @@ def markdown_table(infos: Sequence[RuleInfo]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def rules_list(paths: Sequence[Path], config: Config, fmt: str, out: TextIO) -> int:
-    infos = _ruleset(paths, config).infos()
+def rules_list(paths: Sequence[Path], config: Config, fmt: str, out: TextIO,
+               shown: ListFilter | None = None) -> int:
+    shown = shown or ListFilter()
+    ruleset = _ruleset(paths, config).select(shown.selection or Selection.from_config(config))
+    infos = [info for info in ruleset.infos() if shown.keep(info)]
     if fmt == "markdown":
         out.write(markdown_table(infos))
     elif fmt == "json":

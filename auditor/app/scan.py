@@ -23,7 +23,7 @@ from auditor import __version__
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.collector import CollectRequest, collect
 from auditor.config import Config
-from auditor.engine import Evaluation, RuleSet, evaluate, load_rules
+from auditor.engine import Evaluation, RuleSet, Selection, evaluate, load_rules
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
 from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo
 from auditor.inventory import dump_inventory, load_inputs
@@ -56,6 +56,7 @@ class ScanOptions:
     color: bool = False
     command_line: list[str] = field(default_factory=list)
     progress: Progress | None = None
+    selection: Selection | None = None  # None: the config's select, disable and min_severity
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -98,7 +99,12 @@ def check_writable(paths: Sequence[Path | None]) -> None:
 def _load_ruleset(options: ScanOptions) -> RuleSet:
     config = options.config
     paths = [*config.rule_paths(), *options.rule_paths]
-    return load_rules(paths, builtin=config.builtin_rules, config=config)
+    ruleset = load_rules(paths, builtin=config.builtin_rules, config=config)
+    selected = ruleset.select(options.selection or Selection.from_config(config))
+    if not selected.rules:
+        log.warning("no rule selected: nothing is checked (see --rule, --skip-rule, "
+                    "--min-severity)")
+    return selected
 
 
 def _inventory(options: ScanOptions) -> Inventory:
@@ -176,7 +182,9 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     if options.save_inventory:
         write_atomic(options.save_inventory, dump_inventory(inventory))
     with _timed(f"evaluated {len(ruleset.rules)} rules on {inventory.image_count} images"):
-        evaluation = evaluate(inventory, ruleset, waivers=options.config.waivers,
+        run = set(ruleset.ids())  # a waiver of a rule not run is neither used nor stale
+        waivers = [w for w in options.config.waivers if w.rule in run]
+        evaluation = evaluate(inventory, ruleset, waivers=waivers,
                               today=started_at.date())
     result = build_result(inventory, ruleset, evaluation, options, started_at)
     if baseline is not None:

@@ -26,6 +26,7 @@ from auditor.cli.options import (
     setup_logging,
 )
 from auditor.cli.progress import terminal_progress
+from auditor.cli.selection import selection, selection_options, split_severities
 from auditor.errors import EXIT_USAGE, AuditError, UsageError
 from auditor.findings import FAIL_ON_CHOICES
 from auditor.reporters import FORMATS
@@ -46,6 +47,7 @@ def cli() -> None:
 @click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
               help="Extra rule file or folder (repeatable).")
 @click.option("--no-builtin-rules", is_flag=True, help="Use only the rules given.")
+@selection_options
 @click.option("--format", type=click.Choice(FORMATS), default="text", show_default=True,
               envvar=env_name("format"), help="What goes to stdout.")
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write JSON report.")
@@ -91,6 +93,7 @@ def scan(ctx: click.Context, **p: Any) -> int:
         color=p["format"] == "text" and use_color(p["color"], sys.stdout),
         command_line=["imgaudit", *sys.argv[1:]],
         progress=terminal_progress(p["quiet"]),
+        selection=selection(p),
     )
     return app.run_scan(options, sys.stdout)
 
@@ -124,10 +127,19 @@ _config_option = click.option("--config", "config_path", type=click.Path(path_ty
 @rules.command("list")
 @_rule_paths
 @_config_option
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
-def rules_list(rule_paths: tuple[Path, ...], config_path: Path | None, fmt: str) -> int:
-    """List the rules in force (built-in, config and --rules)."""
-    return app.rules_list(rule_paths, read_config(config_path), fmt, sys.stdout)
+@selection_options
+@click.option("--severity", "severities", multiple=True, metavar="LEVEL[,LEVEL]",
+              callback=split_severities, help="Only rules of these severities (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Only rules with one of these tags.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True)
+@click.pass_context
+def rules_list(ctx: click.Context, **p: Any) -> int:
+    """List the rules in force (built-in, config and --rules), as a scan would run them."""
+    config = read_config(p["config_path"])
+    apply_config_defaults(ctx, config, p)
+    shown = app.ListFilter(selection(p), p["severities"], tuple(p["tags"]))
+    return app.rules_list(p["rule_paths"], config, p["fmt"], sys.stdout, shown)
 
 
 @rules.command("show")

@@ -13,7 +13,7 @@ from auditor.config import Config
 from auditor.engine.conditions import param_uses
 from auditor.engine.operators import OPERATORS
 from auditor.engine.rule import Rule, build_rule
-from auditor.engine.ruleset import RuleSet
+from auditor.engine.ruleset import RuleSet, unmatched_problem
 from auditor.errors import InputError, RuleError, SourceProblem
 from auditor.yamlio import YamlDoc, did_you_mean, read_yaml
 
@@ -95,7 +95,7 @@ def load_rules(
     problems: list[SourceProblem] = []
     rules = _read_rules(files, problems)
     if config is not None:
-        rules = _configure(rules, config, problems)
+        _configure(rules, config, problems)
     for rule in rules:
         problems += _check_params(rule, config)
     if problems:
@@ -110,12 +110,17 @@ def _unknown_rule(config: Config, loc: tuple, rule_id: str, ids: set[str]) -> So
     return config.problem(loc, text, key=loc[0] in ("severity", "params"))
 
 
-def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem]) -> list[Rule]:
+def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem]) -> None:
+    """Severity overrides and params applied; every rule id named checked. Which rules run
+    (select, disable, min_severity) is `RuleSet.select`'s business: the command line may
+    override those keys."""
     by_id = {rule.id: rule for rule in rules}
     ids = set(by_id)
-    for i, rule_id in enumerate(config.disable):
-        if rule_id not in ids:
-            problems.append(_unknown_rule(config, ("disable", i), rule_id, ids))
+    for key in ("select", "disable"):
+        for i, pattern in enumerate(getattr(config, key)):
+            problem = unmatched_problem(pattern, sorted(ids))
+            if problem:
+                problems.append(config.problem((key, i), problem))
     for rule_id, severity in config.severity.items():
         if rule_id in by_id:
             by_id[rule_id].severity = severity
@@ -139,8 +144,6 @@ def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem])
     for i, waiver in enumerate(config.waivers):
         if waiver.rule not in ids:
             problems.append(_unknown_rule(config, ("waivers", i, "rule"), waiver.rule, ids))
-    disabled = set(config.disable)
-    return [rule for rule in rules if rule.id not in disabled]
 
 
 def _check_params(rule: Rule, config: Config | None) -> list[SourceProblem]:

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
+from auditor.config import Config
 from auditor.engine.rule import Rule
 from auditor.errors import UsageError
-from auditor.findings import RuleInfo
+from auditor.findings import RuleInfo, Severity
 from auditor.yamlio import did_you_mean
+
+
+def matches(rule_id: str, patterns: Iterable[str]) -> bool:
+    """Whether an id or glob (`IMG-*`, `*-RISK`, case-sensitive) among `patterns` names it."""
+    return any(fnmatchcase(rule_id, pattern) for pattern in patterns)
+
+
+def unmatched_problem(pattern: str, ids: Sequence[str]) -> str | None:
+    """Why `pattern` is a mistake (it names no rule), with a did-you-mean; None when it is not."""
+    if any(fnmatchcase(rule_id, pattern) for rule_id in ids):
+        return None
+    hint = did_you_mean(pattern, ids) or "; `imgaudit rules list` shows the rules in force"
+    if any(c in pattern for c in "*?["):
+        return f"glob {pattern!r} matches no rule id{hint}"
+    return f"unknown rule id {pattern!r}{hint}"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which loaded rules run: `--rule`, `--skip-rule`, `--min-severity` (or their config keys
+    `select`, `disable`, `min_severity`)."""
+
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    min_severity: Severity | None = None
+
+    @classmethod
+    def from_config(cls, config: Config) -> Selection:
+        return cls(tuple(config.select), tuple(config.disable), config.min_severity)
 
 
 @dataclass
@@ -23,6 +55,19 @@ class RuleSet:
     def infos(self) -> list[RuleInfo]:
         """Rule metadata (with severity overrides applied), for reports and `rules list`."""
         return [rule.info() for rule in self.rules]
+
+    def select(self, selection: Selection) -> RuleSet:
+        """The rules named by `selection.only` (all when empty), less `selection.skip`, at or
+        above `selection.min_severity`. Every id or glob must name a rule: a typo must not
+        silently run (or skip) nothing."""
+        ids = self.ids()
+        problems = [unmatched_problem(p, ids) for p in (*selection.only, *selection.skip)]
+        if any(problems):
+            raise UsageError("\n".join(p for p in problems if p))
+        floor = selection.min_severity.rank if selection.min_severity is not None else 0
+        return RuleSet([r for r in self.rules
+                        if (not selection.only or matches(r.id, selection.only))
+                        and not matches(r.id, selection.skip) and r.severity.rank >= floor])
 
     def get(self, rule_id: str) -> Rule:
         """The rule with this id; an unknown id is a UsageError with a did-you-mean."""
