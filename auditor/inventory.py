@@ -1,17 +1,23 @@
 """Read and merge input files: saved inventories and raw DescribeImages response bodies.
 
 A raw response is what the API (or `aliyun ecs DescribeImages`) prints: one page, or all pages
-merged by the CLI's pager. Several files of one region merge into one region, de-duplicated
-by ImageId; a region whose images fall short of the `TotalCount` it reported is incomplete.
+merged by the CLI's pager. Both kinds are read by the one reader of `auditor.responses`, so an
+odd value never drops an image (it is kept raw in a data-quality note). Several files of one
+region merge into one region, de-duplicated by ImageId (the first copy kept, as the collector
+does, with a note). Raw pages of one listing (same owners, same TotalCount) are complete when
+their unique images reach that TotalCount; a saved inventory's regions keep the completeness
+the collector recorded. Inputs are read whole, up to `MAX_INPUT_BYTES`; `-` is standard input,
+and a FIFO (`<(command)`) reads like a file.
 """
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from pydantic import ValidationError
@@ -19,142 +25,196 @@ from pydantic import ValidationError
 from auditor import __version__
 from auditor.errors import InputError
 from auditor.gcpause import gc_paused
-from auditor.models import INVENTORY_FORMAT, Image, Inventory, RegionInventory, Scope
+from auditor.models import (
+    INVENTORY_FORMAT,
+    DataNote,
+    Image,
+    Inventory,
+    RegionInventory,
+    Scope,
+)
+from auditor.responses import first_of_each, read_image, read_page
+
+# Far above any real inventory (100,000 images are ~110 MB saved): a bound, so that an input
+# that never ends (/dev/zero, a runaway pipe) is refused instead of filling memory.
+MAX_INPUT_BYTES = 1 << 30
+_CHUNK = 1 << 20
 
 
-def read_json(path: Path) -> Any:
-    """Parse with orjson: about twice as fast as the stdlib on a 100 MB inventory."""
+def _open(path: Path) -> IO[bytes]:
+    if str(path) == "-":
+        return sys.stdin.buffer
     try:
-        return orjson.loads(path.read_bytes())
+        return path.open("rb")
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
     except IsADirectoryError:
         raise InputError(path, "is a folder, not a JSON file") from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(path, "is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
+
+
+def read_bytes(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The whole input, refused past `limit` bytes or when it cannot be JSON at all."""
+    handle = _open(path)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= limit:
+            chunk = handle.read(_CHUNK)
+            if not chunk:
+                break
+            if not chunks and chunk.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] not in (b"{", b"[", b""):
+                raise InputError(path, "not JSON: it does not start with { or [")
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    finally:
+        if handle is not sys.stdin.buffer:
+            handle.close()
+    if size > limit:
+        raise InputError(path, f"larger than {limit >> 20} MiB, more than any real inventory; "
+                               "is it the right file?")
+    return b"".join(chunks)
+
+
+def read_json(path: Path, notes: list[DataNote] | None = None) -> Any:
+    """Parse with orjson (twice as fast as the stdlib on a 100 MB inventory).
+
+    Bytes that are not UTF-8 are replaced by U+FFFD, with a note, so the rest is not lost."""
+    data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if notes is not None:
+            notes.append(DataNote(source=str(path), message=f"bytes that are not UTF-8 (the "
+                                  f"first at byte {exc.start}) read as U+FFFD"))
+        data = data.decode("utf-8", errors="replace").encode()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise InputError(path, f"not JSON: {exc.msg} at {where}") from None
 
 
-def _image_label(index: int, item: Any) -> str:
-    image_id = item.get("ImageId") if isinstance(item, dict) else None
-    return f"image #{index + 1}" + (f" ({image_id})" if image_id else "")
+@dataclass
+class _Part:
+    """One file's share of one region; `listing` is (owners, TotalCount) for a raw page."""
+
+    region: RegionInventory
+    listing: tuple[tuple[str, ...], int | None] | None = None
 
 
-def _problem(exc: ValidationError, skip: int = 0) -> str:
+@dataclass
+class _File:
+    inventory: Inventory
+    parts: list[_Part] = field(default_factory=list)
+
+
+def _problem(exc: ValidationError) -> str:
     """The first problem of a validation error, as `field: message`."""
     error = exc.errors()[0]
-    field = ".".join(str(part) for part in error["loc"][skip:]) or "value"
-    return f"{field}: {error['msg']}"
+    where = ".".join(str(part) for part in error["loc"]) or "value"
+    return f"{where}: {error['msg']}"
 
 
-def _images_in_place(doc: dict[str, Any]) -> None:
-    """Replace each image mapping of `doc` by its validated Image, freeing the mapping.
-
-    Peak memory is then about the records plus what is left of the parsed JSON, not both
-    whole. At the first invalid image this stops: validating the whole document then reports
-    the same first problem, at the same place, as if nothing had been done here (validated
-    Image instances are taken as they are)."""
-    regions = doc.get("regions")
-    for region in regions if isinstance(regions, list) else ():
-        images = region.get("images") if isinstance(region, dict) else None
-        if not isinstance(images, list):
-            continue
-        for index, item in enumerate(images):
-            try:
-                images[index] = Image.model_validate(item)
-            except ValidationError:
-                return
-
-
-def _parse_inventory(path: Path, doc: dict[str, Any]) -> Inventory:
-    try:
-        _images_in_place(doc)
-        return Inventory.model_validate(doc)
-    except ValidationError as exc:
-        loc = exc.errors()[0]["loc"]
-        if len(loc) >= 4 and loc[0] == "regions" and loc[2] == "images":
-            region = doc["regions"][loc[1]]
-            image = _image_label(int(loc[3]), region["images"][loc[3]])
-            where = f"region {region.get('region')}, {image}"
-            raise InputError(path, f"{where}: {_problem(exc, 4)}") from None
-        raise InputError(path, f"not a valid inventory: {_problem(exc)}") from None
-
-
-def _parse_images(path: Path, raw: list[Any]) -> list[Image]:
-    images = []
-    for index, item in enumerate(raw):
-        try:
-            images.append(Image.model_validate(item))
-        except ValidationError as exc:
-            raise InputError(path, f"{_image_label(index, item)}: {_problem(exc)}") from None
-        raw[index] = None  # free the parsed mapping now: lower peak memory
-    return images
-
-
-def _raw_images(path: Path, doc: dict[str, Any]) -> list[Any]:
-    images = doc.get("Images")
-    if isinstance(images, dict):
-        images = images.get("Image", [])
-    if images is None:
-        return []
+def _saved_images(region: dict[str, Any]) -> None:
+    """Each image mapping of a saved region replaced by its Image (freeing the mapping as it
+    goes: peak memory is the records plus what is left of the JSON); values kept raw and
+    entries left out are added to the region's notes and errors."""
+    images = region.get("images")
     if not isinstance(images, list):
-        raise InputError(path, "Images is neither a list nor {\"Image\": [...]}")
-    return images
+        return
+    notes: list[DataNote] = []
+    errors: list[str] = []
+    name = region.get("region") if isinstance(region.get("region"), str) else None
+    kept = []
+    for index, item in enumerate(images):
+        image, image_notes = read_image(item, api=False)
+        images[index] = None
+        if image is None:
+            errors.append(f"image entry #{index + 1} left out: {image_notes[0].message}")
+            continue
+        kept.append(image)
+        notes += [n.model_copy(update={"region": name}) for n in image_notes]
+    region["images"] = kept
+    if notes:
+        region["notes"] = [*_list(region.get("notes")), *notes]
+    if errors:
+        region["errors"] = [*_list(region.get("errors")), *errors]
+        region["complete"] = False
 
 
-def _parse_raw(path: Path, doc: dict[str, Any]) -> RegionInventory:
-    region = doc.get("RegionId")
-    if not isinstance(region, str) or not region:
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _parse_inventory(path: Path, doc: dict[str, Any]) -> _File:
+    for region in _list(doc.get("regions")):
+        if isinstance(region, dict):
+            _saved_images(region)
+    try:
+        inventory = Inventory.model_validate(doc)
+    except ValidationError as exc:
+        raise InputError(path, f"not a valid inventory: {_problem(exc)}") from None
+    return _File(inventory, [_Part(region) for region in inventory.regions])
+
+
+def _parse_raw(path: Path, doc: dict[str, Any], notes: list[DataNote]) -> _File:
+    page = read_page(doc)
+    if page.region_id is None:
         raise InputError(path, "this DescribeImages response has no RegionId: region unknown")
-    images = _parse_images(path, _raw_images(path, doc))
-    total = doc.get("TotalCount")
-    request_id = doc.get("RequestId")
-    return RegionInventory(
+    region = page.region_id
+    file_notes = [n.model_copy(update={"source": str(path), "region": region})
+                  for n in page.notes if n.image_id is None]
+    image_notes = [n.model_copy(update={"region": region}) for n in page.notes if n.image_id]
+    part = RegionInventory(
         region=region,
-        total_count=total if isinstance(total, int) else None,
-        images=images,
-        request_ids=[request_id] if isinstance(request_id, str) else [],
+        total_count=page.total_count,
+        images=page.images,
+        request_ids=[page.request_id] if page.request_id else [],
+        errors=[f"{path}: {problem}" for problem in page.problems],
+        complete=not page.problems,
+        notes=image_notes,
     )
+    owners = tuple(sorted({i.ImageOwnerAlias or "" for i in page.images}))
+    inventory = Inventory(
+        tool_version=__version__,
+        collected_at=datetime.now(timezone.utc),
+        source="file",
+        account_id=_account_of(page.images),
+        scope=Scope(owners=_owners_of(page.images)),
+        regions=[part],
+        notes=[*notes, *file_notes],
+    )
+    return _File(inventory, [_Part(part, (owners, page.total_count))])
 
 
-def _kind(doc: Any) -> str:
+def _is_raw(doc: Any) -> bool:
+    return isinstance(doc, dict) and "format" not in doc and any(
+        key in doc for key in ("Images", "TotalCount", "RequestId", "RegionId"))
+
+
+def _read(path: Path) -> _File:
+    notes: list[DataNote] = []
+    doc = read_json(path, notes)
     if isinstance(doc, dict) and doc.get("format") == INVENTORY_FORMAT:
-        return "inventory"
-    if isinstance(doc, dict) and "Images" in doc and ("RequestId" in doc or "TotalCount" in doc):
-        return "raw"
-    return "unknown"
+        read = _parse_inventory(path, doc)
+        read.inventory.notes[:0] = notes
+        return read
+    if _is_raw(doc):
+        return _parse_raw(path, doc, notes)
+    raise InputError(
+        path,
+        f"is neither an imgaudit inventory (\"format\": \"{INVENTORY_FORMAT}\") "
+        "nor a DescribeImages response (with \"RegionId\" and \"Images\")",
+    )
 
 
 def load_file(path: Path) -> Inventory:
     """One input file as an Inventory (a raw response becomes a one-region inventory)."""
-    with gc_paused():  # 100,000s of records, none of them garbage: see auditor/gcpause.py
-        return _load_file(path)
-
-
-def _load_file(path: Path) -> Inventory:
-    doc = read_json(path)
-    kind = _kind(doc)
-    if kind == "inventory":
-        return _parse_inventory(path, doc)
-    if kind == "raw":
-        region = _parse_raw(path, doc)
-        return Inventory(
-            tool_version=__version__,
-            collected_at=datetime.now(timezone.utc),
-            source="file",
-            account_id=_account_of(region.images),
-            scope=Scope(owners=_owners_of(region.images)),
-            regions=[region],
-        )
-    raise InputError(
-        path,
-        f"is neither an imgaudit inventory (\"format\": \"{INVENTORY_FORMAT}\") "
-        "nor a DescribeImages response (with \"Images\" and \"RequestId\")",
-    )
+    return load_inputs([path])
 
 
 def _owners_of(images: Sequence[Image]) -> list[str]:
@@ -167,37 +227,44 @@ def _account_of(images: Sequence[Image]) -> str | None:
     return str(owners.pop()) if len(owners) == 1 else None
 
 
-def _merge_regions(parts: Sequence[RegionInventory]) -> RegionInventory:
-    first = parts[0]
-    if len(parts) == 1:
-        return _checked(first)
-    unique = {image.ImageId: image for part in parts for image in part.images}
-    totals = [p.total_count for p in parts if p.total_count is not None]
-    return _checked(RegionInventory(
-        region=first.region,
-        complete=all(p.complete for p in parts),
-        total_count=max(totals) if totals else None,
-        images=list(unique.values()),
-        request_ids=[rid for p in parts for rid in p.request_ids],
-        errors=[err for p in parts for err in p.errors],
-    ))
+def _listing_checks(parts: Sequence[_Part], found: set[str]) -> tuple[int | None, list[str]]:
+    """Raw pages grouped into listings (owners, TotalCount): their total, and what is short."""
+    listings: dict[tuple[tuple[str, ...], int | None], set[str]] = {}
+    for part in parts:
+        if part.listing is not None:
+            ids = listings.setdefault(part.listing, set())
+            ids.update(i.ImageId for i in part.region.images)
+    totals = [total for (_, total) in listings if total is not None]
+    errors = []
+    for (_, total), ids in listings.items():
+        if total is not None and len(ids & found) < total:
+            errors.append(f"{len(ids)} of {total} images present in the input (pages missing?)")
+    return (sum(totals) if totals else None), errors
 
 
-def _checked(region: RegionInventory) -> RegionInventory:
-    """Mark a region incomplete when it holds fewer images than the API said it has."""
-    total, found = region.total_count, len({i.ImageId for i in region.images})
-    if total is None or found >= total or not region.complete:
-        return region
-    message = f"{found} of {total} images present in the input (pages missing?)"
-    return region.model_copy(update={"complete": False, "errors": [*region.errors, message]})
+def _merge_region(name: str, parts: Sequence[_Part]) -> RegionInventory:
+    images, repeats = first_of_each([i for p in parts for i in p.region.images], name)
+    raw_total, short = _listing_checks(parts, {i.ImageId for i in images})
+    saved_totals = [p.region.total_count for p in parts
+                    if p.listing is None and p.region.total_count is not None]
+    totals = [*saved_totals, *([raw_total] if raw_total is not None else [])]
+    return RegionInventory(
+        region=name,
+        complete=all(p.region.complete for p in parts) and not short,
+        total_count=sum(totals) if totals else None,
+        images=images,
+        request_ids=[rid for p in parts for rid in p.region.request_ids],
+        errors=[err for p in parts for err in p.region.errors] + short,
+        notes=[note for p in parts for note in p.region.notes] + repeats,
+    )
 
 
-def merge(inventories: Sequence[Inventory]) -> Inventory:
-    """Merge inventories: regions of the same name merge, images de-duplicated by ImageId."""
-    by_region: dict[str, list[RegionInventory]] = {}
-    for inventory in inventories:
-        for region in inventory.regions:
-            by_region.setdefault(region.region, []).append(region)
+def _merge(files: Sequence[_File]) -> Inventory:
+    by_region: dict[str, list[_Part]] = {}
+    for read in files:
+        for part in read.parts:
+            by_region.setdefault(part.region.region, []).append(part)
+    inventories = [read.inventory for read in files]
     first = inventories[0]
     owners = sorted({o for inv in inventories for o in inv.scope.owners})
     return Inventory(
@@ -206,13 +273,22 @@ def merge(inventories: Sequence[Inventory]) -> Inventory:
         source=first.source,
         account_id=next((inv.account_id for inv in inventories if inv.account_id), None),
         scope=first.scope.model_copy(update={"owners": owners}),
-        regions=[_merge_regions(parts) for _, parts in sorted(by_region.items())],
+        regions=[_merge_region(name, parts) for name, parts in sorted(by_region.items())],
+        notes=[note for inv in inventories for note in inv.notes],
     )
 
 
+def merge(inventories: Sequence[Inventory]) -> Inventory:
+    """Merge inventories: regions of the same name merge, images de-duplicated by ImageId."""
+    return _merge([_File(inv, [_Part(region) for region in inv.regions])
+                   for inv in inventories])
+
+
 def load_inputs(paths: Sequence[Path]) -> Inventory:
+    """Every input file read and merged (100,000s of records, none of them garbage: the
+    cyclic GC is paused, see auditor/gcpause.py)."""
     with gc_paused():
-        return merge([load_file(path) for path in paths])
+        return _merge([_read(path) for path in paths])
 
 
 def dump_inventory(inventory: Inventory) -> str:

@@ -1,11 +1,15 @@
 """Typed records of an ECS image (DescribeImages) and of a collected inventory.
 
 Field names are the API's own, so rule paths (`Features.NvmeSupport`, `Tags.owner`) read
-exactly like the API documentation. The API's wrapper levels are collapsed on input
-(`Tags.Tag[]` becomes a mapping, `DiskDeviceMappings.DiskDeviceMapping[]` and
-`DetectionOptions.Items.Item[]` become lists); fields the API adds later are kept, not rejected.
-Booleans and numbers that the API sends as strings (`"true"`, `"60"`) are normalised by
-pydantic's lax mode.
+exactly like the API documentation, and every field is typed as the official SDK
+(`alibabacloud-ecs20140526`, `DescribeImagesResponseBody`) types it; `tests/test_models_sdk.py`
+compares the two. The API's wrapper levels (`Tags.Tag[]`, `DiskDeviceMappings.DiskDeviceMapping[]`,
+`DetectionOptions.Items.Item[]`) are collapsed when the data is API-shaped (validation context
+`API_SHAPE`, given by `auditor.responses`), never in a saved inventory (`SAVED_SHAPE`), so a
+tag whose key is `Tag` stays a tag; without a context only unambiguous wrappers collapse.
+Fields the API adds later are kept, not rejected. Values sent in another JSON type (`"true"`,
+`"60"`, `60` for a string) are normalised by pydantic's lax mode; what cannot be normalised is
+handled by `auditor.responses` (the image is kept, the value goes to a `DataNote`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 INVENTORY_FORMAT = "imgaudit-inventory"  # the `format` of a saved inventory
 
@@ -23,6 +34,22 @@ OWNER_ALIASES = ("self", "others", "system", "marketplace")  # an image's ImageO
 # `IsPublic=true`) separately. `others` on the command line means both.
 OWNER_SCOPES = ("self", "shared", "community", "system", "marketplace")
 IMAGE_STATUSES = ("Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated")
+# Validation contexts: the image is API-shaped (wrappers collapsed), or from a saved inventory
+# (already flat: never collapsed). Without one, only what is unambiguously a wrapper collapses.
+API_SHAPE = {"shape": "api"}
+SAVED_SHAPE = {"shape": "saved"}
+
+
+def _shape(info: ValidationInfo) -> str | None:
+    return info.context.get("shape") if isinstance(info.context, dict) else None
+
+
+def _looks_wrapped(data: dict[str, Any]) -> bool:
+    """API wrappers no flat image has: a disk mapping object, or `{"Tag": [...]}` (a tag's
+    value is a string, so a saved tag named `Tag` never looks like this)."""
+    tags = data.get("Tags")
+    return type(data.get("DiskDeviceMappings")) is dict or (
+        type(tags) is dict and len(tags) == 1 and type(tags.get("Tag", "")) in (list, type(None)))
 
 
 def _unwrap(value: Any, key: str) -> Any:
@@ -37,7 +64,7 @@ _MAX_SHARED_SETS = 4096  # distinct combinations of given fields remembered; the
 
 
 class _ApiModel(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
 
     def model_post_init(self, context: Any, /) -> None:
         """Records given the same fields share one `model_fields_set`.
@@ -62,7 +89,7 @@ class _ApiModel(BaseModel):
 class DiskDeviceMapping(_ApiModel):
     Type: str | None = None
     Device: str | None = None
-    Size: int | None = None
+    Size: str | None = None  # a string in the API (and the SDK), unlike Image.Size
     SnapshotId: str | None = None
     Format: str | None = None
     ImportOSSBucket: str | None = None
@@ -85,32 +112,52 @@ class ImageDetection(_ApiModel):
 
     @field_validator("Items", mode="before")
     @classmethod
-    def _collapse_items(cls, value: Any) -> Any:
-        return [] if value is None else _unwrap(value, "Item")
+    def _collapse_items(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return []
+        return value if _shape(info) == "saved" else _unwrap(value, "Item")
 
 
 class ImageFeatures(_ApiModel):
-    NvmeSupport: str | None = None
+    CpuOnlineDowngrade: str | None = None
+    CpuOnlineUpgrade: str | None = None
     ImdsSupport: str | None = None
+    MemoryOnlineDowngrade: str | None = None
+    MemoryOnlineUpgrade: str | None = None
+    NvmeSupport: str | None = None
 
 
-def _tags_to_mapping(value: Any) -> Any:
-    """Accept `{"Tag": [{"TagKey", "TagValue"}]}`, a list of pairs, or a mapping."""
+class ImageSecureBootOptions(_ApiModel):
+    SecureBootSupport: str | None = None
+
+
+def tags_to_mapping(value: Any) -> Any:
+    """The API's `{"Tag": [{"TagKey", "TagValue"}]}` (or a bare list of pairs) as a mapping.
+
+    A missing TagValue reads as "". What is not a list of pairs is returned unchanged, for
+    validation to report."""
     value = _unwrap(value, "Tag")
     if value is None:
         return {}
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(tag, dict) for tag in value):
         pairs = {}
         for tag in value:
-            if isinstance(tag, dict):
-                key = tag.get("TagKey", tag.get("Key"))
-                pairs[key] = tag.get("TagValue", tag.get("Value", ""))
+            key = tag.get("TagKey", tag.get("Key"))
+            value_ = tag.get("TagValue", tag.get("Value"))
+            pairs[key] = "" if value_ is None else value_
         return pairs
     return value
 
 
-_FLAT: dict[str, str] = {}
-_FLAT_LIST: list[Any] = []
+def collapse_api_shape(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an API-shaped image with Tags and DiskDeviceMappings flattened."""
+    data = dict(data)
+    if "Tags" in data:
+        data["Tags"] = tags_to_mapping(data["Tags"])
+    if "DiskDeviceMappings" in data:
+        disks = data["DiskDeviceMappings"]
+        data["DiskDeviceMappings"] = [] if disks is None else _unwrap(disks, "DiskDeviceMapping")
+    return data
 
 
 class Image(_ApiModel):
@@ -121,7 +168,7 @@ class Image(_ApiModel):
     ImageFamily: str | None = None
     ImageVersion: str | None = None
     ImageOwnerAlias: str | None = None
-    ImageOwnerId: int | None = None
+    ImageOwnerId: int | None = None  # the owner's account id (a long)
     Description: str | None = None
     Status: str | None = None
     Progress: str | None = None
@@ -136,7 +183,7 @@ class Image(_ApiModel):
     BootMode: str | None = None
     IsPublic: bool | None = None
     IsCopied: bool | None = None
-    IsSelfShared: bool | None = None
+    IsSelfShared: str | None = None  # "true"/"false": a string in the API and the SDK
     IsSubscribed: bool | None = None
     IsSupportIoOptimized: bool | None = None
     IsSupportCloudinit: bool | None = None
@@ -145,10 +192,12 @@ class Image(_ApiModel):
     SupplierName: str | None = None
     ResourceGroupId: str | None = None
     LicenseType: str | None = None
+    Usable: bool | None = None
     Tags: dict[str, str] = Field(default_factory=dict)
     DiskDeviceMappings: list[DiskDeviceMapping] = Field(default_factory=list)
     DetectionOptions: ImageDetection | None = None
     Features: ImageFeatures | None = None
+    SecureBootOptions: ImageSecureBootOptions | None = None
 
     @field_validator("CreationTime", mode="before")
     @classmethod
@@ -164,26 +213,28 @@ class Image(_ApiModel):
                 return value
         return value
 
+    @field_validator("IsSelfShared", mode="before")
+    @classmethod
+    def _bool_as_text(cls, value: Any) -> Any:
+        """A JSON boolean (or `"True"`) where the API has the text "true"/"false" means the
+        same: one spelling, so that a rule compares with one value."""
+        if type(value) is bool:
+            return "true" if value else "false"
+        if type(value) is str and value.strip().lower() in ("true", "false"):
+            return value.strip().lower()
+        return value
+
     @model_validator(mode="before")
     @classmethod
-    def _collapse(cls, data: Any) -> Any:
-        """Collapse the API's wrapper levels of Tags and DiskDeviceMappings.
+    def _collapse(cls, data: Any, info: ValidationInfo) -> Any:
+        """The API's wrapper levels collapsed, never in a saved inventory (see the module doc).
 
-        One check per image that does nothing for the already-flat saved inventory (two field
-        validators cost ~6% of validating 100,000 images); a copy only when it collapses."""
+        Flat data costs one check per image, no copy."""
         if not isinstance(data, dict):
             return data
-        tags, disks = data.get("Tags", _FLAT), data.get("DiskDeviceMappings", _FLAT_LIST)
-        if (type(tags) is dict and not (len(tags) == 1 and "Tag" in tags)
-                and type(disks) is list):
-            return data
-        data = dict(data)
-        if "Tags" in data:
-            data["Tags"] = _tags_to_mapping(data["Tags"])
-        if "DiskDeviceMappings" in data:
-            disks = data["DiskDeviceMappings"]
-            data["DiskDeviceMappings"] = [] if disks is None else _unwrap(
-                disks, "DiskDeviceMapping")
+        shape = _shape(info)
+        if shape == "api" or (shape is None and _looks_wrapped(data)):
+            return collapse_api_shape(data)
         return data
 
 
@@ -203,6 +254,34 @@ class Scope(BaseModel):
     filters: dict[str, str] = Field(default_factory=dict)
 
 
+class DataNote(BaseModel):
+    """A data-quality note: a value kept raw (the image itself is kept), or an odd input.
+
+    Nothing was lost, so a note never makes a scan incomplete; the reports list every note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str
+    region: str | None = None
+    image_id: str | None = None
+    field: str | None = None  # the field path, `DiskDeviceMappings[0].Size`
+    value: Any = None  # the raw value, as the input had it
+    source: str | None = None  # the input file, when the note is about one
+
+    def __str__(self) -> str:
+        where = [part for part in (self.source, self.region) if part]
+        if self.image_id:
+            where.append(f"image {self.image_id}")
+        if self.field:
+            where.append(f"{self.field} = {_short(self.value)}")
+        return ": ".join([*where, self.message])
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class RegionInventory(BaseModel):
     """The images of one region, and whether the listing of that region is complete."""
 
@@ -214,6 +293,7 @@ class RegionInventory(BaseModel):
     images: list[Image] = Field(default_factory=list)
     request_ids: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    notes: list[DataNote] = Field(default_factory=list)
 
 
 class Inventory(BaseModel):
@@ -229,6 +309,7 @@ class Inventory(BaseModel):
     account_id: str | None = None
     scope: Scope = Field(default_factory=Scope)
     regions: list[RegionInventory] = Field(default_factory=list)
+    notes: list[DataNote] = Field(default_factory=list)  # about the input, not one region
 
     @property
     def complete(self) -> bool:
@@ -237,3 +318,8 @@ class Inventory(BaseModel):
     @property
     def image_count(self) -> int:
         return sum(len(region.images) for region in self.regions)
+
+    @property
+    def all_notes(self) -> list[DataNote]:
+        """Every data-quality note: the input's, then each region's."""
+        return [*self.notes, *(note for region in self.regions for note in region.notes)]

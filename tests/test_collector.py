@@ -31,7 +31,7 @@ def test_collects_every_image_with_the_api_shape_collapsed(fake: FakeEndpoint) -
     assert region.region == "cn-hangzhou" and region.complete and region.total_count == 1
     (img,) = region.images
     assert img.Tags == {"owner": "web", "env": "prod"}
-    assert img.DiskDeviceMappings[0].Size == 60
+    assert img.DiskDeviceMappings[0].Size == "60"  # a string in the API and the SDK
     assert img.DetectionOptions is not None
     assert img.DetectionOptions.Items[0].RiskLevel == "High"
     assert len(region.request_ids) == 1

@@ -168,12 +168,14 @@ def test_quantifiers_on_an_empty_list() -> None:
 
 def test_disk_mappings() -> None:
     image = {"DiskDeviceMappings": {"DiskDeviceMapping": [
-        {"Type": "system", "Encrypted": "true", "Size": "40"},
-        {"Type": "data", "Encrypted": False, "Size": 100},
+        {"Type": "system", "Encrypted": "true", "Size": "40", "RemainTime": 0},
+        {"Type": "data", "Encrypted": False, "Size": 100, "RemainTime": "233"},
     ]}}
     assert not holds({"DiskDeviceMappings": {"every": {"Encrypted": True}}}, image)
     assert holds({"DiskDeviceMappings": {"some": {"all": [{"Type": "data"},
-                                                          {"Size": {"gte": 100}}]}}}, image)
+                                                          {"RemainTime": {"gte": 100}}]}}}, image)
+    # Size is a string in the API (and the SDK): compared as text
+    assert holds({"DiskDeviceMappings": {"some": {"Size": "100"}}}, image)
 
 
 @pytest.mark.parametrize(("cond", "expected"), [

@@ -96,9 +96,9 @@ def test_documented_describe_images_response_loads() -> None:
     body = json.loads((EXAMPLES / "describe-images-response.json").read_text("utf-8"))
     (raw,) = body["Images"]["Image"]
     image = Image.model_validate(raw)
-    assert image.IsSelfShared is True
+    assert image.IsSelfShared == "true"  # typed as the SDK types it
     assert image.Tags == {"DTS": "Oracle"}
-    assert image.DiskDeviceMappings[0].Size == 60
+    assert image.DiskDeviceMappings[0].Size == "60"
     assert image.DetectionOptions is not None
     assert image.DetectionOptions.Items[0].RiskLevel == "High"
     assert image.Features is not None and image.Features.NvmeSupport == "supported"

@@ -17,7 +17,8 @@ from auditor.collector.pages import Page, parse_page
 from auditor.collector.params import PAGE_SIZE
 from auditor.collector.retry import Deadline
 from auditor.errors import ApiError
-from auditor.models import Image
+from auditor.models import DataNote, Image
+from auditor.responses import repeated
 
 ECS_VERSION = "2014-05-26"
 
@@ -33,13 +34,16 @@ class Listing:
     images: dict[str, Image] = field(default_factory=dict)
     request_ids: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    notes: list[DataNote] = field(default_factory=list)  # values kept raw, repeated ImageIds
 
     def add_page(self, page: Page) -> None:
         if page.request_id:
             self.request_ids.append(page.request_id)
         for image in page.images:
-            self.images.setdefault(image.ImageId, image)
+            if self.images.setdefault(image.ImageId, image) is not image:
+                self.notes.append(repeated(image.ImageId))
         self.failures += page.problems
+        self.notes += page.notes
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,8 @@ class Pager:
     def listing(self, on_page: PageDone) -> Listing:
         """Every page; raises ApiError only when page 1 itself fails."""
         first = self.fetch(1)
-        listing = Listing(total_count=first.total_count)
-        listing.pages = max(1, math.ceil(first.total_count / PAGE_SIZE))
+        listing = Listing(total_count=first.total_count or 0)
+        listing.pages = max(1, math.ceil(listing.total_count / PAGE_SIZE))
         listing.add_page(first)
         on_page(len(first.images))
 

@@ -23,7 +23,7 @@ from auditor.collector.params import TAG_CAP, has_tags, tag_filters, without_tag
 from auditor.collector.regions import endpoint_for
 from auditor.collector.retry import Deadline, RetryPolicy
 from auditor.errors import ApiError
-from auditor.models import Image, RegionInventory
+from auditor.models import DataNote, Image, RegionInventory
 
 log = logging.getLogger("imgaudit.collector")
 
@@ -45,11 +45,13 @@ class _Merged:
     total_count: int = 0
     request_ids: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[DataNote] = field(default_factory=list)
     complete: bool = True
 
     def add(self, listing: Listing, region: str) -> None:
         self.total_count += listing.total_count
         self.request_ids += listing.request_ids
+        self.notes += [note.model_copy(update={"region": region}) for note in listing.notes]
         for image_id, image in listing.images.items():
             self.images.setdefault(image_id, image)
         if listing.failures:
@@ -125,4 +127,5 @@ def collect_region(job: RegionJob) -> RegionInventory:
         images=list(merged.images.values()),
         request_ids=merged.request_ids,
         errors=merged.errors,
+        notes=merged.notes,
     )

@@ -1,0 +1,181 @@
+"""The one reader of DescribeImages data: API pages (collector, `--input`) and saved images.
+
+`read_page` takes a parsed response body, `read_image` one image; both are used by the
+collector (`auditor.collector.pages`) and by `--input` (`auditor.inventory`), so what they
+accept, normalise and note is the same everywhere. One odd value never drops an image: what
+pydantic's lax mode cannot normalise is taken out of the image (the field then reads as
+absent) and kept, raw, in a `DataNote` naming the image, the field and the value. Only an entry
+that is no image at all (not an object, no usable ImageId) is left out, and said so.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from auditor.models import API_SHAPE, SAVED_SHAPE, DataNote, Image, collapse_api_shape
+
+_MAX_ROUNDS = 8  # each round takes out every value that failed; nesting is at most 3 deep
+
+
+@dataclass
+class Page:
+    """One DescribeImages response body, read."""
+
+    total_count: int | None
+    request_id: str | None
+    region_id: str | None
+    images: list[Image]
+    notes: list[DataNote] = field(default_factory=list)  # values kept raw: nothing lost
+    problems: list[str] = field(default_factory=list)  # entries left out: the listing is short
+    entries: int = 0  # how many entries `Images.Image` held
+
+
+def read_image(item: Any, *, api: bool) -> tuple[Image | None, list[DataNote]]:
+    """One image (API-shaped when `api`), and notes for the values that were kept raw.
+
+    None (with a note saying why) only when the entry is not an image at all."""
+    try:
+        return Image.model_validate(item, context=API_SHAPE if api else SAVED_SHAPE), []
+    except ValidationError:
+        pass
+    if not isinstance(item, dict):
+        return None, [DataNote(message="an entry of the image list is not an object, left out",
+                               value=item)]
+    data = copy.deepcopy(collapse_api_shape(item) if api else item)
+    notes: list[DataNote] = []
+    for _ in range(_MAX_ROUNDS):
+        try:
+            image = Image.model_validate(data, context=SAVED_SHAPE)  # collapsed above
+        except ValidationError as exc:
+            if not _take_out(data, exc, notes):
+                break
+            continue
+        image_id = image.ImageId
+        return image, [n.model_copy(update={"image_id": image_id}) for n in notes]
+    raw_id = item.get("ImageId")
+    return None, [DataNote(message="an entry without a usable ImageId, left out",
+                           field="ImageId", value=raw_id)]
+
+
+def _take_out(data: dict[str, Any], exc: ValidationError, notes: list[DataNote]) -> bool:
+    """Normalise or remove each failing value of `data`; False when ImageId itself failed."""
+    errors = sorted(exc.errors(), key=lambda e: e["loc"], reverse=True)  # list items backwards
+    for error in errors:
+        loc = error["loc"]
+        if not loc or loc[0] == "ImageId":
+            return False
+        parent = _parent(data, loc)
+        if parent is None:
+            continue
+        value = parent[loc[-1]]
+        if error["type"] == "string_type" and type(value) is bool:
+            parent[loc[-1]] = "true" if value else "false"  # the API's own spelling
+            continue
+        del parent[loc[-1]]
+        notes.append(DataNote(message=f"kept raw, read as absent: {error['msg']}",
+                              field=_path(loc), value=value))
+    return True
+
+
+def _parent(data: Any, loc: tuple[Any, ...]) -> Any:
+    """The container holding `loc`'s last part, or None when the path is gone."""
+    for part in loc[:-1]:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    last = loc[-1]
+    if isinstance(data, dict) and last in data:
+        return data
+    if isinstance(data, list) and isinstance(last, int) and 0 <= last < len(data):
+        return data
+    return None
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    """`("DiskDeviceMappings", 0, "Size")` -> `DiskDeviceMappings[0].Size`."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def image_entries(doc: dict[str, Any]) -> tuple[list[Any], list[DataNote]]:
+    """The `Images.Image` entries of a response body (a flat `Images` list also reads)."""
+    images = doc.get("Images")
+    if isinstance(images, dict):
+        images = images.get("Image")
+    if images is None:
+        return [], []
+    if isinstance(images, list):
+        return images, []
+    return [], [DataNote(message="Images is neither a list nor {\"Image\": [...]}; no image read",
+                         field="Images", value=images)]
+
+
+def total_count(doc: dict[str, Any]) -> tuple[int | None, list[DataNote]]:
+    """The body's TotalCount: None, with a note, when it is missing or no count at all."""
+    if "TotalCount" not in doc:
+        return None, [DataNote(message="no TotalCount: completeness cannot be checked")]
+    value = doc["TotalCount"]
+    count = value if type(value) is int else _int_text(value)
+    if count is None or count < 0:
+        return None, [DataNote(message="TotalCount is not a count: completeness cannot be "
+                                       "checked", field="TotalCount", value=value)]
+    return count, []
+
+
+def _int_text(value: Any) -> int | None:
+    if isinstance(value, str) and value.strip().isdigit() and len(value) < 20:
+        return int(value)
+    if isinstance(value, float) and value.is_integer() and 0 <= value < 2**53:
+        return int(value)
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def read_page(doc: Any) -> Page:
+    """A parsed DescribeImages body; ValueError when it is not a JSON object at all."""
+    if not isinstance(doc, dict):
+        raise ValueError("a DescribeImages response is a JSON object")
+    entries, notes = image_entries(doc)
+    count, count_notes = total_count(doc)
+    page = Page(count, _text(doc.get("RequestId")), _text(doc.get("RegionId")), [],
+                notes + count_notes, entries=len(entries))
+    for index, entry in enumerate(entries):
+        image, image_notes = read_image(entry, api=True)
+        if image is None:
+            page.problems.append(f"image entry #{index + 1} left out: {image_notes[0].message}"
+                                 + _id_hint(entry))
+        else:
+            page.images.append(image)
+            page.notes += image_notes
+    return page
+
+
+def _id_hint(entry: Any) -> str:
+    raw = entry.get("ImageId") if isinstance(entry, dict) else None
+    return f" (ImageId {raw!r})" if raw is not None else ""
+
+
+def repeated(image_id: str, region: str | None = None) -> DataNote:
+    """The note for an ImageId met again: the collector and `--input` both keep the first."""
+    return DataNote(message="listed more than once; the first copy is kept", region=region,
+                    image_id=image_id)
+
+
+def first_of_each(images: list[Image], region: str | None) -> tuple[list[Image], list[DataNote]]:
+    """Images de-duplicated by ImageId, the first copy kept, a note per repeat."""
+    unique: dict[str, Image] = {}
+    notes = []
+    for image in images:
+        if unique.setdefault(image.ImageId, image) is not image:
+            notes.append(repeated(image.ImageId, region))
+    return list(unique.values()), notes

@@ -1,0 +1,113 @@
+"""Inventories through the CLI: collect -> scan --input round trips, odd values, duplicates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import CliResult
+from fakeecs import KEY_ID, SECRET, FakeEndpoint, image
+
+pytest_plugins = ["fakeecs.fixtures"]
+
+Run = Callable[..., CliResult]
+
+TAG_RULE = """\
+id: TEST-TAG-KEPT
+title: The wrapper-named tags are kept
+severity: high
+description: Test rule.
+remediation: None.
+require:
+  all:
+    - Tags.Tag: kept
+    - Tags.Item: "1"
+    - Tags.DiskDeviceMapping: "[]"
+"""
+
+WRAPPER_TAGS = {"Tag": "kept", "Item": "1", "DiskDeviceMapping": "[]", "owner": "web"}
+
+
+def _page(images: list[Any], total: int | None = None) -> dict[str, Any]:
+    return {"RequestId": "R-1", "RegionId": "cn-beijing", "PageNumber": 1, "PageSize": 100,
+            "TotalCount": len(images) if total is None else total,
+            "Images": {"Image": images}}
+
+
+def _write(path: Path, doc: Any) -> Path:
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture
+def env(fake: FakeEndpoint, clean_env: Path) -> dict[str, str]:
+    return {"HOME": str(clean_env), "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET, "IMGAUDIT_STS_ENDPOINT": fake.url,
+            "IMGAUDIT_METADATA_URL": fake.url}
+
+
+def test_tags_named_like_api_wrappers_survive_collect_then_scan_input(
+    run_cli: Run, fake: FakeEndpoint, env: dict[str, str], tmp_path: Path
+) -> None:
+    fake.cloud.add_images("cn-hangzhou", [image("m-wrapped", Tags=dict(WRAPPER_TAGS))])
+    saved = tmp_path / "inv.json"
+    collected = run_cli("collect", "--region", "cn-hangzhou", "--endpoint", fake.url,
+                        "-o", saved, env=env)
+    assert collected.exit_code == 0, collected.stderr
+    (img,) = json.loads(saved.read_text())["regions"][0]["images"]
+    assert img["Tags"] == WRAPPER_TAGS
+    rule = tmp_path / "rule.yaml"
+    rule.write_text(TAG_RULE)
+    again = tmp_path / "again.json"
+    report = tmp_path / "r.json"
+    scanned = run_cli("scan", "--input", saved, "--no-builtin-rules", "--rules", rule,
+                      "--save-inventory", again, "--json", report, env=env)
+    assert scanned.exit_code == 0, scanned.stdout + scanned.stderr
+    assert json.loads(report.read_text())["findings"] == []
+    assert json.loads(again.read_text())["regions"] == json.loads(saved.read_text())["regions"]
+
+
+def test_odd_values_keep_their_images_through_scan_input(run_cli: Run, tmp_path: Path) -> None:
+    page = _write(tmp_path / "page.json", _page([
+        {"ImageId": "m-ok", "ImageOwnerAlias": "self", "IsPublic": False},
+        {"ImageId": "m-odd", "ImageOwnerAlias": "self", "IsPublic": False, "Size": "sixty",
+         "DiskDeviceMappings": {"DiskDeviceMapping": [{"Size": {"GiB": 60}}]}},
+    ]))
+    saved = tmp_path / "saved.json"
+    result = run_cli("scan", "--input", page, "--format", "json", "--save-inventory", saved)
+    report = json.loads(result.stdout)
+    assert report["scan"]["complete"] and report["scan"]["images"] == 2
+    assert result.exit_code in (0, 1)  # never 3: nothing was lost
+    inventory = json.loads(saved.read_text())
+    notes = [(n["image_id"], n["field"], n["value"]) for n in inventory["regions"][0]["notes"]]
+    assert notes == [("m-odd", "Size", "sixty"), ("m-odd", "DiskDeviceMappings[0].Size",
+                                                    {"GiB": 60})]
+
+
+def test_a_repeated_image_id_gives_one_finding_and_no_false_incomplete(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    public = {"ImageId": "m-dup", "ImageOwnerAlias": "self", "IsPublic": True}
+    page = _write(tmp_path / "page.json", _page([public, dict(public, ImageName="second")], 1))
+    result = run_cli("scan", "--input", page, "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1, result.stderr
+    assert report["scan"]["complete"]
+    fingerprints = [f["fingerprint"] for f in report["findings"] if f["image_id"] == "m-dup"]
+    assert len(fingerprints) == len(set(fingerprints)) >= 1
+    assert {f["image_name"] for f in report["findings"]} == {None}  # the first copy is kept
+
+
+def test_a_saved_region_keeps_its_recorded_completeness(run_cli: Run, tmp_path: Path) -> None:
+    """The collector merges overlapping listings (TotalCount summed, images unique): a saved
+    inventory is not checked again against the summed TotalCount (no false exit 3)."""
+    doc = {"format": "imgaudit-inventory", "format_version": 1, "tool_version": "0",
+           "collected_at": "2026-01-01T00:00:00Z",
+           "regions": [{"region": "cn-a", "complete": True, "total_count": 3,
+                        "images": [{"ImageId": "m-1"}, {"ImageId": "m-2"}]}]}
+    result = run_cli("scan", "--input", _write(tmp_path / "inv.json", doc), "--format", "json",
+                     "--no-builtin-rules")
+    assert result.exit_code == 0, result.stdout + result.stderr
