@@ -12,8 +12,10 @@ from pathlib import Path
 from auditor.config import Config
 from auditor.engine.conditions import param_uses
 from auditor.engine.operators import OPERATORS
+from auditor.engine.patterns import PatternError, check_glob, glob_matcher
 from auditor.engine.rule import Rule, build_rule
 from auditor.engine.ruleset import RuleSet, unmatched_problem
+from auditor.engine.waivers import is_glob
 from auditor.errors import InputError, RuleError, SourceProblem
 from auditor.yamlio import YamlDoc, did_you_mean, read_yaml
 
@@ -144,6 +146,20 @@ def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem])
     for i, waiver in enumerate(config.waivers):
         if waiver.rule not in ids:
             problems.append(_unknown_rule(config, ("waivers", i, "rule"), waiver.rule, ids))
+        problems += _check_waiver_globs(config, i, waiver.images)
+
+
+def _check_waiver_globs(config: Config, i: int, images: list[str]) -> list[SourceProblem]:
+    """Each glob of a waiver must compile (see patterns.py), and so must all of them together."""
+    globs = [(j, image) for j, image in enumerate(images) if is_glob(image)]
+    problems = [config.problem(("waivers", i, "images", j), f"waivers.{i}.images.{j}: {problem}")
+                for j, image in globs if (problem := check_glob(image))]
+    if globs and not problems:
+        try:
+            glob_matcher([image for _, image in globs])
+        except PatternError as exc:
+            problems.append(config.problem(("waivers", i, "images"), f"waivers.{i}.images: {exc}"))
+    return problems
 
 
 def _check_params(rule: Rule, config: Config | None) -> list[SourceProblem]:

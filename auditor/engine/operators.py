@@ -8,9 +8,7 @@ the field's value. A missing value is None; what each operator answers for it is
 
 from __future__ import annotations
 
-import fnmatch
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -18,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from auditor.engine.fields import ANY, BOOL, DATETIME, DICT, FLOAT, INT, LIST, MODEL, STR, FieldRef
+from auditor.engine.patterns import check_glob, check_regex, glob_matcher, regex_matcher
 
 Test = Callable[[Any], bool]
 SCALARS = (STR, INT, FLOAT, BOOL, ANY)
@@ -93,11 +92,13 @@ def _list_problem(value: Any, kind: str) -> str | None:
 def _regex_problem(value: Any, kind: str) -> str | None:
     if not isinstance(value, str):
         return "expects a regular expression string"
-    try:
-        re.compile(value)
-    except re.error as exc:
-        return f"bad regular expression {value!r}: {exc}"
-    return None
+    return check_regex(value)
+
+
+def _glob_problem(value: Any, kind: str) -> str | None:
+    if not isinstance(value, str):
+        return "expects a string"
+    return check_glob(value)
 
 
 def _days_problem(value: Any, kind: str) -> str | None:
@@ -174,9 +175,9 @@ OPERATORS: dict[str, Operator] = {op.name: op for op in (
         lambda x: "exists" if x else "is absent",
         lambda x, f, t: (lambda v: v is not None) if x else (lambda v: v is None)),
     _op("regex", (STR, ANY), _regex_problem, lambda x: f"matches regex {x}",
-        lambda x, f, t: _is_str(re.compile(x).search)),
-    _op("glob", (STR, ANY), _str_problem, lambda x: f"matches glob {x}",
-        lambda x, f, t: _is_str(re.compile(fnmatch.translate(x)).match)),
+        lambda x, f, t: _is_str(regex_matcher(x))),
+    _op("glob", (STR, ANY), _glob_problem, lambda x: f"matches glob {x}",
+        lambda x, f, t: _is_str(glob_matcher([x]))),
     _op("contains", (STR, ANY), _str_problem, lambda x: f"contains {x}",
         lambda x, f, t: _is_str(lambda v: x in v)),
     _op("gt", ORDERED, _ordered_problem, lambda x: f"> {show(x)}",

@@ -1,19 +1,19 @@
 """Waivers: accepted exceptions from the config file, matched to findings.
 
 A waiver matches a finding when the rule id is equal and the image id is equal to, or matches
-the glob of (`fnmatch`, case-sensitive), one of its images. It suppresses the finding until
-its `expires` date has passed (it is valid through that day); after that the finding is open
-again and carries the expired waiver. Waivers that matched nothing are reported as stale.
+the glob of (fnmatch's syntax, case-sensitive, run under RE2: see patterns.py), one of its
+images. It suppresses the finding until its `expires` date has passed (it is valid through
+that day); after that the finding is open again and carries the expired waiver. Waivers that
+matched nothing are reported as stale.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Sequence
 from datetime import date
 
 from auditor.config import Waiver
+from auditor.engine.patterns import Match, glob_matcher
 from auditor.findings import AppliedWaiver, WaiverReport
 
 
@@ -24,17 +24,17 @@ class WaiverIndex:
         self.waivers = list(waivers)
         self.today = today
         self.matched = [0] * len(self.waivers)
-        self._by_rule: dict[str, list[tuple[int, frozenset[str], re.Pattern[str] | None]]] = {}
+        self._by_rule: dict[str, list[tuple[int, frozenset[str], Match | None]]] = {}
         for i, waiver in enumerate(self.waivers):
-            exact = frozenset(p for p in waiver.images if not _is_glob(p))
-            globs = [fnmatch.translate(p) for p in waiver.images if _is_glob(p)]
-            pattern = re.compile("|".join(globs)) if globs else None
+            exact = frozenset(p for p in waiver.images if not is_glob(p))
+            globs = [p for p in waiver.images if is_glob(p)]
+            pattern = glob_matcher(globs) if globs else None
             self._by_rule.setdefault(waiver.rule, []).append((i, exact, pattern))
 
     def apply(self, rule_id: str, image_id: str) -> AppliedWaiver | None:
         """The first waiver (in config order) that matches, counted; else None."""
         for i, exact, pattern in self._by_rule.get(rule_id, ()):
-            if image_id in exact or (pattern is not None and pattern.match(image_id)):
+            if image_id in exact or (pattern is not None and pattern(image_id)):
                 self.matched[i] += 1
                 waiver = self.waivers[i]
                 return AppliedWaiver(reason=waiver.reason, owner=waiver.owner,
@@ -56,5 +56,5 @@ class WaiverIndex:
         return reports
 
 
-def _is_glob(pattern: str) -> bool:
+def is_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
