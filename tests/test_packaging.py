@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -19,9 +20,14 @@ def test_wheel_installed_in_a_fresh_venv_finds_the_builtin_rules(tmp_path: Path)
                     "-q", "-w", str(dist), str(REPO)], check=True)
     (wheel,) = dist.glob("imgaudit-*.whl")
     env_dir = tmp_path / "venv"
-    # the venv sees this interpreter's packages for the dependencies, but not the repo itself
+    # the venv sees this interpreter's packages for the dependencies (a .pth naming its
+    # site-packages: the running interpreter may itself be a venv), but not the repo itself
     venv.create(env_dir, system_site_packages=True, with_pip=True)
     python = env_dir / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(site) / "_deps.pth").write_text("\n".join(sorted(ours)) + "\n")
     subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
                     str(wheel)], check=True)
     elsewhere = tmp_path / "elsewhere"
