@@ -96,9 +96,7 @@ def _regex_problem(value: Any, kind: str) -> str | None:
 
 
 def _glob_problem(value: Any, kind: str) -> str | None:
-    if not isinstance(value, str):
-        return "expects a string"
-    return check_glob(value)
+    return _str_problem(value, kind) or check_glob(value)
 
 
 def _days_problem(value: Any, kind: str) -> str | None:
