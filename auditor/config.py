@@ -21,7 +21,7 @@ DEFAULT_CONFIG_NAME = "imgaudit.yaml"
 # The scan options this file may set a default for, named as the options' parameters (a key
 # that named no parameter would be accepted and silently ignored: tests/test_config_keys.py).
 SCAN_OPTION_KEYS = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
-                    "concurrency", "signature", "min_severity")
+                    "concurrency", "signature", "min_severity", "history")
 
 
 class Waiver(BaseModel):
@@ -67,6 +67,7 @@ class Config(BaseModel):
     profile: str | None = None
     concurrency: int | None = None
     signature: Literal["v3", "v1"] | None = None
+    history: str | None = Field(default=None, description="history file, relative to this file")
 
     base_dir: Path = Field(default=Path("."), exclude=True)
     _doc: YamlDoc | None = PrivateAttr(default=None)
@@ -84,6 +85,8 @@ class Config(BaseModel):
     def option_defaults(self) -> dict[str, Any]:
         """The scan-option defaults this file sets, keyed like click's parameter names."""
         defaults = {k: getattr(self, k) for k in SCAN_OPTION_KEYS if getattr(self, k) is not None}
+        if self.history:  # a path, like `rules:`, is relative to the config file
+            defaults["history"] = self.base_dir / self.history
         selection = {"rule": self.select, "skip_rule": self.disable}  # option <- key
         return defaults | {option: value for option, value in selection.items() if value}
 

@@ -134,10 +134,22 @@ def _min_severity(w: Workdir) -> None:
     assert result.exit_code == 0 and json.loads(result.stdout)["rules"] == []
 
 
+def _history(w: Workdir) -> None:
+    (w.path / "conf").mkdir()
+    w.live("{}")
+    assert not list(w.path.glob("**/*.sqlite"))
+    (w.path / "conf" / "imgaudit.yaml").write_text("history: runs.sqlite\n", encoding="utf-8")
+    w.live("{}", "--config", "conf/imgaudit.yaml")
+    assert (w.path / "conf" / "runs.sqlite").is_file()  # relative to the config file
+    listed = invoke("history", "list", "--config", "conf/imgaudit.yaml", "--format", "json")
+    assert len(json.loads(listed.stdout)["runs"]) == 1
+
+
 CASES: dict[str, Callable[[Workdir], None]] = {
     "fail_on": _fail_on, "format": _format, "region": _region, "owner": _owner,
     "status": _status, "endpoint": _endpoint, "profile": _profile,
     "concurrency": _concurrency, "signature": _signature, "min_severity": _min_severity,
+    "history": _history,
 }
 
 

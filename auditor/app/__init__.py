@@ -1,5 +1,12 @@
 """One function per command, called by the CLI with parsed options; each returns an exit code."""
 
+from auditor.app.history import (
+    history_diff,
+    history_list,
+    history_prune,
+    history_show,
+    history_trend,
+)
 from auditor.app.rules import (
     ListFilter,
     rules_list,
@@ -13,6 +20,11 @@ from auditor.app.scan import ScanOptions, run_collect, run_scan, write_atomic
 __all__ = [
     "ListFilter",
     "ScanOptions",
+    "history_diff",
+    "history_list",
+    "history_prune",
+    "history_show",
+    "history_trend",
     "rules_list",
     "rules_schema",
     "rules_show",

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from auditor import __version__
+from auditor.app.history import record_history
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.collector import CollectRequest, collect
 from auditor.config import Config
 from auditor.engine import Evaluation, RuleSet, Selection, evaluate, load_rules
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
 from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo
+from auditor.history import DEFAULT_TIMEOUT, check_history
 from auditor.inventory import dump_inventory, load_inputs
 from auditor.models import Inventory, RegionInventory
 from auditor.reporters import ReportOptions, render
@@ -57,6 +59,8 @@ class ScanOptions:
     command_line: list[str] = field(default_factory=list)
     progress: Progress | None = None
     selection: Selection | None = None  # None: the config's select, disable and min_severity
+    history: Path | None = None  # record the run in this history file
+    history_timeout: float = DEFAULT_TIMEOUT
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -173,6 +177,8 @@ def _write_reports(result: AuditResult, options: ScanOptions, stdout: TextIO) ->
 def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     """The whole scan; returns the exit code of DESIGN §2."""
     check_writable([*options.files.values(), options.save_inventory])
+    if options.history:
+        check_history(options.history, write=True)
     with _timed("loaded rules"):
         ruleset = _load_ruleset(options)
         baseline = load_baseline(options.baseline) if options.baseline else None
@@ -189,6 +195,8 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     result = build_result(inventory, ruleset, evaluation, options, started_at)
     if baseline is not None:
         result = apply_baseline(result, baseline, baseline.path)
+    if options.history:
+        record_history(options.history, result, options.history_timeout)
     with _timed(f"wrote reports ({len(result.findings)} findings)"):
         _write_reports(result, options, stdout)
     _warn_region_errors(result.regions)

@@ -17,6 +17,7 @@ from click.core import ParameterSource
 
 from auditor import __version__, app
 from auditor.cli.color import COLOR_CHOICES, use_color
+from auditor.cli.history import history, history_timeout
 from auditor.cli.options import (
     apply_config_defaults,
     collect_options,
@@ -68,6 +69,8 @@ def cli() -> None:
               envvar=env_name("color"),
               help="Colour the text report: auto = a terminal, unless NO_COLOR is set "
                    "(FORCE_COLOR: always).")
+@click.option("--history", type=click.Path(path_type=Path), envvar=env_name("history"),
+              help="Record the run in this history file (SQLite; see `imgaudit history`).")
 @click.pass_context
 def scan(ctx: click.Context, **p: Any) -> int:
     """Collect (or read) images, evaluate the rules, report; the exit code is the gate."""
@@ -94,6 +97,8 @@ def scan(ctx: click.Context, **p: Any) -> int:
         command_line=["imgaudit", *sys.argv[1:]],
         progress=terminal_progress(p["quiet"]),
         selection=selection(p),
+        history=Path(p["history"]) if p["history"] else None,
+        history_timeout=history_timeout(),
     )
     return app.run_scan(options, sys.stdout)
 
@@ -169,6 +174,9 @@ def rules_test(paths: tuple[Path, ...]) -> int:
 def rules_schema() -> int:
     """Print the JSON Schema of the rule format (for editors)."""
     return app.rules_schema(sys.stdout)
+
+
+cli.add_command(history)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,75 @@
+"""`imgaudit scan --history` records a run; `imgaudit history ...` reads and prunes the file."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import BaseModel
+
+from auditor import history
+from auditor.app import history_text
+from auditor.errors import EXIT_OK
+from auditor.findings import AuditResult
+
+log = logging.getLogger("imgaudit")
+
+
+@dataclass(frozen=True)
+class HistoryOptions:
+    path: Path
+    fmt: str = "text"  # text | json
+    timeout: float = history.DEFAULT_TIMEOUT
+
+
+def record_history(path: Path, result: AuditResult, timeout: float) -> int:
+    """Record a finished scan; the new run's id."""
+    with history.open_history(path, write=True, timeout=timeout) as conn:
+        run_id = history.record_run(conn, result)
+    log.info("recorded run %d in %s", run_id, path)
+    return run_id
+
+
+def _write(answer: BaseModel, text: str, options: HistoryOptions, out: TextIO) -> int:
+    if options.fmt == "json":
+        out.write(answer.model_dump_json(by_alias=True, indent=2) + "\n")
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
+def history_list(options: HistoryOptions, out: TextIO) -> int:
+    with history.open_history(options.path, write=False, timeout=options.timeout) as conn:
+        answer = history.RunList(runs=history.list_runs(conn))
+    return _write(answer, history_text.run_list(answer), options, out)
+
+
+def history_show(options: HistoryOptions, run: str, out: TextIO) -> int:
+    with history.open_history(options.path, write=False, timeout=options.timeout) as conn:
+        answer = history.show_run(conn, run)
+    return _write(answer, history_text.run_detail(answer), options, out)
+
+
+def history_diff(options: HistoryOptions, run_a: str, run_b: str, out: TextIO) -> int:
+    with history.open_history(options.path, write=False, timeout=options.timeout) as conn:
+        answer = history.diff_runs(conn, run_a, run_b)
+    return _write(answer, history_text.run_diff(answer), options, out)
+
+
+def history_trend(options: HistoryOptions, scope_id: int | None, out: TextIO) -> int:
+    with history.open_history(options.path, write=False, timeout=options.timeout) as conn:
+        answer = history.trend(conn, scope_id)
+    return _write(answer, history_text.trend(answer), options, out)
+
+
+def history_prune(options: HistoryOptions, keep_days: int, out: TextIO,
+                  now: datetime | None = None) -> int:
+    """Delete old runs, then give their space back to the file system."""
+    when = now or datetime.now(timezone.utc)
+    with history.open_history(options.path, write=True, timeout=options.timeout) as conn:
+        answer = history.prune(conn, keep_days, when)
+    history.compact(options.path, options.timeout)
+    return _write(answer, history_text.pruned(answer), options, out)
