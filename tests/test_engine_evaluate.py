@@ -266,13 +266,19 @@ def test_findings_share_one_fields_set(rules_file: Path) -> None:
 
 
 def test_a_template_failing_at_render_falls_back_to_the_title(tmp_path: Path) -> None:
+    """One failing image does not stop the scan; the rule is named once, not per image."""
     path = tmp_path / "r.yaml"
     path.write_text("id: IMG-X\ntitle: Small images\nseverity: low\nrequire: {Size: {lt: 10}}\n"
-                    "message: \"{{ image.Size // 0 }} / {{ image | attr('__cl' ~ 'ass__') }}\"\n")
-    result = evaluate(inventory(("r", [image("m-1", Size=40)])),
-                      load_rules([path], builtin=False), today=TODAY)
-    assert result.findings[0].message == (
-        "Small images (message template failed: ZeroDivisionError)")
+                    "message: \"{{ image.ImageId }}: {{ 100 // (image.Size - 20) }}\"\n")
+    images = [image("m-1", Size=20), image("m-2", Size=25), image("m-3", Size=20)]
+    result = evaluate(inventory(("r", images)), load_rules([path], builtin=False), today=TODAY)
+    assert [f.message for f in result.findings] == [
+        "Small images (message template failed: ZeroDivisionError)", "m-2: 20",
+        "Small images (message template failed: ZeroDivisionError)"]
+    assert result.warnings == [
+        "rule IMG-X: the message template failed for 2 finding(s), first for image m-1 "
+        "(ZeroDivisionError: integer division or modulo by zero); those findings carry the "
+        "fallback message"]
 
 
 def test_engine_agrees_with_the_rules_written_by_hand(rules_file: Path) -> None:

@@ -133,7 +133,7 @@ def test_missing_path_names_it(tmp_path: Path) -> None:
      "r.yaml:5:10: message template: unexpected '}'"),
     ("require: {IsPublic: false}\nmessage: '{{ img.ImageId }}'\n",
      "r.yaml:5:10: message template reads unknown variable 'img' (did you mean 'image'?); "
-     "available: image, params, rule, region"),
+     "available: image, params, rule, region, account"),
     ("require: {IsPublic: false}\nmessage: |\n  line one\n  {% if %}\n",
      "r.yaml:7:3: message template: Expected an expression, got 'end of statement block'"),
     ("require: {IsPublic: false}\ntests:\n  fail: [{Size: big}]\n",

@@ -192,6 +192,8 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
         waivers = [w for w in options.config.waivers if w.rule in run]
         evaluation = evaluate(inventory, ruleset, waivers=waivers,
                               today=started_at.date())
+    for warning in evaluation.warnings:
+        log.warning("%s", warning)
     result = build_result(inventory, ruleset, evaluation, options, started_at)
     if baseline is not None:
         result = apply_baseline(result, baseline, baseline.path)

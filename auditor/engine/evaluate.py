@@ -15,6 +15,7 @@ from typing import Any
 from auditor.config import Waiver
 from auditor.engine.rule import Rule
 from auditor.engine.ruleset import RuleSet
+from auditor.engine.templates import plain
 from auditor.engine.waivers import WaiverIndex
 from auditor.findings import (
     AppliedWaiver,
@@ -37,6 +38,7 @@ def utc_today() -> date:
 class Evaluation:
     findings: list[Finding]
     waivers: list[WaiverReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # for stderr: messages that failed
 
 
 def failing(rule: Rule, images: Sequence[Image], today: date) -> list[Image]:
@@ -44,27 +46,54 @@ def failing(rule: Rule, images: Sequence[Image], today: date) -> list[Image]:
     return rule.failing(today)(images)
 
 
-def message(rule: Rule, image: Image, region: str) -> str:
+def message(rule: Rule, image: Image, region: str, account: str | None = None) -> str:
     """The rendered message; a template that fails at render time falls back to the title."""
-    return _messages(rule)(image, region)
+    return _messages(rule, account, RenderFailures())(image, region)
 
 
-def _messages(rule: Rule) -> Callable[[Image, str], str]:
+@dataclass
+class RenderFailures:
+    """Messages that failed to render, per rule: the first failure and how many."""
+
+    first: dict[str, tuple[str, str]] = field(default_factory=dict)  # rule id -> image, error
+    count: dict[str, int] = field(default_factory=dict)
+
+    def add(self, rule_id: str, image_id: str, exc: Exception) -> None:
+        if rule_id not in self.first:
+            text = str(exc).replace("\n", " ")
+            error = type(exc).__name__ + (f": {text[:200]}" if text else "")
+            self.first[rule_id] = (image_id, error)
+        self.count[rule_id] = self.count.get(rule_id, 0) + 1
+
+    def warnings(self) -> list[str]:
+        """One line per rule whose message failed."""
+        return [f"rule {rule_id}: the message template failed for {self.count[rule_id]} "
+                f"finding(s), first for image {image_id} ({error}); those findings carry "
+                "the fallback message"
+                for rule_id, (image_id, error) in self.first.items()]
+
+
+def _messages(rule: Rule, account: str | None,
+              failures: RenderFailures) -> Callable[[Image, str], str]:
     """`(image, region) -> message` for one rule, what does not vary prepared once.
 
-    The sandbox is immutable, so one `rule` mapping serves every render."""
+    The template sees plain data only (templates.py); the sandbox is immutable, so one
+    mapping of params and rule serves every render."""
     title, render = rule.spec.title, rule.render
     if render is None:
         return lambda image, region: title
     base: dict[str, Any] = {
-        "params": rule.params,
+        "params": plain(rule.params),
         "rule": {"id": rule.id, "title": title, "severity": rule.severity.value},
+        "account": account,
     }
+    rule_id = rule.id
 
     def text(image: Image, region: str) -> str:
         try:
-            return render({"image": image, **base, "region": region})
-        except Exception as exc:  # a sandbox refusal must not stop a scan
+            return render(image, {**base, "region": region})
+        except Exception as exc:  # a sandbox refusal or a type error must not stop a scan
+            failures.add(rule_id, image.ImageId, exc)
             return f"{title} (message template failed: {type(exc).__name__})"
 
     return text
@@ -73,11 +102,13 @@ def _messages(rule: Rule) -> Callable[[Image, str], str]:
 FindingMaker = Callable[[Image, str, AppliedWaiver | None], Finding]
 
 
-def finding_maker(rule: Rule, account: str | None, today: date) -> FindingMaker:
+def finding_maker(rule: Rule, account: str | None, today: date,
+                  failures: RenderFailures | None = None) -> FindingMaker:
     """`(image, region, waiver) -> Finding` for one rule: message, evidence and fingerprint
     are computed once per finding, the rule's own fields once per rule."""
     _, require = rule.compiled(today)
-    explain, text = require.explain, _messages(rule)
+    explain = require.explain
+    text = _messages(rule, account, RenderFailures() if failures is None else failures)
     rule_id, severity, title = rule.id, rule.severity, rule.spec.title
 
     def make(image: Image, region: str, waiver: AppliedWaiver | None) -> Finding:
@@ -111,13 +142,14 @@ def evaluate(
     today = today or utc_today()
     index = WaiverIndex(waivers, today)
     findings: list[Finding] = []
+    failures = RenderFailures()
     with gc_paused():  # findings are many small objects, none garbage: auditor/gcpause.py
-        _evaluate(inventory, ruleset, index, today, findings)
-    return Evaluation(findings, index.reports())
+        _evaluate(inventory, ruleset, index, today, findings, failures)
+    return Evaluation(findings, index.reports(), failures.warnings())
 
 
 def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today: date,
-              findings: list[Finding]) -> None:
+              findings: list[Finding], failures: RenderFailures) -> None:
     """Findings come out sorted (severity desc, rule id, region, image id) by walking rules,
     regions and failing images in that order, instead of sorting them afterwards."""
     by_region: dict[str, list[Image]] = {}
@@ -126,7 +158,7 @@ def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today:
     regions = sorted(by_region.items())
     account = inventory.account_id
     for rule in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id)):
-        make, apply = finding_maker(rule, account, today), index.apply
+        make, apply = finding_maker(rule, account, today, failures), index.apply
         for region, images in regions:
             hits = failing(rule, images, today)
             hits.sort(key=_image_id)

@@ -48,7 +48,8 @@ class RuleSpec(BaseModel):
     tags: list[str] = Field(default_factory=list)
     when: dict[str, Any] | None = Field(None, description="applicability filter (a condition)")
     require: dict[str, Any] = Field(description="what a compliant image satisfies (a condition)")
-    message: str | None = Field(None, description="jinja2 template: image, params, rule, region")
+    message: str | None = Field(
+        None, description="jinja2 template: image, params, rule, region, account")
     params: dict[str, Any] = Field(default_factory=dict, description="name -> default value")
     tests: RuleExamples | None = None
 
@@ -100,7 +101,7 @@ def _template(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[Renderer | None,
     if spec.message is None:
         return None, []
     try:
-        return compile_message(spec.message), []
+        return compile_message(spec.message, spec.params), []
     except TemplateError as exc:
         line, column = doc.mark((*base, "message"))
         return None, [SourceProblem(doc.path, line + exc.line - 1, column, str(exc))]
