@@ -39,7 +39,7 @@ def render(source: str, params: tuple[str, ...] = PARAMS, *, quick: bool = True,
     ("{{ params.days }} {{ params['names'] }} {{ rule.id }}", "30 ['a', 'b'] IMG-X"),
     # the image is its JSON: a date is the API's text, an object a mapping
     ("{{ image.CreationTime }} {{ image.Size }}", "2020-01-02T03:04:05Z 40"),
-    ("{{ image.DiskDeviceMappings[0] }}", "{'Type': None, 'Device': '/dev/xvda', 'Size': 40, "
+    ("{{ image.DiskDeviceMappings[0] }}", "{'Type': None, 'Device': '/dev/xvda', 'Size': '40', "
      "'SnapshotId': None, 'Format': None, 'ImportOSSBucket': None, 'ImportOSSObject': None, "
      "'Progress': None, 'RemainTime': None, 'Encrypted': False}"),
     ("{{ image.DetectionOptions.Items[0].Name }}", "Nvme"),
