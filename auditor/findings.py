@@ -13,6 +13,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.models import DataNote
+
 REPORT_SCHEMA = "imgaudit-report"  # the `schema` and `schema_version` of the JSON report
 REPORT_SCHEMA_VERSION = 1
 
@@ -202,6 +204,7 @@ class AuditResult(_Record):
     findings: list[Finding] = Field(default_factory=list)
     waivers: list[WaiverReport] = Field(default_factory=list)
     baseline: BaselineSummary | None = None
+    data_quality: list[DataNote] = Field(default_factory=list)  # values kept raw; nothing lost
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -214,6 +217,14 @@ class AuditResult(_Record):
     @property
     def failing(self) -> list[Finding]:
         return [f for f in self.findings if self.fails_gate(f)]
+
+    def data_quality_lines(self, limit: int) -> list[str]:
+        """The data-quality notes as lines, at most `limit` and one saying how many more."""
+        lines = [str(note) for note in self.data_quality[:limit]]
+        hidden = len(self.data_quality) - limit
+        if hidden > 0:
+            lines.append(f"... and {hidden} more data-quality notes (all in the JSON report)")
+        return lines
 
     @property
     def expired_waivers(self) -> list[WaiverReport]:

@@ -5,7 +5,7 @@ merged by the CLI's pager. Both kinds are read by the one reader of `auditor.res
 odd value never drops an image (it is kept raw in a data-quality note). Several files of one
 region merge into one region, de-duplicated by ImageId (the first copy kept, as the collector
 does, with a note). Raw pages of one listing (same owners, same TotalCount) are complete when
-their unique images reach that TotalCount; a saved inventory's regions keep the completeness
+their entries reach that TotalCount; a saved inventory's regions keep the completeness
 the collector recorded. Inputs are read whole, up to `MAX_INPUT_BYTES`; `-` is standard input,
 and a FIFO (`<(command)`) reads like a file.
 """
@@ -104,6 +104,7 @@ class _Part:
 
     region: RegionInventory
     listing: tuple[tuple[str, ...], int | None] | None = None
+    entries: int = 0  # the entries of a raw page, repeated ImageIds included
 
 
 @dataclass
@@ -188,7 +189,7 @@ def _parse_raw(path: Path, doc: dict[str, Any], notes: list[DataNote]) -> _File:
         regions=[part],
         notes=[*notes, *file_notes],
     )
-    return _File(inventory, [_Part(part, (owners, page.total_count))])
+    return _File(inventory, [_Part(part, (owners, page.total_count), page.entries)])
 
 
 def _is_raw(doc: Any) -> bool:
@@ -227,24 +228,31 @@ def _account_of(images: Sequence[Image]) -> str | None:
     return str(owners.pop()) if len(owners) == 1 else None
 
 
-def _listing_checks(parts: Sequence[_Part], found: set[str]) -> tuple[int | None, list[str]]:
-    """Raw pages grouped into listings (owners, TotalCount): their total, and what is short."""
-    listings: dict[tuple[tuple[str, ...], int | None], set[str]] = {}
+def _listing_checks(parts: Sequence[_Part]) -> tuple[int | None, list[str]]:
+    """Raw pages grouped into listings (owners, TotalCount): their total, and what is short.
+
+    A listing is short when its pages hold fewer entries than its TotalCount; a page given
+    twice (same RequestId and images) counts once, and an ImageId repeated within
+    the pages is a note (see `first_of_each`), not a missing page."""
+    listings: dict[tuple[tuple[str, ...], int | None], dict[Any, int]] = {}
     for part in parts:
         if part.listing is not None:
-            ids = listings.setdefault(part.listing, set())
-            ids.update(i.ImageId for i in part.region.images)
+            pages = listings.setdefault(part.listing, {})
+            images = part.region.images
+            key = (tuple(part.region.request_ids), tuple(i.ImageId for i in images))
+            pages[key] = part.entries
     totals = [total for (_, total) in listings if total is not None]
     errors = []
-    for (_, total), ids in listings.items():
-        if total is not None and len(ids & found) < total:
-            errors.append(f"{len(ids)} of {total} images present in the input (pages missing?)")
+    for (_, total), pages in listings.items():
+        present = sum(pages.values())
+        if total is not None and present < total:
+            errors.append(f"{present} of {total} images present in the input (pages missing?)")
     return (sum(totals) if totals else None), errors
 
 
 def _merge_region(name: str, parts: Sequence[_Part]) -> RegionInventory:
     images, repeats = first_of_each([i for p in parts for i in p.region.images], name)
-    raw_total, short = _listing_checks(parts, {i.ImageId for i in images})
+    raw_total, short = _listing_checks(parts)
     saved_totals = [p.region.total_count for p in parts
                     if p.listing is None and p.region.total_count is not None]
     totals = [*saved_totals, *([raw_total] if raw_total is not None else [])]

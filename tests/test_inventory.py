@@ -134,3 +134,21 @@ def test_bad_creation_times_are_refused(text: str) -> None:
 
     with pytest.raises(ValidationError):
         Image.model_validate({"ImageId": "m-1", "CreationTime": text})
+
+
+def test_a_page_given_twice_does_not_hide_a_missing_page(tmp_path: Path) -> None:
+    page1 = _write(tmp_path, "p1.json", _raw("cn-beijing", [{"ImageId": f"m-{i}"} for i in range(2)], 4))
+    inventory = load_inputs([page1, page1])
+    (region,) = inventory.regions
+    assert not region.complete
+    assert region.errors == ["2 of 4 images present in the input (pages missing?)"]
+    assert [n.image_id for n in region.notes] == ["m-0", "m-1"]  # each repeat said so
+
+
+def test_listings_of_different_owners_are_checked_apart(tmp_path: Path) -> None:
+    mine = _write(tmp_path, "self.json", _raw("cn-a", [{"ImageId": "m-1", "ImageOwnerAlias": "self"}], 1))
+    system = _write(tmp_path, "sys.json", _raw("cn-a", [
+        {"ImageId": f"m-s{i}", "ImageOwnerAlias": "system"} for i in range(2)], 3, "R-2"))
+    (region,) = load_inputs([mine, system]).regions
+    assert region.total_count == 4 and not region.complete
+    assert region.errors == ["2 of 3 images present in the input (pages missing?)"]

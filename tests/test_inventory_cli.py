@@ -91,7 +91,8 @@ def test_a_repeated_image_id_gives_one_finding_and_no_false_incomplete(
     run_cli: Run, tmp_path: Path
 ) -> None:
     public = {"ImageId": "m-dup", "ImageOwnerAlias": "self", "IsPublic": True}
-    page = _write(tmp_path / "page.json", _page([public, dict(public, ImageName="second")], 1))
+    # two entries for TotalCount 2, one ImageId: no page is missing, the repeat is a note
+    page = _write(tmp_path / "page.json", _page([public, dict(public, ImageName="second")], 2))
     result = run_cli("scan", "--input", page, "--format", "json")
     report = json.loads(result.stdout)
     assert result.exit_code == 1, result.stderr
@@ -99,6 +100,8 @@ def test_a_repeated_image_id_gives_one_finding_and_no_false_incomplete(
     fingerprints = [f["fingerprint"] for f in report["findings"] if f["image_id"] == "m-dup"]
     assert len(fingerprints) == len(set(fingerprints)) >= 1
     assert {f["image_name"] for f in report["findings"]} == {None}  # the first copy is kept
+    assert [(n["image_id"], n["message"]) for n in report["data_quality"]] == [
+        ("m-dup", "listed more than once; the first copy is kept")]
 
 
 def test_a_saved_region_keeps_its_recorded_completeness(run_cli: Run, tmp_path: Path) -> None:
@@ -111,3 +114,32 @@ def test_a_saved_region_keeps_its_recorded_completeness(run_cli: Run, tmp_path: 
     result = run_cli("scan", "--input", _write(tmp_path / "inv.json", doc), "--format", "json",
                      "--no-builtin-rules")
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_data_quality_notes_appear_in_every_report_format(run_cli: Run, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    page = _write(tmp_path / "page.json", _page([
+        {"ImageId": "m-odd", "ImageOwnerAlias": "self", "IsPublic": False, "Size": "sixty"}]))
+    files = {fmt: tmp_path / f"r.{fmt}" for fmt in ("json", "sarif", "html", "junit", "markdown")}
+    args = [arg for fmt, path in files.items() for arg in (f"--{fmt}", str(path))]
+    result = run_cli("scan", "--input", page, "--no-builtin-rules", *args)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    line = "cn-beijing: image m-odd: Size = 'sixty': kept raw, read as absent"
+    assert line in result.stdout
+    assert "data quality: 1 value(s) kept raw" in result.stdout
+    report = json.loads(files["json"].read_text())
+    assert report["data_quality"] == [{
+        "message": "kept raw, read as absent: Input should be a valid integer, unable to parse "
+                   "string as an integer", "region": "cn-beijing", "image_id": "m-odd",
+        "field": "Size", "value": "sixty", "source": None}]
+    sarif = json.loads(files["sarif"].read_text())
+    (notice,) = [n for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+                 if n["descriptor"]["id"] == "data-quality"]
+    assert notice["level"] == "warning" and line in notice["message"]["text"]
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is True
+    assert line in files["html"].read_text().replace("&#39;", "'")
+    assert line in files["markdown"].read_text().replace("\\", "")
+    root = ET.parse(files["junit"]).getroot()
+    (case,) = [c for c in root.iter("testcase") if c.get("classname") == "imgaudit.data"]
+    assert case.find("failure") is None and line in (case.findtext("system-out") or "")

@@ -160,6 +160,7 @@ def build_result(
         rules=ruleset.infos(),
         findings=evaluation.findings,
         waivers=evaluation.waivers,
+        data_quality=inventory.all_notes,
     )
 
 

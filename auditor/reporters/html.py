@@ -22,6 +22,7 @@ from auditor.reporters.html_data import findings_blob, summarize
 
 TEMPLATES = Path(__file__).parent / "templates"
 FIXED_SHOWN = 500  # fixed findings listed in full; the rest are counted
+NOTES_SHOWN = 1000  # data-quality notes listed; every one is in the JSON report
 
 
 @lru_cache(maxsize=1)
@@ -58,6 +59,7 @@ def _render(result: AuditResult) -> str:
         summary=summarize(result),
         severities=SEVERITIES,
         incomplete=[r for r in result.regions if not r.complete],
+        data_quality=result.data_quality_lines(NOTES_SHOWN),
         fixed=fixed[:FIXED_SHOWN],
         fixed_hidden=max(0, len(fixed) - FIXED_SHOWN),
         data=Markup(findings_blob(result)),

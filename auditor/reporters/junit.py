@@ -19,6 +19,7 @@ from auditor.findings import AuditResult, Finding, RuleInfo, fail_threshold
 from auditor.reporters import ReportOptions
 
 SUITE = "imgaudit"
+NOTES_SHOWN = 1000  # data-quality notes listed; every one is in the JSON report
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -42,11 +43,21 @@ def render(result: AuditResult, options: ReportOptions) -> str:
                 type="IncompleteScan")
             error.text = _clean("\n".join(region.errors))
         scan_suite.append(case)
+    if result.data_quality:
+        scan_suite.append(_data_quality_case(result))
     root = ET.Element("testsuites", name=SUITE)
     root.extend([rules_suite, scan_suite])
     _count(root, [rules_suite, scan_suite])
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _data_quality_case(result: AuditResult) -> ET.Element:
+    """A passing case (nothing was lost) whose <system-out> lists the values kept raw."""
+    case = _case(f"{SUITE}.data", f"data quality: {len(result.data_quality)} value(s) kept raw")
+    out = ET.SubElement(case, "system-out")
+    out.text = _clean("\n".join(result.data_quality_lines(NOTES_SHOWN)))
+    return case
 
 
 def _suite(name: str, result: AuditResult) -> ET.Element:

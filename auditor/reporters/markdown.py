@@ -31,6 +31,9 @@ def cell(text: object, limit: int = CELL_MAX) -> str:
     return value.replace("@", "@\u200b")  # no @mentions from cloud strings
 
 
+NOTES_SHOWN = 20  # data-quality notes listed; every one is in the JSON report
+
+
 def render(result: AuditResult, options: ReportOptions) -> str:
     head = "\n".join(_header(result)) + "\n"
     lines = _rules_table(result)
@@ -61,6 +64,10 @@ def _header(result: AuditResult) -> list[str]:
     if result.expired_waivers:
         lines += ["", f"⚠️ {len(result.expired_waivers)} waiver(s) expired: their findings "
                       "are open again."]
+    if result.data_quality:
+        lines += ["", f"**Data quality**: {len(result.data_quality)} value(s) kept raw "
+                      "(no image was dropped):", ""]
+        lines += [f"- {cell(line)}" for line in result.data_quality_lines(NOTES_SHOWN)]
     lines += ["", f"**{failing}** finding(s) fail the gate."]
     return lines
 

@@ -35,6 +35,7 @@ from auditor.reporters.sarif_model import (
 )
 
 MAX_RESULTS = 25_000  # GitHub's limit per run
+NOTES_SHOWN = 1000  # data-quality notifications; every note is in the JSON report
 UNKNOWN_ACCOUNT = "unknown-account"
 TOOL_NAME = "imgaudit"
 
@@ -203,6 +204,9 @@ def _invocation(result: AuditResult, total: int) -> Invocation:
             text=f"Region {r.region} was not fully scanned: {'; '.join(r.errors) or 'unknown'}"))
         for r in result.regions if not r.complete
     ]
+    notes += [Notification(level="warning", descriptor={"id": "data-quality"},
+                           message=Message(text=line))
+              for line in result.data_quality_lines(NOTES_SHOWN)]
     if total > MAX_RESULTS:
         notes.append(Notification(level="warning", descriptor={"id": "results-truncated"},
                                   message=Message(text=(

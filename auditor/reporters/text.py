@@ -8,6 +8,7 @@ from itertools import groupby
 from auditor.findings import SEVERITIES, AuditResult, Finding
 from auditor.reporters import ReportOptions
 
+NOTES_SHOWN = 20  # data-quality notes on a terminal; every one is in the JSON report
 _COLORS = {"critical": "1;35", "high": "1;31", "medium": "33", "low": "36", "info": "2",
            "fail": "1;31", "pass": "1;32", "warn": "1;33"}
 
@@ -64,6 +65,10 @@ def _notes(result: AuditResult, options: ReportOptions) -> str:
         what = "expired" if waiver.state == "expired" else "matches nothing (stale)"
         lines.append(_paint(f"waiver {what}: {waiver.rule} on {images} "
                             f"(owner {waiver.owner}, expires {waiver.expires})", "warn", options))
+    if result.data_quality:
+        lines.append(f"data quality: {len(result.data_quality)} value(s) kept raw or odd "
+                     "input (no image was dropped):")
+        lines.extend(f"  {line}" for line in result.data_quality_lines(NOTES_SHOWN))
     if result.baseline is not None:
         b = result.baseline
         lines.append(f"baseline {b.path}: {b.new} new, {b.unchanged} unchanged, "
