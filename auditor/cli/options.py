@@ -81,6 +81,7 @@ def collect_request(p: dict[str, Any]) -> CollectRequest | None:
     return CollectRequest(
         regions=list(p["region"]), scope=_scope(p), endpoint=p["endpoint"],
         profile=p["profile"], signature=p["signature"], concurrency=p["concurrency"],
+        timeout=p["timeout"],
     )
 
 
@@ -116,6 +117,10 @@ def collect_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, envvar=env_name("signature"), help="Request signature."),
         click.option("--concurrency", type=int, default=4, show_default=True,
                      envvar=env_name("concurrency"), help="Regions (and pages) collected at once."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0,
+                     show_default=True, envvar=env_name("timeout"),
+                     help="Seconds one API request may take, from connecting to the last byte "
+                     "of its answer."),
         click.option("--config", "config_path", type=click.Path(path_type=Path),
                      envvar=env_name("config"),
                      help=f"Config file (default ./{DEFAULT_CONFIG_NAME})."),

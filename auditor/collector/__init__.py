@@ -21,7 +21,7 @@ class CollectRequest:
     signature: str = "v3"              # "v3" (ACS3-HMAC-SHA256) or "v1" (HMAC-SHA1)
     concurrency: int = 4               # regions collected at once
     page_concurrency: int | None = None  # pages of one region at once (default: concurrency)
-    timeout: float = 30.0              # seconds per HTTP request
+    timeout: float = 30.0              # seconds one HTTP request may take, connect to last byte
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lookup_account: bool = True        # ask STS GetCallerIdentity for the account id
     # Where the credential sources live; None means env IMGAUDIT_STS_ENDPOINT /

@@ -2,7 +2,11 @@
 
 V3 sends the parameters in the query string and the key material in headers; V1 sends
 everything as a form body, so no security token ever appears in a URL (URLs reach logs).
-Every message that leaves this module has the secret and the token scrubbed from it.
+Each attempt has one deadline (`timeout`, the whole request) and a bound on the answer's
+size (`transport`). Throttling answers that say when to come back (`x-acs-retry-after` in
+milliseconds, `Retry-After` in seconds) are retried then, if the region's time budget allows.
+Every message that leaves this module has the secret and the token scrubbed from it, in
+every form a server may echo it.
 """
 
 from __future__ import annotations
@@ -13,15 +17,24 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 
 from auditor.collector import signing
 from auditor.collector.retry import Deadline, RetryPolicy, is_retryable
 from auditor.collector.signing import Credentials
+from auditor.collector.transport import (
+    ACCEPT_ENCODING,
+    BodyTooLargeError,
+    DeadlineExceededError,
+    TrackedAdapter,
+    Watchdog,
+    read_body,
+)
 from auditor.errors import ApiError
 
 log = logging.getLogger("imgaudit.collector")
@@ -39,10 +52,11 @@ def new_session(pool_size: int) -> requests.Session:
     """
     session = requests.Session()
     session.trust_env = False
-    adapter = HTTPAdapter(pool_connections=64, pool_maxsize=max(pool_size, 1), max_retries=0)
+    adapter = TrackedAdapter(pool_connections=64, pool_maxsize=max(pool_size, 1), max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept-Encoding"] = ACCEPT_ENCODING
     return session
 
 
@@ -65,14 +79,63 @@ def json_object(body: bytes) -> dict[str, Any]:
     return doc
 
 
+MIN_SECRET = 6  # shorter strings are not redacted: they would mask ordinary text everywhere
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Every form a secret may take in an echoed message: raw, percent-encoded once or twice
+    (the API echoes its V1 string to sign, where a token appears encoded twice), in either
+    hex case, JSON-escaped (`\\n`, `\\/`, `\\uXXXX`) as a body would carry it, and as Python
+    shows it in an exception's message (`repr`)."""
+    forms = {secret}
+    for encoded in (signing.percent_encode(secret), signing.percent_encode(
+            signing.percent_encode(secret))):
+        forms |= {encoded, encoded.lower()}
+    forms |= {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+              secret.replace("/", "\\/"), repr(secret)[1:-1], ascii(secret)[1:-1]}
+    forms.add(quote_plus(secret))
+    forms |= {f.replace("+", " ") for f in list(forms)}  # form decoding turns + into space
+    return {f for f in forms if len(f) >= MIN_SECRET}
+
+
 def redact(text: str, secrets: list[str]) -> str:
-    """Replace every occurrence of a secret by `***`, raw or percent-encoded once or twice
-    (the API echoes its V1 string to sign, where a token appears encoded twice)."""
-    for secret in secrets:
-        once = signing.percent_encode(secret)
-        for form in sorted({secret, once, signing.percent_encode(once)}, key=len, reverse=True):
-            text = text.replace(form, "***")
+    """Replace every form of every secret (of at least MIN_SECRET characters) by `***`."""
+    forms = {form for secret in secrets for form in secret_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
     return text
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait: `x-acs-retry-after` (milliseconds, as the official
+    SDK reads it) or `Retry-After` (seconds or an HTTP date); None when absent or unusable."""
+    value = (headers.get("x-acs-retry-after") or "").strip()
+    if value:
+        try:
+            millis = float(value)
+        except ValueError:
+            millis = float("nan")
+        if 0 < millis < float("inf"):
+            return millis / 1000
+    value = (headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return seconds if 0 <= seconds < float("inf") else None
+
+
+class _ThrottledError(ApiError):
+    """An error answer that says when to retry."""
+
+    def __init__(self, *, wait: float, **fields: Any) -> None:
+        super().__init__(**fields)
+        self.wait = wait
 
 
 @dataclass(frozen=True)
@@ -106,10 +169,13 @@ class ApiClient:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._environment: dict[str, dict[str, Any]] = {}
+        self._watchdog = Watchdog()
 
     def cancel(self) -> None:
-        """No new attempt starts after this (Ctrl-C); waits between attempts end now."""
+        """No new attempt starts after this (Ctrl-C); waits between attempts and requests in
+        flight end now."""
         self._stop.set()
+        self._watchdog.cancel_all("the collection was interrupted")
 
     def call(
         self, call: Call, *, deadline: Deadline | None = None, max_attempts: int | None = None
@@ -136,7 +202,8 @@ class ApiClient:
             except ApiError as error:
                 if not is_retryable(error.code, error.http_status) or attempt + 1 >= attempts:
                     raise
-                wait = self.retry.delay(attempt)
+                wait = (error.wait if isinstance(error, _ThrottledError)
+                        else self.retry.delay(attempt))
                 if not deadline.allows_wait(wait):
                     raise
                 log.info("retrying %s in %s after %s (wait %.2fs)",
@@ -146,24 +213,41 @@ class ApiClient:
 
     def _once(self, call: Call, parse: Callable[[bytes], T]) -> T:
         started = time.monotonic()
-        try:
-            response = self._send(call)
-        except requests.Timeout as exc:
-            raise self._transport_error(call, "Timeout", exc) from None
-        except requests.exceptions.SSLError as exc:  # a bad certificate does not heal: no retry
-            raise self._transport_error(call, "TLSError", exc) from None
-        except requests.RequestException as exc:
-            raise self._transport_error(call, "ConnectionError", exc) from None
+        with self._watchdog.watch(self.timeout) as slot:
+            try:
+                response = self._send(call)
+                try:
+                    body = read_body(response)
+                finally:
+                    response.close()  # never back to the pool half read
+            except (requests.RequestException, urllib3.exceptions.HTTPError,
+                    DeadlineExceededError) as exc:
+                if slot.killed:
+                    raise self._error(call, "Timeout", f"{slot.killed} ({self.timeout:g} s)",
+                                      None, None) from None
+                if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
+                    raise self._transport_error(call, "Timeout", exc) from None
+                if isinstance(exc, requests.exceptions.SSLError):  # does not heal: no retry
+                    raise self._transport_error(call, "TLSError", exc) from None
+                raise self._transport_error(call, "ConnectionError", exc) from None
+            except BodyTooLargeError as exc:
+                raise self._error(call, "ResponseTooLarge", str(exc), response.status_code,
+                                  None) from None
+            except ValueError as exc:  # a Content-Encoding we did not ask for, a cut stream
+                raise self._error(call, "InvalidResponse", str(exc), response.status_code,
+                                  None) from None
         log.debug("%s %s: HTTP %s, %d bytes, %.0f ms", call.action, call.region or "-",
-                  response.status_code, len(response.content),
-                  (time.monotonic() - started) * 1000)
+                  response.status_code, len(body), (time.monotonic() - started) * 1000)
         if response.status_code >= 400:
-            raise self._answered_error(call, response)
+            raise self._answered_error(call, response, body)
         try:
-            return parse(response.content)
-        except ValueError:
-            snippet = response.content[:60].decode("utf-8", "replace").replace("\n", " ")
-            raise self._error(call, "InvalidResponse", f"unreadable answer ({snippet!r})",
+            return parse(body)
+        except json.JSONDecodeError:  # truncated on the way, or not JSON: worth another try
+            raise self._error(call, "InvalidResponse", f"unreadable answer ({_snippet(body)})",
+                              response.status_code, None) from None
+        except (ValueError, RecursionError, OverflowError) as exc:
+            # JSON, but not a page: asking again gives the same answer
+            raise self._error(call, "MalformedResponse", f"unusable answer: {_reason(exc)}",
                               response.status_code, None) from None
 
     def _settings(self, base_url: str) -> dict[str, Any]:
@@ -183,7 +267,7 @@ class ApiClient:
             return self.session.post(
                 call.base_url + "/", data=signing.canonical_query(form).encode("ascii"),
                 headers={"Content-Type": FORM}, timeout=self.timeout, allow_redirects=False,
-                **self._settings(call.base_url),
+                stream=True, **self._settings(call.base_url),
             )
         headers = signing.v3_headers(
             method="POST", host=urlsplit(call.base_url).netloc, action=call.action,
@@ -193,20 +277,25 @@ class ApiClient:
         query = signing.canonical_query(call.params)
         url = f"{call.base_url}/?{query}" if query else f"{call.base_url}/"
         # No redirects: the token header must never follow the request to another host.
-        return self.session.post(url, headers=headers, timeout=self.timeout,
+        return self.session.post(url, headers=headers, timeout=self.timeout, stream=True,
                                  allow_redirects=False, **self._settings(call.base_url))
 
-    def _answered_error(self, call: Call, response: requests.Response) -> ApiError:
+    def _answered_error(self, call: Call, response: requests.Response, body: bytes) -> ApiError:
         status = response.status_code
         try:
-            body = json_object(response.content)
-        except ValueError:
-            snippet = response.content[:60].decode("utf-8", "replace").replace("\n", " ")
-            return self._error(call, f"HTTP{status}", f"unreadable answer ({snippet!r})",
+            doc = json_object(body)
+        except (ValueError, RecursionError):
+            return self._error(call, f"HTTP{status}", f"unreadable answer ({_snippet(body)})",
                                status, None)
-        return self._error(call, str(body.get("Code") or f"HTTP{status}"),
-                           str(body.get("Message") or response.reason), status,
-                           body.get("RequestId"))
+        error = self._error(call, _text(doc.get("Code")) or f"HTTP{status}",
+                            _text(doc.get("Message")) or response.reason or "",
+                            status, _text(doc.get("RequestId")) or None)
+        wait = retry_after(response.headers)
+        if wait is None:
+            return error
+        return _ThrottledError(wait=wait, code=error.code, message=error.api_message,
+                          region=error.region, request_id=error.request_id,
+                          http_status=status, action=error.action)
 
     def _transport_error(self, call: Call, code: str, exc: Exception) -> ApiError:
         return self._error(call, code, f"{type(exc).__name__}: {exc}", None, None)
@@ -214,11 +303,30 @@ class ApiClient:
     def _error(
         self, call: Call, code: str, message: str, status: int | None, request_id: str | None
     ) -> ApiError:
+        secrets = self.credentials.secrets()
         return ApiError(
-            code=redact(code, self.credentials.secrets()),
-            message=redact(message, self.credentials.secrets()),
+            code=redact(code, secrets),
+            message=redact(message, secrets),
             region=call.region,
-            request_id=request_id,
+            request_id=redact(request_id, secrets) if request_id else None,
             http_status=status,
             action=call.action,
         )
+
+
+def _text(value: Any) -> str:
+    """A field a server echoes, as one line of text whatever its JSON type."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value)[:200]
+    return " ".join(text.split())
+
+
+def _snippet(body: bytes) -> str:
+    return repr(body[:60].decode("utf-8", "replace").replace("\n", " "))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return _text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import requests
 
 from auditor.collector.signing import Credentials
@@ -10,6 +13,7 @@ from auditor.errors import CredentialsError
 DEFAULT_METADATA_URL = "http://100.100.100.200"
 ROLE_PATH = "/latest/meta-data/ram/security-credentials/"
 TOKEN_TTL = "21600"
+ROLE_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")  # RAM's own rule; nothing that changes a path
 TIMEOUT = (1.0, 5.0)  # a laptop has no metadata service: give up on it quickly
 
 
@@ -59,16 +63,21 @@ def role_credentials(
         if not names:
             raise CredentialsError("ECS metadata service: no RAM role attached to this instance")
         role_name = names[0]
+    if not ROLE_NAME.match(role_name):
+        raise CredentialsError(f"ECS metadata service: {role_name[:80]!r} is not a RAM role name")
     response = _get(session, base_url + ROLE_PATH + role_name, token)
     try:
-        data = response.json()
-        return Credentials(
-            access_key_id=data["AccessKeyId"],
-            access_key_secret=data["AccessKeySecret"],
-            security_token=data["SecurityToken"],
-            source=f"ECS RAM role {role_name}",
-        )
-    except (ValueError, KeyError, TypeError):
+        data = json.loads(response.content)
+    except (ValueError, RecursionError):
+        data = None
+    fields = ("AccessKeyId", "AccessKeySecret", "SecurityToken")
+    if not isinstance(data, dict) or not all(
+            isinstance(data.get(name), str) and data[name] for name in fields):
         raise CredentialsError(
-            f"ECS metadata service: unreadable credentials for role {role_name}"
-        ) from None
+            f"ECS metadata service: unreadable credentials for role {role_name!r}")
+    return Credentials(
+        access_key_id=data["AccessKeyId"],
+        access_key_secret=data["AccessKeySecret"],
+        security_token=data["SecurityToken"],
+        source=f"ECS RAM role {role_name}",
+    )

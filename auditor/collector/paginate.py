@@ -1,15 +1,18 @@
-"""One paged DescribeImages listing (one region, one owner alias).
+"""One paged DescribeImages listing (one region, one owner scope).
 
-Page 1 gives `TotalCount`; the remaining pages are fetched concurrently (bounded). Images are
-de-duplicated by `ImageId`, keeping the first page's copy. A page that still fails after its
-retries is recorded, and the pages that did arrive are kept.
+Page 1 gives `TotalCount`, which plans the pages; the others are fetched concurrently, at most
+`concurrency` in flight, so the plan is bounded by what the pages deliver rather than by what
+`TotalCount` claims: fetching stops at a short page (the end of the listing), at a page that
+brings no image not already seen (a server repeating itself), and after MAX_PAGES pages. A
+`TotalCount` that cannot be a count (negative, or beyond MAX_PAGES pages) is recorded as a
+failure. Images are de-duplicated by `ImageId`, keeping the first page's copy. A page that
+still fails after its retries is recorded, and the pages that did arrive are kept.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from auditor.collector.client import ApiClient, Call
@@ -21,6 +24,7 @@ from auditor.models import DataNote, Image
 from auditor.responses import repeated
 
 ECS_VERSION = "2014-05-26"
+MAX_PAGES = 1000  # 100,000 images per listing: more than any account holds, bounded memory
 
 PageDone = Callable[[int], None]  # called with the number of images on each page received
 
@@ -46,6 +50,43 @@ class Listing:
         self.notes += page.notes
 
 
+def planned_pages(total_count: int) -> int:
+    """Pages that `TotalCount` announces (at least 1, at most MAX_PAGES)."""
+    return max(1, min(MAX_PAGES, _pages_for(total_count)))
+
+
+def _pages_for(total_count: int) -> int:
+    return -(-total_count // PAGE_SIZE)  # integer ceiling: TotalCount may be 10**400
+
+
+@dataclass
+class _Plan:
+    """Which pages to ask for next; shrinks as soon as a page shows where the listing ends."""
+
+    last: int                     # the last page worth asking for
+    more: bool                    # full pages beyond `last` are worth following (see below)
+    next: int = 2
+    seen: set[str] = field(default_factory=set)
+    stop_note: str | None = None
+
+    def take(self) -> int | None:
+        if self.next > self.last or self.next > MAX_PAGES:
+            return None
+        self.next += 1
+        return self.next - 1
+
+    def arrived(self, number: int, page: Page) -> None:
+        ids = {image.ImageId for image in page.images}
+        if ids and ids <= self.seen and len(ids) >= PAGE_SIZE:
+            self.last = min(self.last, number)
+            self.stop_note = f"page {number} repeats images of earlier pages; listing stopped"
+        elif len(page.images) < PAGE_SIZE:
+            self.last = min(self.last, number)  # a short page ends the listing
+        elif self.more and number == self.last:
+            self.last = number + 1  # TotalCount was too small: follow full pages
+        self.seen |= ids
+
+
 @dataclass(frozen=True)
 class Pager:
     """Fetches the pages of one listing at one endpoint."""
@@ -65,10 +106,37 @@ class Pager:
     def listing(self, on_page: PageDone) -> Listing:
         """Every page; raises ApiError only when page 1 itself fails."""
         first = self.fetch(1)
-        listing = Listing(total_count=first.total_count or 0)
-        listing.pages = max(1, math.ceil(listing.total_count / PAGE_SIZE))
+        total: int | None = first.total_count
+        listing = Listing(total_count=total or 0)
         listing.add_page(first)
         on_page(len(first.images))
+        if total is None:
+            listing.failures.append(f"{self.region}: page 1 has no TotalCount")
+            total = -1  # plan by the pages alone
+        elif total < 0:
+            listing.failures.append(f"{self.region}: TotalCount {total} is not a count")
+        elif _pages_for(total) > MAX_PAGES:
+            listing.failures.append(
+                f"{self.region}: TotalCount {total} is beyond {MAX_PAGES} pages of "
+                f"{PAGE_SIZE}; at most {MAX_PAGES} pages are read")
+        plan = _Plan(last=planned_pages(total), more=len(first.images) > total)
+        plan.arrived(1, first)
+        results = self._fetch_rest(plan, on_page)
+        for number in sorted(results):
+            result = results[number]
+            if isinstance(result, ApiError):
+                listing.failures.append(f"{result}; page {number} of {plan.last} "
+                                        "not collected")
+            else:
+                listing.add_page(result)
+        listing.pages = max([1, *results])
+        if plan.stop_note:
+            listing.failures.append(f"{self.region}: {plan.stop_note}")
+        return listing
+
+    def _fetch_rest(self, plan: _Plan, on_page: PageDone) -> dict[int, Page | ApiError]:
+        """Pages 2.. of the plan, `concurrency` at a time, re-planned as each one arrives."""
+        results: dict[int, Page | ApiError] = {}
 
         def fetch_safely(number: int) -> Page | ApiError:
             try:
@@ -78,13 +146,17 @@ class Pager:
             on_page(len(page.images))
             return page
 
-        rest = range(2, listing.pages + 1)
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            results = list(pool.map(fetch_safely, rest))
-        for number, result in zip(rest, results, strict=True):
-            if isinstance(result, ApiError):
-                listing.failures.append(f"{result}; page {number} of {listing.pages} "
-                                        "not collected")
-            else:
-                listing.add_page(result)
-        return listing
+            running: dict[Future[Page | ApiError], int] = {}
+            while True:
+                while len(running) < max(1, self.concurrency) and (
+                        number := plan.take()) is not None:
+                    running[pool.submit(fetch_safely, number)] = number
+                if not running:
+                    return results
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    number = running.pop(future)
+                    result = results[number] = future.result()
+                    if isinstance(result, Page):
+                        plan.arrived(number, result)

@@ -14,7 +14,11 @@ def caller_account_id(client: ApiClient, sts_endpoint: str) -> str | None:
     """The account id behind the credentials (for ARNs); None when STS does not say."""
     body = client.call(Call(sts_endpoint, "GetCallerIdentity", STS_VERSION, {}), max_attempts=2)
     account = body.get("AccountId")
-    return str(account) if account else None
+    if isinstance(account, int) and not isinstance(account, bool):
+        account = str(account)
+    if not isinstance(account, str) or not account.strip().isdigit():
+        return None  # not an account id: leave the ARNs without one rather than a wrong one
+    return account.strip()
 
 
 def assume_role(
@@ -30,16 +34,18 @@ def assume_role(
         body = client.call(Call(sts_endpoint, "AssumeRole", STS_VERSION, params))
     except ApiError as error:
         raise CredentialsError(f"cannot assume role {role_arn}: {error}") from None
-    creds = body.get("Credentials") or {}
-    try:
-        return Credentials(
-            access_key_id=creds["AccessKeyId"],
-            access_key_secret=creds["AccessKeySecret"],
-            security_token=creds["SecurityToken"],
-            source=f"RamRoleArn {role_arn}",
-        )
-    except KeyError as missing:
+    creds = body.get("Credentials")
+    fields = ("AccessKeyId", "AccessKeySecret", "SecurityToken")
+    bad = [name for name in fields if not isinstance(creds, dict)
+           or not isinstance(creds.get(name), str) or not creds[name]]
+    if bad:
         raise CredentialsError(
-            f"cannot assume role {role_arn}: STS answer lacks {missing} "
-            f"(RequestId {body.get('RequestId')})"
-        ) from None
+            f"cannot assume role {role_arn}: the STS answer has no usable "
+            f"{', '.join(bad)} (RequestId {str(body.get('RequestId'))[:80]})")
+    assert isinstance(creds, dict)
+    return Credentials(
+        access_key_id=creds["AccessKeyId"],
+        access_key_secret=creds["AccessKeySecret"],
+        security_token=creds["SecurityToken"],
+        source=f"RamRoleArn {role_arn}",
+    )

@@ -32,8 +32,12 @@ class Key:
 @dataclass
 class Fault:
     """An injected failure. `kind`: throttle | unavailable | internal | badgateway | error |
-    slow | truncated | cut | nonjson | redirect. Matches calls by action, region, page and
-    owner alias; fires `times` times (None: forever)."""
+    slow | truncated | cut | nonjson | redirect | body (answers `body` as is) | total (the
+    real page with TotalCount's JSON text replaced by `total`, or removed when it is "") |
+    repeat (page N answers page N-1) | drip (the real page, one byte every `delay` seconds) |
+    gzipbomb (`bomb_mib` MiB of zeros, gzip-encoded). `retry_after` adds that header (name,
+    value) to the answer. Matches calls by action, region, page and owner alias; fires `times`
+    times (None: forever)."""
 
     kind: str
     action: str = "DescribeImages"
@@ -45,6 +49,10 @@ class Fault:
     code: str = "Forbidden.RAM"     # for `error`
     status: int = 403               # for `error`
     message: str = "User not authorized to operate on the specified resource."
+    body: bytes = b""               # for `body`
+    total: str = ""                 # for `total`
+    bomb_mib: int = 1024            # for `gzipbomb`
+    retry_after: tuple[str, str] | None = None  # e.g. ("x-acs-retry-after", "50")
 
     def matches(self, action: str, params: dict[str, str]) -> bool:
         return (
@@ -110,6 +118,7 @@ class FakeCloud:
     keys: dict[str, Key] = field(default_factory=lambda: {KEY_ID: Key(KEY_ID, SECRET)})
     roles: dict[str, str] = field(default_factory=dict)  # role ARN -> account id
     instance_role: str | None = None                     # ECS metadata role name
+    metadata_answer: bytes | None = None  # replaces the role's credentials document
     latency: float = 0.0
     max_skew_seconds: int = 900
     faults: list[Fault] = field(default_factory=list)

@@ -3,11 +3,15 @@ the ECS metadata service, with the faults of `cloud.Fault` injected on demand.""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import ssl
+import struct
 import threading
 import time
 import uuid
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,11 +39,15 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
 
+    extra_headers: list[tuple[str, str]]
+
     def _send(self, status: int, body: bytes, content_type: str = "application/json",
               length: int | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body) if length is None else length))
+        for name, value in getattr(self, "extra_headers", []):
+            self.send_header(name, value)
         self._headers_buffer.append(b"\r\n")  # headers and body in one write
         self.wfile.write(b"".join(self._headers_buffer) + body)
         self._headers_buffer = []
@@ -82,6 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, cloud.instance_role.encode(), "text/plain")
         if name != cloud.instance_role:
             return self._send(404, b"Not Found", "text/plain")
+        if cloud.metadata_answer is not None:
+            return self._send(200, cloud.metadata_answer, "text/plain")
         key = cloud.issue_sts_key(cloud.keys[next(iter(cloud.keys))].account_id)
         self._json(200, {"AccessKeyId": key.key_id, "AccessKeySecret": key.secret,
                          "SecurityToken": key.token, "Expiration": "2099-01-01T00:00:00Z",
@@ -114,6 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
         record.params = params
         action = record.action
         cloud.record(record)
+        self.extra_headers = []
+        fault = None
         try:
             if v3:
                 key = verify_v3(cloud, method, "/", headers, query, body)
@@ -123,26 +135,51 @@ class _Handler(BaseHTTPRequestHandler):
                 version = params.get("Version", "")
             record.key_id = key.key_id
             fault = cloud.take_fault(action, params)
+            if fault is not None and fault.retry_after:
+                self.extra_headers.append(fault.retry_after)
             if fault is not None and self._fault(fault, record):
                 return
+            if fault is not None and fault.kind == "repeat":
+                params = params | {"PageNumber": str(max(1, int(params["PageNumber"]) - 1))}
             doc = api.answer(cloud, action, version, key, params)
         except RefusedError as refused:
             record.status, record.code = refused.status, refused.code
             return self._error(refused.status, refused.code, refused.message)
         if not v3 and params.get("Format", "XML").upper() != "JSON":
             return self._send(200, b"<?xml version='1.0'?><Response/>", "text/xml")
-        if isinstance(doc, bytes):
-            self._send(200, doc)
+        encoded = doc if isinstance(doc, bytes) else json.dumps(doc, ensure_ascii=False).encode()
+        if fault is not None and fault.kind in ("total", "drip"):
+            self._rewritten(fault, encoded)
         else:
-            self._json(200, doc)
+            self._send(200, encoded)
         if action == "DescribeImages":
             cloud.after_page(params.get("RegionId", ""), int(params.get("PageNumber", "1")))
 
+    def _rewritten(self, fault: Fault, body: bytes) -> None:
+        """The real answer, with its TotalCount replaced, or dripped out slowly."""
+        if fault.kind == "total":
+            field = b'"TotalCount": ' + fault.total.encode() + b", " if fault.total else b""
+            return self._send(200, re.sub(rb'"TotalCount": [^,}]*(, )?', field, body, count=1))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                time.sleep(fault.delay)
+        except OSError:  # the client gave up: what it should do
+            self.close_connection = True
+
     def _fault(self, fault: Fault, record: CallRecord) -> bool:
-        """Answers with the fault; False when the call should then proceed (slow)."""
+        """Answers with the fault; False when the call should then proceed (slow, or a fault
+        that changes the real answer)."""
         record.code = fault.kind
         if fault.kind == "slow":
             time.sleep(fault.delay)
+            return False
+        if fault.kind in ("total", "repeat", "drip"):
             return False
         if fault.kind in FAULT_ANSWERS:
             status, code, message = FAULT_ANSWERS[fault.kind]
@@ -160,6 +197,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", "http://127.0.0.1:9/elsewhere")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif fault.kind == "body":
+            self._send(fault.status, fault.body)
+        elif fault.kind == "gzipbomb":
+            self.extra_headers.append(("Content-Encoding", "gzip"))
+            self._send(200, gzip_zeros(fault.bomb_mib))
         elif fault.kind == "nonjson":
             self._send(200, b"<html>maintenance</html>", "text/html")
         elif fault.kind == "truncated":
@@ -172,6 +214,22 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
 
+@functools.lru_cache(maxsize=4)
+def gzip_zeros(mib: int) -> bytes:
+    """`mib` MiB of zero bytes, one valid gzip stream (about 1 kB per MiB). After a full flush
+    the compressor's state repeats, so one compressed MiB is repeated instead of recomputed."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1024 * 1024)
+    first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    again = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    end = compressor.flush()[:-8]  # the last block, without the 3 MiB stream's trailer
+    crc = 0
+    for _ in range(mib):
+        crc = zlib.crc32(block, crc)
+    trailer = struct.pack("<II", crc, (mib << 20) & 0xFFFFFFFF)
+    return first + again * (mib - 1) + end + trailer
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
@@ -180,6 +238,14 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.cloud = cloud
         self.metadata_tokens: set[str] = set()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (as the collector does on a gzip bomb or past a
+        deadline) is no server error; anything else still prints."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeEndpoint:
