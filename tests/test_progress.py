@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,50 @@ def test_no_progress_on_a_pipe_or_when_quiet(two_regions: FakeEndpoint, clean_en
     code, stderr = _collect(two_regions, clean_env, tmp_path / "inv.json", *flags, tty=tty)
     assert code == 0
     assert "regions" not in stderr
+
+
+def _log_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("imgaudit: collect")]
+
+
+def test_a_log_gets_a_plain_line_per_interval(two_regions: FakeEndpoint, clean_env: Path,
+                                              tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGAUDIT_PROGRESS_INTERVAL", "0")  # every report of the collector
+    code, stderr = _collect(two_regions, clean_env, tmp_path / "inv.json", tty=False)
+    assert code == 0, stderr
+    every = _log_lines(stderr)
+    regions = len(two_regions.cloud.regions)
+    assert "\r" not in stderr and "\033" not in stderr
+    assert every[-1].startswith(f"imgaudit: collected: regions {regions}/{regions}, ")
+    assert every[-1].endswith(" s") and ", 280 images in " in every[-1]
+    assert len(every) > regions and all(
+        re.fullmatch(r"imgaudit: collecting: regions (…|\d+/\d+), \d+ pages, \d+ images", line)
+        for line in every[:-1])
+
+    two_regions.cloud.latency = 0.4  # each call takes 0.4 s; a line at most every 0.6 s
+    monkeypatch.setenv("IMGAUDIT_PROGRESS_INTERVAL", "0.6")
+    code, stderr = _collect(two_regions, clean_env, tmp_path / "inv.json", tty=False)
+    assert code == 0, stderr
+    spaced = _log_lines(stderr)
+    assert 1 <= len(spaced) - 1 < len(every) - 1
+    assert spaced[-1].startswith("imgaudit: collected: ")
+
+
+def test_a_quick_collection_logs_nothing_and_quiet_never(two_regions: FakeEndpoint,
+                                                         clean_env: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    code, stderr = _collect(two_regions, clean_env, tmp_path / "inv.json", tty=False)
+    assert (code, _log_lines(stderr)) == (0, [])  # well under the default 10 s
+    monkeypatch.setenv("IMGAUDIT_PROGRESS_INTERVAL", "0")
+    code, stderr = _collect(two_regions, clean_env, tmp_path / "inv.json", "-q", tty=False)
+    assert (code, stderr) == (0, "")
+
+
+def test_a_bad_interval_is_a_usage_error(two_regions: FakeEndpoint, clean_env: Path,
+                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGAUDIT_PROGRESS_INTERVAL", "soon")
+    code, stderr = _collect(two_regions, clean_env, tmp_path / "inv.json", tty=False)
+    assert code == 2
+    assert stderr == ("imgaudit: error: IMGAUDIT_PROGRESS_INTERVAL='soon': expected a number of "
+                      "seconds (0 or more)\n")

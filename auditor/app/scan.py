@@ -61,6 +61,8 @@ class ScanOptions:
     selection: Selection | None = None  # None: the config's select, disable and min_severity
     history: Path | None = None  # record the run in this history file
     history_timeout: float = DEFAULT_TIMEOUT
+    summary: bool = False               # text on stdout: counts only
+    show_waived: bool = False           # text on stdout: list waived findings too
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -171,7 +173,8 @@ def _write_reports(result: AuditResult, options: ScanOptions, stdout: TextIO) ->
         log.info("wrote %s report to %s", fmt, path)
     if options.stdout_format != "none":
         stdout_options = ReportOptions(color=options.color,
-                                       include_suppressed=options.include_suppressed)
+                                       include_suppressed=options.include_suppressed,
+                                       summary=options.summary, show_waived=options.show_waived)
         stdout.write(render(options.stdout_format, result, stdout_options))
 
 

@@ -71,6 +71,10 @@ def cli() -> None:
                    "(FORCE_COLOR: always).")
 @click.option("--history", type=click.Path(path_type=Path), envvar=env_name("history"),
               help="Record the run in this history file (SQLite; see `imgaudit history`).")
+@click.option("--summary", is_flag=True,
+              help="Text report: only the counts per severity and rule, and the verdict.")
+@click.option("--show-waived", is_flag=True,
+              help="Text report: list waived findings too (they are always counted).")
 @click.pass_context
 def scan(ctx: click.Context, **p: Any) -> int:
     """Collect (or read) images, evaluate the rules, report; the exit code is the gate."""
@@ -80,6 +84,10 @@ def scan(ctx: click.Context, **p: Any) -> int:
     region_given = ctx.get_parameter_source("region") == ParameterSource.COMMANDLINE
     if p["inputs"] and p["region"] and region_given:
         raise UsageError("give either --region (collect live) or --input FILE, not both")
+    if p["format"] != "text" and (p["summary"] or p["show_waived"]):
+        flag = "--summary" if p["summary"] else "--show-waived"
+        raise UsageError(f"{flag} shapes the text report; --format {p['format']} carries "
+                         f"every finding (waived ones marked)")
     if config.builtin_rules and p["no_builtin_rules"]:
         config = config.model_copy(update={"builtin_rules": False})
     options = app.ScanOptions(
@@ -99,6 +107,8 @@ def scan(ctx: click.Context, **p: Any) -> int:
         selection=selection(p),
         history=Path(p["history"]) if p["history"] else None,
         history_timeout=history_timeout(),
+        summary=p["summary"],
+        show_waived=p["show_waived"],
     )
     return app.run_scan(options, sys.stdout)
 

@@ -16,7 +16,8 @@ from auditor.findings import AuditResult
 class ReportOptions:
     color: bool = False                 # ANSI colour (text on a terminal only)
     include_suppressed: bool = True     # SARIF: keep waived findings as suppressed results
-    verbose: bool = False
+    summary: bool = False               # text: counts per severity and rule, no findings
+    show_waived: bool = False           # text: list waived findings too (always counted)
 
 
 Reporter = Callable[[AuditResult, ReportOptions], str]

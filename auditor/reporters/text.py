@@ -1,4 +1,8 @@
-"""Terminal text: findings grouped by severity, then rule; a summary line; colour on a tty."""
+"""Terminal text: findings grouped by severity, then rule; a summary line; colour on a tty.
+
+`--summary` keeps the counts per severity and rule and the verdict, without the findings;
+waived findings are always counted, and listed (with their waiver) only with `--show-waived`.
+"""
 
 from __future__ import annotations
 
@@ -25,21 +29,28 @@ def _header(result: AuditResult) -> str:
 
 
 def _finding_line(finding: Finding) -> str:
+    """Region, image id (unless the message names it already), message and marks."""
     marks = []
     if finding.waiver is not None:
-        marks.append("waiver expired" if finding.waiver.expired else "waived")
+        waiver = finding.waiver
+        marks.append("waiver expired" if waiver.expired else
+                     f"waived until {waiver.expires}, owner {waiver.owner}: {waiver.reason}")
     if finding.baseline_state == "new":
         marks.append("new")
-    suffix = f"  [{', '.join(marks)}]" if marks else ""
-    return f"    {finding.region}  {finding.image_id}  {finding.message}{suffix}\n"
+    suffix = f"  [{'; '.join(marks)}]" if marks else ""
+    named = finding.message and finding.image_id in finding.message
+    image = "" if named else f"{finding.image_id}  "
+    return f"    {finding.region}  {image}{finding.message}{suffix}\n"
 
 
-def _severity_block(severity: str, findings: list[Finding], options: ReportOptions) -> str:
-    lines = [_paint(f"{severity.upper()} ({len(findings)})", severity, options) + "\n"]
+def _block(heading: str, style: str, findings: list[Finding], options: ReportOptions) -> str:
+    """A heading with its count, then per rule a count line and (unless --summary) its findings."""
+    lines = [_paint(f"{heading} ({len(findings)})", style, options) + "\n"]
     for rule_id, group in groupby(findings, key=lambda f: f.rule_id):
         items = list(group)
         lines.append(f"  {rule_id}  {items[0].title} ({len(items)})\n")
-        lines.extend(_finding_line(f) for f in items)
+        if not options.summary:
+            lines.extend(_finding_line(f) for f in items)
     return "".join(lines)
 
 
@@ -89,10 +100,11 @@ def _summary(result: AuditResult, options: ReportOptions) -> str:
 def render(result: AuditResult, options: ReportOptions) -> str:
     out = [_header(result)]
     groups = _by_severity(f for f in result.findings if not f.suppressed)
-    out += ["\n" + _severity_block(s, items, options) for s, items in groups.items() if items]
-    waived = [f for f in result.findings if f.suppressed]
-    if waived and options.verbose:
-        out.append("\nWAIVED\n" + "".join(_finding_line(f) for f in waived))
+    out += ["\n" + _block(s.upper(), s, items, options) for s, items in groups.items() if items]
+    waived = sorted((f for f in result.findings if f.suppressed),
+                    key=lambda f: (f.rule_id, f.region, f.image_id))
+    if waived and options.show_waived:
+        out.append("\n" + _block("WAIVED", "info", waived, options))
     notes = _notes(result, options)
     if notes:
         out.append("\n" + notes)
