@@ -195,3 +195,29 @@ def test_short_secrets_do_not_mask_ordinary_text() -> None:
     assert redact("Forbidden: a user is not allowed", ["a", "is"]) == (
         "Forbidden: a user is not allowed")
     assert redact("token abcdef-123 leaked", ["abcdef-123"]) == "token *** leaked"
+
+
+@pytest.mark.usefixtures("env_keys")
+@pytest.mark.parametrize("body", [
+    b'{"Regions": []}', b'{"Regions": {"Region": {"RegionId": "cn-hangzhou"}}}',
+    b'{"Regions": {"Region": [{"RegionId": "x@evil.example#"}, {"RegionId": 7}]}}',
+])
+def test_a_malformed_region_list_is_an_error_not_a_host(fake: FakeEndpoint, body: bytes) -> None:
+    """Region ids become host names: one that is not a region id is never used."""
+    from auditor.errors import ApiError
+
+    fake.cloud.faults.append(Fault("body", action="DescribeRegions", times=None, status=200,
+                                   body=body))
+    with pytest.raises(ApiError, match="DescribeRegions listed no region"):
+        collect(request(fake, regions=["all"]))
+    assert fake.cloud.calls_of("DescribeImages") == []
+
+
+@pytest.mark.usefixtures("env_keys")
+def test_a_huge_echoed_message_is_cut(fake: FakeEndpoint) -> None:
+    body = json.dumps({"Code": "Forbidden", "Message": "x" * 5_000_000,
+                       "RequestId": "R" * 100_000}).encode()
+    fake.cloud.faults.append(Fault("body", times=None, status=403, body=body))
+    region = collect(request(fake, lookup_account=False)).regions[0]
+    (error,) = region.errors
+    assert len(error) < 2500

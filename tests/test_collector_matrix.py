@@ -57,6 +57,12 @@ def _odd_values(cloud: FakeCloud) -> None:
     ])
 
 
+def _surrogate(cloud: FakeCloud) -> None:
+    """The fake writes JSON with ensure_ascii=False: a lone surrogate goes out as `\\ud800`."""
+    cloud.add_images(REGION, [image("m-sur", ImageName="bad\ud800name",
+                                    CreationTime="2001-01-01T00:00:00Z")])
+
+
 def _tagged(cloud: FakeCloud) -> None:
     cloud.add_images(REGION, many_images("t", 1100, Tags={"env": "prod"}))
 
@@ -118,6 +124,8 @@ CASES = [
     Case("a list where the page belongs", PAGE_1 | PAGE_3, 3, [_bad_body(b"[1, 2]")]),
     Case("a list where Images belongs", PAGE_1 | PAGE_2, 3,
          [_bad_body(b'{"RequestId": "R", "TotalCount": 250, "Images": [[1]]}', page=3)]),
+    # the page reader (auditor.responses, orjson) refuses the whole page holding it: page 3
+    Case("lone surrogate escape in a name", PAGE_1 | PAGE_2, 3, setup=_surrogate),
     Case("malformed STS answer", ALL, 0,
          [Fault("body", action="GetCallerIdentity", times=None, status=200, body=b"[]")]),
 ]

@@ -79,6 +79,7 @@ def json_object(body: bytes) -> dict[str, Any]:
     return doc
 
 
+MAX_ECHO = 1000  # characters of a field a server echoes that reach an error message
 MIN_SECRET = 6  # shorter strings are not redacted: they would mask ordinary text everywhere
 
 
@@ -304,11 +305,11 @@ class ApiClient:
         self, call: Call, code: str, message: str, status: int | None, request_id: str | None
     ) -> ApiError:
         secrets = self.credentials.secrets()
-        return ApiError(
-            code=redact(code, secrets),
-            message=redact(message, secrets),
+        return ApiError(  # redacted first, then cut: a cut must not split a secret
+            code=redact(code, secrets)[:MAX_ECHO],
+            message=redact(message, secrets)[:MAX_ECHO],
             region=call.region,
-            request_id=redact(request_id, secrets) if request_id else None,
+            request_id=redact(request_id, secrets)[:MAX_ECHO] if request_id else None,
             http_status=status,
             action=call.action,
         )

@@ -10,7 +10,7 @@ from auditor.errors import ApiError, UsageError
 
 # DescribeRegions is answered by any regional endpoint; this one exists for every account.
 HOME_REGION = "cn-hangzhou"
-REGION_ID = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+REGION_ID = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+\Z")
 
 
 def endpoint_for(region: str, override: str | None) -> str:
@@ -40,14 +40,22 @@ def requested_regions(regions: list[str]) -> list[str]:
 
 
 def describe_regions(client: ApiClient, endpoint: str | None) -> list[str]:
-    """Every region id the account can use, sorted."""
+    """Every region id the account can use, sorted. Ids that are not region ids are left
+    out: they become host names (`ecs.<region>.aliyuncs.com`), so a hostile answer must not
+    be able to send the signed requests elsewhere."""
     call = Call(endpoint_for(HOME_REGION, endpoint), "DescribeRegions", ECS_VERSION, {})
     body = client.call(call)
-    regions = (body.get("Regions") or {}).get("Region") or []
-    ids = sorted({str(r["RegionId"]) for r in regions if isinstance(r, dict) and r.get("RegionId")})
+    wrapper = body.get("Regions")
+    regions = wrapper.get("Region") if isinstance(wrapper, dict) else None
+    if not isinstance(regions, list):
+        regions = []
+    ids = sorted({r["RegionId"] for r in regions if isinstance(r, dict)
+                  and isinstance(r.get("RegionId"), str) and REGION_ID.match(r["RegionId"])})
     if not ids:
+        request_id = body.get("RequestId")
         raise ApiError(code="InvalidResponse", message="DescribeRegions listed no region",
-                       request_id=body.get("RequestId"), action="DescribeRegions")
+                       request_id=str(request_id)[:80] if request_id else None,
+                       action="DescribeRegions")
     return ids
 
 

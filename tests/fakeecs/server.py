@@ -147,7 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(refused.status, refused.code, refused.message)
         if not v3 and params.get("Format", "XML").upper() != "JSON":
             return self._send(200, b"<?xml version='1.0'?><Response/>", "text/xml")
-        encoded = doc if isinstance(doc, bytes) else json.dumps(doc, ensure_ascii=False).encode()
+        encoded = doc if isinstance(doc, bytes) else _encode(doc)
         if fault is not None and fault.kind in ("total", "drip"):
             self._rewritten(fault, encoded)
         else:
@@ -212,6 +212,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise ValueError(f"unknown fault kind {fault.kind}")
         return True
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    """UTF-8 JSON; text that UTF-8 cannot hold (a lone surrogate) goes out `\\uXXXX`-escaped."""
+    try:
+        return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(doc).encode("ascii")
 
 
 @functools.lru_cache(maxsize=4)
