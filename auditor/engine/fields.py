@@ -121,9 +121,26 @@ def resolve(path: str, model: type[BaseModel]) -> FieldRef:
         fields = current.model_fields
         if part not in fields:
             where = f" of {'.'.join(names)}" if names else ""
-            hint = did_you_mean(part, fields)
+            hint = did_you_mean(part, fields) or f"; known: {', '.join(fields)}"
             raise FieldPathError(f"unknown field {part!r}{where}{hint}")
         names.append(part)
         kind, element = _kind(fields[part].annotation)
         current = element
     return FieldRef(path, kind, _chain_getter(names, kind), element, names=tuple(names))
+
+
+def field_paths(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
+    """Every field path a rule can name on `model`, with its kind: nested objects walked
+    (`Features.NvmeSupport`), a mapping as `Tags.<key>`, a list's items as `List[].Field`
+    (read with some/every/none)."""
+    paths: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        kind, element = _kind(info.annotation)
+        if kind == DICT:
+            paths[f"{path}.<key>"] = STR
+        else:
+            paths[path] = kind
+        if element is not None:
+            paths |= field_paths(element, f"{path}[]." if kind == LIST else f"{path}.")
+    return paths

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.engine.fields import LIST, field_paths
 from auditor.engine.operators import OPERATORS, QUANTIFIERS
 from auditor.engine.rule import RuleSpec
+from auditor.models import Image
 
 _LITERAL = {"type": ["string", "number", "integer", "boolean"]}
 _PARAM = {
@@ -29,8 +31,26 @@ _OPERAND_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+def _field_properties(value: dict[str, Any]) -> dict[str, Any]:
+    """One property per field path of the image (editors complete them), with its kind; a
+    list's item fields are named in its description (they are read inside some/every/none)."""
+    paths = field_paths(Image)
+    properties = {}
+    for path, kind in paths.items():
+        if "[]" in path or path.endswith(".<key>"):
+            continue
+        described = f"{kind} field of the image"
+        if kind == LIST:
+            items = [p.removeprefix(f"{path}[].") for p in paths
+                     if p.startswith(f"{path}[].") and "[]" not in p[len(path) + 3:]]
+            described = f"list: read with some/every/none; item fields {', '.join(items)}"
+        properties[path] = {**value, "description": described}
+    return properties
+
+
 def _condition_defs() -> dict[str, Any]:
     ref = {"$ref": "#/$defs/condition"}
+    value = {"anyOf": [_LITERAL, _PARAM, {"$ref": "#/$defs/operators"}]}
     operators: dict[str, Any] = {
         name: {"anyOf": [_OPERAND_SCHEMAS.get(name, _LITERAL), _PARAM]} for name in OPERATORS
     }
@@ -42,8 +62,9 @@ def _condition_defs() -> dict[str, Any]:
             "description": "all/any/not, or field paths with a literal or an operator mapping",
             "properties": {"all": {"type": "array", "items": ref, "minItems": 1},
                            "any": {"type": "array", "items": ref, "minItems": 1},
-                           "not": ref},
-            "additionalProperties": {"anyOf": [_LITERAL, _PARAM, {"$ref": "#/$defs/operators"}]},
+                           "not": ref, **_field_properties(value)},
+            "patternProperties": {r"^Tags\..+": {**value, "description": "a tag's value"}},
+            "additionalProperties": value,
         },
         "operators": {"type": "object", "minProperties": 1, "properties": operators,
                       "additionalProperties": False},
