@@ -32,6 +32,7 @@ from auditor.models import (
     Inventory,
     RegionInventory,
     Scope,
+    owner_scope,
 )
 from auditor.responses import first_of_each, read_image, read_page
 
@@ -219,7 +220,8 @@ def load_file(path: Path) -> Inventory:
 
 
 def _owners_of(images: Sequence[Image]) -> list[str]:
-    return sorted({i.ImageOwnerAlias for i in images if i.ImageOwnerAlias}) or ["self"]
+    scopes = {owner_scope(i.ImageOwnerAlias, i.IsPublic) for i in images}
+    return sorted(scope for scope in scopes if scope) or ["self"]
 
 
 def _account_of(images: Sequence[Image]) -> str | None:

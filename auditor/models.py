@@ -33,6 +33,13 @@ OWNER_ALIASES = ("self", "others", "system", "marketplace")  # an image's ImageO
 # the API lists images shared with the account (`others`) and community images (`others` with
 # `IsPublic=true`) separately. `others` on the command line means both.
 OWNER_SCOPES = ("self", "shared", "community", "system", "marketplace")
+def owner_scope(alias: str | None, is_public: bool | None) -> str | None:
+    """The OWNER_SCOPES name of an image: `others` is `community` when public, else `shared`."""
+    if alias == "others":
+        return "community" if is_public is True else "shared"
+    return alias if alias in OWNER_SCOPES else None
+
+
 IMAGE_STATUSES = ("Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated")
 # Validation contexts: the image is API-shaped (wrappers collapsed), or from a saved inventory
 # (already flat: never collapsed). Without one, only what is unambiguously a wrapper collapses.

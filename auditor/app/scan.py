@@ -31,6 +31,7 @@ from auditor.history import DEFAULT_TIMEOUT, check_history
 from auditor.inventory import dump_inventory, load_inputs
 from auditor.models import Inventory, RegionInventory
 from auditor.reporters import ReportOptions, render
+from auditor.scoping import OfflineScope, select
 
 log = logging.getLogger("imgaudit")
 
@@ -47,6 +48,7 @@ class Progress(Protocol):
 class ScanOptions:
     inputs: list[Path] = field(default_factory=list)
     collect: CollectRequest | None = None
+    input_scope: OfflineScope | None = None  # scope flags applied to the --input files
     rule_paths: list[Path] = field(default_factory=list)
     config: Config = field(default_factory=Config)
     fail_on: FailOn = "low"
@@ -115,7 +117,8 @@ def _load_ruleset(options: ScanOptions) -> RuleSet:
 
 def _inventory(options: ScanOptions) -> Inventory:
     if options.inputs:
-        return load_inputs(options.inputs)
+        inventory = load_inputs(options.inputs)
+        return select(inventory, options.input_scope) if options.input_scope else inventory
     if options.collect is None:
         raise UsageError("nothing to scan: give --region (collect live) or --input FILE")
     return _collect(options.collect, options.progress)

@@ -23,6 +23,7 @@ from auditor.cli.options import (
     collect_options,
     collect_request,
     env_name,
+    input_scope,
     read_config,
     setup_logging,
 )
@@ -93,6 +94,7 @@ def scan(ctx: click.Context, **p: Any) -> int:
     options = app.ScanOptions(
         inputs=list(p["inputs"]),
         collect=None if p["inputs"] else collect_request(p),
+        input_scope=input_scope(ctx, p) if p["inputs"] else None,
         rule_paths=list(p["rule_paths"]),
         config=config,
         fail_on=p["fail_on"],

@@ -12,10 +12,11 @@ import click
 from click.core import ParameterSource
 
 from auditor.collector import CollectRequest
-from auditor.collector.params import OWNER_CHOICES, owner_scopes
+from auditor.collector.params import OWNER_CHOICES, api_time, owner_scopes
 from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
 from auditor.errors import UsageError
 from auditor.models import IMAGE_STATUSES, Scope
+from auditor.scoping import OfflineScope
 
 VERBOSE_ENV = "IMGAUDIT_VERBOSE"
 
@@ -71,6 +72,30 @@ def _scope(p: dict[str, Any]) -> Scope:
         statuses=_split(p["status"], IMAGE_STATUSES, "status"),
         filters={k: v for k, v in filters.items() if v} | _tag_filters(p["tag"]),
     )
+
+
+def input_scope(ctx: click.Context, p: dict[str, Any]) -> OfflineScope:
+    """The scope flags given (command line, environment or config file) for an `--input`
+    scan: each filters the files as the API would (auditor.scoping). `--owner` and `--status`
+    filter only when given: their defaults are a collection's, and a file is read whole."""
+    scope = _scope(p)
+    filters = dict(scope.filters)
+    for key, flag in (("CreationStartTime", "--created-after"),
+                      ("CreationEndTime", "--created-before")):
+        if key in filters:
+            filters[key] = api_time(filters[key], flag)
+    return OfflineScope(
+        owners=scope.owners if _given(ctx, p, "owner") else None,
+        statuses=scope.statuses if _given(ctx, p, "status") else None,
+        filters=filters,
+    )
+
+
+def _given(ctx: click.Context, p: dict[str, Any], name: str) -> bool:
+    if ctx.get_parameter_source(name) != ParameterSource.DEFAULT:
+        return True
+    param = next(param for param in ctx.command.params if param.name == name)
+    return bool(p[name] != param.get_default(ctx))  # set by the config file
 
 
 def collect_request(p: dict[str, Any]) -> CollectRequest | None:
