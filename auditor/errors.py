@@ -14,6 +14,21 @@ EXIT_OK = 0
 EXIT_POLICY = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
+EXIT_INTERNAL = 4
+EXIT_OUTPUT = 5
+EXIT_INTERRUPTED = 130
+
+# The one table of exit codes: the README's table and `imgaudit scan --help` are checked
+# against it. Only 0 and 1 are verdicts; every other code means "no verdict to trust".
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "passed: no open finding at or above --fail-on",
+    EXIT_POLICY: "policy failure: a finding at or above --fail-on, or an expired waiver",
+    EXIT_USAGE: "usage, config, rule or input error, or an unwritable output path",
+    EXIT_INCOMPLETE: "incomplete scan: reports written and marked incomplete",
+    EXIT_INTERNAL: "internal error (a bug): one line, the traceback with -v",
+    EXIT_OUTPUT: "a report or inventory could not be written (disk full, ...)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 
 class AuditError(Exception):
@@ -61,6 +76,17 @@ class RuleError(AuditError):
     def __init__(self, problems: Sequence[SourceProblem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class OutputError(AuditError):
+    """A report, inventory or standard output that could not be written after the scan ran."""
+
+    exit_code = EXIT_OUTPUT
+
+    def __init__(self, target: str, problem: str, *, stdout: bool = False) -> None:
+        self.target = target
+        self.stdout = stdout
+        super().__init__(f"cannot write {target}: {problem}")
 
 
 class CredentialsError(AuditError):

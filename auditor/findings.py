@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_POLICY
 from auditor.models import DataNote
 
 REPORT_SCHEMA = "imgaudit-report"  # the `schema` and `schema_version` of the JSON report
@@ -234,10 +235,10 @@ class AuditResult(_Record):
     def exit_code(self) -> int:
         """3 when incomplete (wins over 1), 1 on policy failures, else 0."""
         if not self.scan.complete:
-            return 3
+            return EXIT_INCOMPLETE
         if self.failing or self.expired_waivers:
-            return 1
-        return 0
+            return EXIT_POLICY
+        return EXIT_OK
 
     def counts_by_severity(self, *, include_suppressed: bool = False) -> dict[str, int]:
         counts = dict.fromkeys(SEVERITIES, 0)

@@ -8,8 +8,9 @@
 #   imgaudit-<UTC time>.html  .json  .txt   this run's reports
 #   latest.json, latest.html                links to the last complete run
 # The JSON of the last complete run is this run's --baseline, so each report says what is new
-# and what was fixed since then. An incomplete scan (exit 3) never becomes the baseline.
-# Exit code: imgaudit's (0 clean, 1 policy findings, 2 usage error, 3 incomplete).
+# and what was fixed since then. Only a complete run (exit 0 or 1) becomes the baseline: an
+# incomplete scan (3), an error (2, 4, 5) or Ctrl-C (130) never does.
+# Exit code: imgaudit's (0 clean, 1 policy findings, anything else: no verdict; see the README).
 set -u
 
 dir=${IMGAUDIT_REPORTS:-/var/lib/imgaudit/reports}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -47,18 +49,42 @@ def test_the_documented_script_is_the_shipped_one():
     assert block_starting("#!/bin/sh") == SCRIPT.read_text(encoding="utf-8")
 
 
+def run_step(script: str, cwd: Path, *args: str) -> tuple[dict[str, str], str]:
+    """A workflow step's bash script, its `imgaudit scan` on `args` instead of live regions;
+    returns what it wrote to $GITHUB_OUTPUT, and its stderr. The step itself must succeed."""
+    outputs = cwd / "github-output"
+    outputs.write_text("")
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(cwd), "GITHUB_OUTPUT": str(outputs)}
+    script = script.replace(REGIONS, shlex.join(args))
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return dict(line.split("=", 1) for line in outputs.read_text().splitlines()), done.stderr
+
+
+def _step(steps: list[dict], uses: str) -> dict:
+    return next(s for s in steps if s.get("uses", "").startswith(uses))
+
+
+@pytest.mark.skipif(not (BIN / "imgaudit").exists(), reason="imgaudit is not installed")
 def test_github_workflow_uploads_valid_sarif_and_keeps_the_html(tmp_path):
     workflow = yaml.safe_load(block_starting("name: ECS image audit"))
     assert workflow["permissions"]["security-events"] == "write"
     steps = workflow["jobs"]["audit"]["steps"]
     scan = next(s for s in steps if s.get("id") == "scan")
-    assert run_scan(scan["run"], tmp_path) == 1  # the example breaks policy on purpose
-    upload = next(s for s in steps if s.get("uses", "").startswith(
-        "github/codeql-action/upload-sarif@"))
+    # the step itself, run by bash -e as GitHub runs it: it records the code and goes on
+    assert run_step(scan["run"], tmp_path, *EXAMPLE) == ({"code": "1"}, "")  # on purpose
+    failed, stderr = run_step(scan["run"], tmp_path, "--input", "missing.json")
+    assert failed == {"code": "2"} and "missing.json" in stderr
+    upload = _step(steps, "github/codeql-action/upload-sarif@")
+    complete = "steps.scan.outputs.code == '0' || steps.scan.outputs.code == '1'"
+    assert upload["if"] == complete  # an incomplete SARIF would close alerts it never saw
+    gate = next(s for s in steps if s.get("name") == "Gate")
+    assert gate["if"] == "steps.scan.outputs.code != '0'" and "exit 1" in gate["run"]
     sarif = json.loads((tmp_path / upload["with"]["sarif_file"]).read_text(encoding="utf-8"))
     assert schema_errors(sarif) == [] and github_problems(sarif) == []
     assert all("suppressions" not in r for r in sarif["runs"][0]["results"])
-    artifact = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+    artifact = _step(steps, "actions/upload-artifact@")
     for name in artifact["with"]["path"].split():
         assert (tmp_path / name).stat().st_size > 1000
     assert (tmp_path / "imgaudit.md").read_text(encoding="utf-8").startswith("## imgaudit")
@@ -109,11 +135,22 @@ def test_periodic_script_never_takes_an_incomplete_or_failed_run_as_baseline(tmp
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path),
            "IMGAUDIT_REPORTS": str(reports)}
     codes = []
-    for args in (["--input", str(tmp_path / "missing.json")], ["--input", str(incomplete)]):
-        done = subprocess.run([str(SCRIPT), *args], env=env, check=False,
+    runs = [(["--input", str(tmp_path / "missing.json")], None),
+            (["--input", str(incomplete)], None),
+            (EXAMPLE, small_files)]  # a full disk: the reports cannot be written
+    for args, limit in runs:
+        done = subprocess.run([str(SCRIPT), *args], env=env, check=False, preexec_fn=limit,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         codes.append(done.returncode)
         time.sleep(1.1)
-    assert codes == [2, 3]
-    assert len(list(reports.glob("imgaudit-*.html"))) == 1  # the incomplete run is kept
+    assert codes == [2, 3, 5]
+    for kind in ("html", "json"):  # the incomplete run's are kept; the failed run left none
+        assert len(list(reports.glob(f"imgaudit-*.{kind}"))) == 1
+    assert not list(reports.glob(".*.tmp"))
     assert not (reports / "latest.json").exists()
+
+
+def small_files() -> None:
+    """In the child: files cannot grow past 20 kB (EFBIG, as on a full disk)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))

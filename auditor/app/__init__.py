@@ -15,7 +15,7 @@ from auditor.app.rules import (
     rules_test,
     rules_validate,
 )
-from auditor.app.scan import ScanOptions, run_collect, run_scan, write_atomic
+from auditor.app.scan import ScanOptions, run_collect, run_scan
 
 __all__ = [
     "ListFilter",
@@ -32,5 +32,4 @@ __all__ = [
     "rules_validate",
     "run_collect",
     "run_scan",
-    "write_atomic",
 ]

@@ -2,15 +2,12 @@
 
 The CLI parses options into the dataclasses here and calls one function that returns an exit
 code. Everything that can fail on bad input fails before the first API call: output paths,
-rules, config and the baseline are checked first.
+rules, config and the baseline are checked first. Outputs are written by app/output.py.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import stat
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +17,9 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from auditor import __version__
+from auditor.app import output
 from auditor.app.history import record_history
+from auditor.app.output import STDOUT, Target
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.collector import CollectRequest, collect
 from auditor.config import Config
@@ -52,8 +51,8 @@ class ScanOptions:
     rule_paths: list[Path] = field(default_factory=list)
     config: Config = field(default_factory=Config)
     fail_on: FailOn = "low"
-    stdout_format: str = "text"
-    files: dict[str, Path] = field(default_factory=dict)   # format -> output path
+    stdout_format: str | None = "text"   # None: a file option or the inventory takes stdout
+    files: dict[str, Path] = field(default_factory=dict)   # format -> output path (`-`: stdout)
     baseline: Path | None = None
     save_inventory: Path | None = None
     include_suppressed: bool = True
@@ -65,43 +64,6 @@ class ScanOptions:
     history_timeout: float = DEFAULT_TIMEOUT
     summary: bool = False               # text on stdout: counts only
     show_waived: bool = False           # text on stdout: list waived findings too
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file renamed into place: a crash never leaves half a report."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; a report is as readable as any file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The replaced file's mode, or what open() would give a new file under the umask."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def check_writable(paths: Sequence[Path | None]) -> None:
-    """Refuse an output path we could not write, before any work is done."""
-    for path in paths:
-        if path is None:
-            continue
-        folder = path.parent if str(path.parent) else Path(".")
-        if not folder.is_dir():
-            raise UsageError(f"cannot write {path}: folder {folder} does not exist")
-        if path.is_dir():
-            raise UsageError(f"cannot write {path}: it is a folder")
-        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            raise UsageError(f"cannot write {path}: permission denied")
 
 
 def _load_ruleset(options: ScanOptions) -> RuleSet:
@@ -169,21 +131,36 @@ def build_result(
     )
 
 
-def _write_reports(result: AuditResult, options: ScanOptions, stdout: TextIO) -> None:
+def _outputs(options: ScanOptions) -> dict[str, Target]:
+    """Every output of the scan, checked before any work is done."""
+    outputs: dict[str, Path | str | None] = {f"--{f}": p for f, p in options.files.items()}
+    outputs["--save-inventory"] = options.save_inventory
+    if options.stdout_format is not None:
+        outputs[f"--format {options.stdout_format}"] = STDOUT
+    return output.plan(outputs)
+
+
+def _write_reports(result: AuditResult, options: ScanOptions, targets: dict[str, Target],
+                   stdout: TextIO) -> None:
+    """Render every report, then put them all in place (none if one fails to render)."""
     file_options = ReportOptions(include_suppressed=options.include_suppressed)
+    with output.report_set(stdout) as reports:
+        for fmt in options.files:
+            reports.add(targets[f"--{fmt}"], render(fmt, result, file_options))
+        if options.stdout_format is not None:
+            stdout_options = ReportOptions(color=options.color,
+                                           include_suppressed=options.include_suppressed,
+                                           summary=options.summary,
+                                           show_waived=options.show_waived)
+            reports.add(targets[f"--format {options.stdout_format}"],
+                        render(options.stdout_format, result, stdout_options))
     for fmt, path in options.files.items():
-        write_atomic(path, render(fmt, result, file_options))
         log.info("wrote %s report to %s", fmt, path)
-    if options.stdout_format != "none":
-        stdout_options = ReportOptions(color=options.color,
-                                       include_suppressed=options.include_suppressed,
-                                       summary=options.summary, show_waived=options.show_waived)
-        stdout.write(render(options.stdout_format, result, stdout_options))
 
 
 def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     """The whole scan; returns the exit code of DESIGN §2."""
-    check_writable([*options.files.values(), options.save_inventory])
+    targets = _outputs(options)
     if options.history:
         check_history(options.history, write=True)
     with _timed("loaded rules"):
@@ -192,8 +169,8 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     started_at = datetime.now(timezone.utc)
     with _timed("collected or read the inventory"):
         inventory = _inventory(options)
-    if options.save_inventory:
-        write_atomic(options.save_inventory, dump_inventory(inventory))
+    if options.save_inventory is not None:
+        output.write_output(targets["--save-inventory"], dump_inventory(inventory), stdout)
     with _timed(f"evaluated {len(ruleset.rules)} rules on {inventory.image_count} images"):
         run = set(ruleset.ids())  # a waiver of a rule not run is neither used nor stale
         waivers = [w for w in options.config.waivers if w.rule in run]
@@ -207,7 +184,7 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     if options.history:
         record_history(options.history, result, options.history_timeout)
     with _timed(f"wrote reports ({len(result.findings)} findings)"):
-        _write_reports(result, options, stdout)
+        _write_reports(result, options, targets, stdout)
     _warn_region_errors(result.regions)
     return result.exit_code
 
@@ -220,11 +197,12 @@ def _timed(what: str) -> Iterator[None]:
     log.debug("%s in %.2f s", what, time.perf_counter() - start)
 
 
-def run_collect(request: CollectRequest, output: Path, progress: Progress | None) -> int:
-    """Collect only, and save the inventory; exit 3 when a region is incomplete."""
-    check_writable([output])
+def run_collect(request: CollectRequest, path: Path | str, progress: Progress | None,
+                stdout: TextIO) -> int:
+    """Collect only, and save the inventory (`-`: standard output); exit 3 when incomplete."""
+    target = output.plan({"--output": path})["--output"]
     inventory = _collect(request, progress)
-    write_atomic(output, dump_inventory(inventory))
+    output.write_output(target, dump_inventory(inventory), stdout)
     _warn_region_errors(inventory.regions)
     return EXIT_OK if inventory.complete else EXIT_INCOMPLETE
 

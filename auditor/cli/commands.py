@@ -6,6 +6,8 @@ tells where each value came from; a value still at its default takes the config 
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from auditor import __version__, app
 from auditor.cli.color import COLOR_CHOICES, use_color
 from auditor.cli.history import history, history_timeout
 from auditor.cli.options import (
+    VERBOSE_ENV,
     apply_config_defaults,
     collect_options,
     collect_request,
@@ -29,11 +32,23 @@ from auditor.cli.options import (
 )
 from auditor.cli.progress import terminal_progress
 from auditor.cli.selection import selection, selection_options, split_severities
-from auditor.errors import EXIT_USAGE, AuditError, UsageError
+from auditor.config import Config
+from auditor.errors import (
+    EXIT_CODES,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OUTPUT,
+    EXIT_USAGE,
+    AuditError,
+    OutputError,
+    UsageError,
+)
 from auditor.findings import FAIL_ON_CHOICES
 from auditor.reporters import FORMATS
 
 REPORT_FILE_OPTIONS = ("json", "sarif", "html", "junit", "markdown")
+EXIT_EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code:<3}  {text}"
+                                           for code, text in EXIT_CODES.items())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,7 +57,7 @@ def cli() -> None:
     """imgaudit: a compliance linter for Alibaba Cloud ECS images."""
 
 
-@cli.command()
+@cli.command(epilog=EXIT_EPILOG)
 @collect_options
 @click.option("--input", "inputs", multiple=True, type=click.Path(path_type=Path),
               help="Saved inventory or raw DescribeImages JSON (repeatable) instead of --region.")
@@ -98,7 +113,7 @@ def scan(ctx: click.Context, **p: Any) -> int:
         rule_paths=list(p["rule_paths"]),
         config=config,
         fail_on=p["fail_on"],
-        stdout_format=p["format"],
+        stdout_format=_stdout_format(ctx, config, p),
         files={fmt: p[f"{fmt}_file"] for fmt in REPORT_FILE_OPTIONS if p[f"{fmt}_file"]},
         baseline=p["baseline"],
         save_inventory=p["save_inventory"],
@@ -115,7 +130,18 @@ def scan(ctx: click.Context, **p: Any) -> int:
     return app.run_scan(options, sys.stdout)
 
 
-@cli.command()
+def _stdout_format(ctx: click.Context, config: Config, p: dict[str, Any]) -> str | None:
+    """The report for standard output: `--format` unless `-` was given as a file option
+    (`--json -`) and `--format` was not chosen; two outputs there are refused later."""
+    dashes = [p[f"{fmt}_file"] for fmt in REPORT_FILE_OPTIONS] + [p["save_inventory"]]
+    chosen = (ctx.get_parameter_source("format") != ParameterSource.DEFAULT
+              or config.format is not None)
+    if not chosen and any(str(path) == "-" for path in dashes if path is not None):
+        return None
+    return str(p["format"])
+
+
+@cli.command(epilog=EXIT_EPILOG)
 @collect_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Where to write the inventory JSON.")
@@ -127,7 +153,7 @@ def collect(ctx: click.Context, **p: Any) -> int:
     request = collect_request(p)
     if request is None:
         raise UsageError("collect needs --region ID (repeatable) or --region all")
-    return app.run_collect(request, p["output"], terminal_progress(p["quiet"]))
+    return app.run_collect(request, p["output"], terminal_progress(p["quiet"]), sys.stdout)
 
 
 @cli.group()
@@ -192,23 +218,53 @@ cli.add_command(history)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: maps every expected error to its exit code, once."""
+    """Entry point: maps every error to its exit code (errors.EXIT_CODES), once."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = cli.main(args=args, prog_name="imgaudit", standalone_mode=False)
+        sys.stdout.flush()
     except click.ClickException as exc:
         exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("imgaudit: aborted", err=True)
-        return EXIT_USAGE
+        return EXIT_USAGE  # click's own FileError would say 1: a verdict it is not
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("imgaudit: interrupted", err=True)
+        return EXIT_INTERRUPTED
     except AuditError as exc:
-        if "-v" in args or "--verbose" in args:
+        if _verbose(args):
             traceback.print_exc()
         for line in str(exc).splitlines():
             click.echo(f"imgaudit: error: {line}", err=True)
+        if isinstance(exc, OutputError) and exc.stdout:
+            _drop_stdout()
         return exc.exit_code
+    except OSError as exc:  # standard output closed or full at the final flush
+        click.echo(f"imgaudit: error: cannot write standard output: {exc.strerror}", err=True)
+        _drop_stdout()
+        return EXIT_OUTPUT
+    except Exception as exc:  # a bug: never a verdict, never a traceback unless asked
+        if _verbose(args):
+            traceback.print_exc()
+        click.echo(f"imgaudit: internal error ({type(exc).__name__}); this is a bug in "
+                   "imgaudit: run again with -v for the traceback and report it", err=True)
+        return EXIT_INTERNAL
     return result if isinstance(result, int) else 0
+
+
+def _verbose(args: Sequence[str]) -> bool:
+    flags = args[: args.index("--")] if "--" in args else args
+    env = os.environ.get(VERBOSE_ENV, "").lower() not in ("", "0", "false", "no")
+    return env or "-v" in flags or "--verbose" in flags
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null: the unwritable text still buffered must not fail
+    again, as a traceback, when Python flushes it at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file descriptor (a test's captured stream)
 
 
 if __name__ == "__main__":
