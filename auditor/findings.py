@@ -119,6 +119,8 @@ class Finding(_Record):
     resource: str | None = None
     waiver: AppliedWaiver | None = None
     baseline_state: Literal["new", "unchanged"] | None = None
+    first_seen: datetime | None = None  # with --history: when this finding's stretch began
+    first_seen_run: int | None = None   # ... and the run that saw it first
 
     @property
     def suppressed(self) -> bool:
@@ -177,6 +179,19 @@ class BaselineSummary(_Record):
     fixed: list[FixedFinding] = Field(default_factory=list)
 
 
+class HistorySummary(_Record):
+    """With `--history`: this run in the history file, and what changed since the last complete
+    run of the same scope (`previous_run`; None when there is none, and every finding is new).
+    A finding is new when its `first_seen_run` is after `previous_run`."""
+
+    path: str
+    run: int
+    previous_run: int | None = None
+    previous_started_at: datetime | None = None
+    new: int
+    fixed: list[FixedFinding] = Field(default_factory=list)
+
+
 class ScanInfo(_Record):
     tool_version: str
     started_at: datetime
@@ -206,6 +221,7 @@ class AuditResult(_Record):
     waivers: list[WaiverReport] = Field(default_factory=list)
     baseline: BaselineSummary | None = None
     data_quality: list[DataNote] = Field(default_factory=list)  # values kept raw; nothing lost
+    history: HistorySummary | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -97,6 +97,8 @@ def test_finding_fields(rules_file: Path) -> None:
         "resource": "acs:ecs:cn-hangzhou:1234:image/m-pub",
         "waiver": None,
         "baseline_state": None,
+        "first_seen": None,  # set by --history only
+        "first_seen_run": None,
     }
 
 

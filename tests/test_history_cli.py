@@ -336,3 +336,51 @@ def test_unknown_runs_and_bad_timeouts(workdir: Path) -> None:
     _one_line_error(invoke("history", "list", "--history", "h.db",
                            env={"IMGAUDIT_HISTORY_TIMEOUT": "soon"}),
                     "IMGAUDIT_HISTORY_TIMEOUT='soon'")
+
+
+# --- reports show change (with --history) -------------------------------------------------
+
+
+def test_reports_say_what_is_new_and_fixed_since_the_last_complete_run(workdir: Path) -> None:
+    first = json.loads(scan(write_inventory(workdir / "a.json", FIRST)).stdout)
+    assert first["history"] == {"path": "h.db", "run": 1, "previous_run": None,
+                                "previous_started_at": None, "new": 3, "fixed": []}
+    assert {f["first_seen_run"] for f in first["findings"]} == {1}
+    assert first["findings"][0]["first_seen"] == first["scan"]["started_at"][:19] + "Z"
+
+    # an incomplete run between: the next report still compares with run 1, the complete one
+    partial = {"cn-hangzhou": [image("m-old", nvme="no")], "cn-shanghai": []}
+    scan(write_inventory(workdir / "b.json", partial, incomplete=("cn-shanghai",)))
+    third = {"cn-hangzhou": [image("m-old", nvme="no"), image("m-new", public=True)],
+             "cn-shanghai": [image("m-sh", public=True)]}
+    report = json.loads(scan(write_inventory(workdir / "c.json", third)).stdout)
+    history = report["history"]
+    assert (history["run"], history["previous_run"], history["new"]) == (3, 1, 1)
+    assert history["previous_started_at"] == first["scan"]["started_at"][:19] + "Z"
+    assert [(f["rule_id"], f["image_id"]) for f in history["fixed"]] == [("T-PUBLIC", "m-pub")]
+    runs = {f["image_id"]: f["first_seen_run"] for f in report["findings"]}
+    assert runs == {"m-old": 1, "m-new": 3, "m-sh": 1}
+
+    text = invoke("scan", "--input", workdir / "c.json", "--no-builtin-rules", "--rules",
+                  "rules.yaml", "--history", "h.db").stdout
+    assert "history h.db: run 4; since run 3 (" in text and "0 new, 0 fixed" in text
+    assert "m-new is public  [first seen " in text and "(run 3)]" in text
+
+
+def test_text_marks_new_findings_and_names_the_fixed(workdir: Path) -> None:
+    scan(write_inventory(workdir / "a.json", FIRST))
+    second = {"cn-hangzhou": [image("m-old", nvme="no"), image("m-new", public=True)],
+              "cn-shanghai": [image("m-sh", public=True)]}
+    text = invoke("scan", "--input", write_inventory(workdir / "b.json", second),
+                  "--no-builtin-rules", "--rules", "rules.yaml", "--history", "h.db").stdout
+    assert "m-new is public  [new; first seen " in text
+    assert "m-sh is public  [first seen " in text and "(run 1)]" in text
+    assert "since run 1 (" in text and "1 new, 1 fixed\n  fixed: T-PUBLIC cn-hangzhou m-pub" in text
+
+
+def test_without_history_reports_carry_no_history_fields(workdir: Path) -> None:
+    inv = write_inventory(workdir / "a.json", FIRST)
+    report = json.loads(invoke("scan", "--input", inv, "--no-builtin-rules", "--rules",
+                               "rules.yaml", "--format", "json").stdout)
+    assert report["history"] is None
+    assert {(f["first_seen"], f["first_seen_run"]) for f in report["findings"]} == {(None, None)}

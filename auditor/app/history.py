@@ -25,12 +25,14 @@ class HistoryOptions:
     timeout: float = history.DEFAULT_TIMEOUT
 
 
-def record_history(path: Path, result: AuditResult, timeout: float) -> int:
-    """Record a finished scan; the new run's id."""
+def record_history(path: Path, result: AuditResult, timeout: float) -> AuditResult:
+    """Record a finished scan; the result annotated with what changed since the last complete
+    run of its scope and when each finding was first seen, for the reports."""
     with history.open_history(path, write=True, timeout=timeout) as conn:
         run_id = history.record_run(conn, result)
+        changes = history.changes_since_complete(conn, run_id)
     log.info("recorded run %d in %s", run_id, path)
-    return run_id
+    return history.annotate(result, changes, str(path))
 
 
 def _write(answer: BaseModel, text: str, options: HistoryOptions, out: TextIO) -> int:

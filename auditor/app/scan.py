@@ -182,7 +182,7 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     if baseline is not None:
         result = apply_baseline(result, baseline, baseline.path)
     if options.history:
-        record_history(options.history, result, options.history_timeout)
+        result = record_history(options.history, result, options.history_timeout)
     with _timed(f"wrote reports ({len(result.findings)} findings)"):
         _write_reports(result, options, targets, stdout)
     _warn_region_errors(result.regions)

@@ -120,7 +120,7 @@ def finding_maker(rule: Rule, account: str | None, today: date,
             "owner_alias": image.ImageOwnerAlias, "evidence": explain(image),
             "fingerprint": fingerprint(rule_id, region, image_id),
             "resource": image_arn(region, account, image_id), "waiver": waiver,
-            "baseline_state": None,
+            "baseline_state": None, "first_seen": None, "first_seen_run": None,
         })
 
     return make

@@ -4,6 +4,7 @@ It reads audit results and knows nothing of collectors or reporters; `auditor.ap
 runs into it and the CLI's `imgaudit history` commands read it. See docs/history.md.
 """
 
+from auditor.history.changes import RunChanges, annotate, changes_since_complete
 from auditor.history.models import (
     HISTORY_SCHEMA,
     AgeBucket,
@@ -31,6 +32,7 @@ __all__ = [
     "FindingState",
     "FixTime",
     "PruneResult",
+    "RunChanges",
     "RunDetail",
     "RunDiff",
     "RunInfo",
@@ -38,6 +40,8 @@ __all__ = [
     "Scope",
     "Trend",
     "TrendPoint",
+    "annotate",
+    "changes_since_complete",
     "check_history",
     "compact",
     "diff_runs",

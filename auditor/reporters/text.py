@@ -28,29 +28,38 @@ def _header(result: AuditResult) -> str:
             f"region(s) ({regions}), {len(result.rules)} rules\n")
 
 
-def _finding_line(finding: Finding) -> str:
+def _finding_line(finding: Finding, previous_run: int | None = None) -> str:
     """Region, image id (unless the message names it already), message and marks."""
     marks = []
     if finding.waiver is not None:
         waiver = finding.waiver
         marks.append("waiver expired" if waiver.expired else
                      f"waived until {waiver.expires}, owner {waiver.owner}: {waiver.reason}")
-    if finding.baseline_state == "new":
+    if finding.baseline_state == "new" or _new_in_history(finding, previous_run):
         marks.append("new")
+    if finding.first_seen is not None:
+        marks.append(f"first seen {finding.first_seen:%Y-%m-%d} (run {finding.first_seen_run})")
     suffix = f"  [{'; '.join(marks)}]" if marks else ""
     named = finding.message and finding.image_id in finding.message
     image = "" if named else f"{finding.image_id}  "
     return f"    {finding.region}  {image}{finding.message}{suffix}\n"
 
 
-def _block(heading: str, style: str, findings: list[Finding], options: ReportOptions) -> str:
+def _new_in_history(finding: Finding, previous_run: int | None) -> bool:
+    """First seen after the last complete run of the scope (with --history)."""
+    run = finding.first_seen_run
+    return run is not None and (previous_run is None or run > previous_run)
+
+
+def _block(heading: str, style: str, findings: list[Finding], options: ReportOptions,
+           previous_run: int | None = None) -> str:
     """A heading with its count, then per rule a count line and (unless --summary) its findings."""
     lines = [_paint(f"{heading} ({len(findings)})", style, options) + "\n"]
     for rule_id, group in groupby(findings, key=lambda f: f.rule_id):
         items = list(group)
         lines.append(f"  {rule_id}  {items[0].title} ({len(items)})\n")
         if not options.summary:
-            lines.extend(_finding_line(f) for f in items)
+            lines.extend(_finding_line(f, previous_run) for f in items)
     return "".join(lines)
 
 
@@ -84,7 +93,24 @@ def _notes(result: AuditResult, options: ReportOptions) -> str:
         b = result.baseline
         lines.append(f"baseline {b.path}: {b.new} new, {b.unchanged} unchanged, "
                      f"{len(b.fixed)} fixed")
+    if result.history is not None:
+        lines.append(_history_note(result))
     return "".join(line + "\n" for line in lines)
+
+
+_FIXED = 20  # fixed findings named in the text; the JSON report lists them all
+
+
+def _history_note(result: AuditResult) -> str:
+    h = result.history
+    assert h is not None
+    if h.previous_run is None:
+        return f"history {h.path}: run {h.run}, no earlier complete run of this scope: {h.new} new"
+    since = f"{h.previous_started_at:%Y-%m-%d %H:%M} UTC" if h.previous_started_at else "?"
+    fixed = "".join(f"\n  fixed: {f.rule_id} {f.region} {f.image_id}" for f in h.fixed[:_FIXED])
+    more = f"\n  ... and {len(h.fixed) - _FIXED} more fixed" if len(h.fixed) > _FIXED else ""
+    return (f"history {h.path}: run {h.run}; since run {h.previous_run} ({since}): {h.new} "
+            f"new, {len(h.fixed)} fixed{fixed}{more}")
 
 
 def _summary(result: AuditResult, options: ReportOptions) -> str:
@@ -100,11 +126,13 @@ def _summary(result: AuditResult, options: ReportOptions) -> str:
 def render(result: AuditResult, options: ReportOptions) -> str:
     out = [_header(result)]
     groups = _by_severity(f for f in result.findings if not f.suppressed)
-    out += ["\n" + _block(s.upper(), s, items, options) for s, items in groups.items() if items]
+    previous = result.history.previous_run if result.history is not None else None
+    out += ["\n" + _block(s.upper(), s, items, options, previous)
+            for s, items in groups.items() if items]
     waived = sorted((f for f in result.findings if f.suppressed),
                     key=lambda f: (f.rule_id, f.region, f.image_id))
     if waived and options.show_waived:
-        out.append("\n" + _block("WAIVED", "info", waived, options))
+        out.append("\n" + _block("WAIVED", "info", waived, options, previous))
     notes = _notes(result, options)
     if notes:
         out.append("\n" + notes)
