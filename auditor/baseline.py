@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from auditor.errors import InputError
+from auditor.yamlio import read_bounded
 from auditor.findings import (
     REPORT_SCHEMA,
     REPORT_SCHEMA_VERSION,
@@ -24,6 +25,9 @@ from auditor.findings import (
     FixedFinding,
     ScanInfo,
 )
+
+
+MAX_BASELINE_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -83,17 +87,21 @@ def _state(finding: Finding, baseline: BaselineReport) -> str:
 
 
 def _read_text(path: Path) -> str:
+    """A regular file of at most MAX_BASELINE_BYTES (a 100,000-finding report is 60 MB)."""
+    if not path.exists() and not path.is_symlink():
+        raise InputError(path, "baseline file not found")
+    data = read_bounded(path, MAX_BASELINE_BYTES)
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "baseline file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError(path, f"cannot read the baseline: {exc}") from None
 
 
 def _parse(path: Path, text: str) -> Any:
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InputError(path, "not a report: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise InputError(path, f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
                                "--baseline takes a report written with --json") from None

@@ -59,7 +59,7 @@ class InputError(AuditError):
 
 @dataclass(frozen=True)
 class SourceProblem:
-    """One problem at a place in a YAML source (1-based line and column)."""
+    """One problem at a place in a YAML source (1-based line and column; line 0: the file)."""
 
     path: str
     line: int
@@ -67,6 +67,8 @@ class SourceProblem:
     problem: str
 
     def __str__(self) -> str:
+        if not self.line:  # a problem with the file itself (missing, too large): no position
+            return f"{self.path}: {self.problem}"
         return f"{self.path}:{self.line}:{self.column}: {self.problem}"
 
 

@@ -5,11 +5,19 @@ the file. So documents are composed with `yaml.SafeLoader`, turned into plain va
 each value and mapping key is remembered by its location path (`("require", "Tags")`).
 Anchors and aliases are refused (they are how "billion laughs" files blow up memory) and so
 are duplicate keys, which YAML would silently collapse.
+
+These files are strangers' data, so reading them is bounded too: a file over `MAX_FILE_BYTES`,
+anything but a regular file (a FIFO would block, `/dev/zero` never ends), raw control bytes,
+nesting deeper than `MAX_DEPTH`, impossible dates, and numbers no setting needs (integers past
+64 bits, NaN, infinity) are load errors with their line and column, never a traceback or a hang.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +29,12 @@ from pydantic import BaseModel, ValidationError
 from auditor.errors import InputError, RuleError, SourceProblem
 
 Loc = tuple[str | int, ...]
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64  # nested mappings and lists; a rule needs a dozen
+MAX_INT = 2**63 - 1
+# C0 controls and DEL, except tab, newline and carriage return
+_CONTROL = frozenset(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]))
 
 
 @dataclass
@@ -52,13 +66,21 @@ class YamlDoc:
 
 
 class _NoAnchorLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors and aliases before anything is built."""
+    """SafeLoader that refuses anchors, aliases and deep nesting before anything is built."""
+
+    depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise _RefusedError(event.start_mark, "YAML anchors and aliases are not allowed")
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise _RefusedError(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class _RefusedError(Exception):
@@ -102,14 +124,25 @@ class _Builder:
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        """A scalar's value, refused when no setting could mean it."""
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:  # 2025-02-30, an int of 5,000 digits
+            raise _RefusedError(node.start_mark, _bad_scalar(node, exc)) from None
+        problem = _value_problem(value)
+        if problem:
+            raise _RefusedError(node.start_mark, problem)
+        return value
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _RefusedError(key_node.start_mark, "mapping keys must be plain scalars")
-            key = self.loader.construct_object(key_node)
+            key = self.scalar(key_node)
             if isinstance(key, (list, dict)):
                 raise _RefusedError(key_node.start_mark, "mapping keys must be plain scalars")
             key_loc: Loc = (*loc, key)
@@ -124,8 +157,52 @@ class _Builder:
         return result
 
 
+def _bad_scalar(node: yaml.Node, exc: Exception) -> str:
+    text = str(node.value)
+    shown = repr(text if len(text) <= 40 else text[:37] + "...")
+    if node.tag.endswith(":int"):
+        return f"integer {shown} is out of range ({len(text)} characters)"
+    if node.tag.endswith(":timestamp"):
+        return f"impossible date {shown}: {exc}"
+    return f"bad value {shown}: {exc}"
+
+
+def _value_problem(value: Any) -> str | None:
+    """Why a scalar is refused: numbers out of any sane range, control characters."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and not -MAX_INT - 1 <= value <= MAX_INT:
+        return "integer out of range (at most 64 bits)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a usable number"
+    if isinstance(value, str):
+        return _text_problem(value, "a string")
+    return None
+
+
+def _text_problem(text: str, where: str) -> str | None:
+    for char in text:
+        if char in _CONTROL or "\ud800" <= char <= "\udfff":
+            return f"control character U+{ord(char):04X} in {where}"
+    return None
+
+
+def _raw_control(text: str, path: str) -> SourceProblem | None:
+    """The first raw control character of a file, positioned."""
+    if not _CONTROL.intersection(text):
+        return None
+    index = next(i for i, char in enumerate(text) if char in _CONTROL)
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return SourceProblem(path, line, column,
+                         f"control character U+{ord(text[index]):04X} is not allowed")
+
+
 def parse_yaml(text: str, path: str) -> list[YamlDoc]:
     """Every document of `text`; raises RuleError with the position of a syntax problem."""
+    control = _raw_control(text, path)
+    if control is not None:
+        raise RuleError([control])
     loader = _NoAnchorLoader(text)
     docs: list[YamlDoc] = []
     try:
@@ -139,6 +216,11 @@ def parse_yaml(text: str, path: str) -> list[YamlDoc]:
     except _RefusedError as exc:
         line, column = _pos(exc.mark)
         raise RuleError([SourceProblem(path, line, column, exc.text)]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (C1 controls)
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise RuleError([SourceProblem(path, line, column, f"character U+{exc.character:04X} "
+                                       "is not allowed in YAML")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = _pos(mark) if mark else (1, 1)
@@ -151,15 +233,46 @@ def parse_yaml(text: str, path: str) -> list[YamlDoc]:
     return docs
 
 
-def read_yaml(path: Path) -> list[YamlDoc]:
-    """Read and parse a YAML file; an unreadable file is an InputError naming it."""
+def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; anything else is an InputError.
+    Opened without blocking, so a FIFO is refused instead of waited on."""
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read: {exc}") from None
-    return parse_yaml(text, str(path))
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(info.st_mode) else
+                    "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or other special file")
+            raise InputError(path, f"not a regular file ({kind})")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(path, f"larger than {_size(limit)}; not read")
+    return data
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+
+
+def decode_utf8(data: bytes, path: Path | str) -> str:
+    """UTF-8 text; a bad byte is a RuleError at its line and column."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start]
+                     .decode("utf-8", "replace")) + 1
+        raise RuleError([SourceProblem(str(path), line, column,
+                                       f"not UTF-8 text (byte 0x{data[exc.start]:02x})")]) from None
+
+
+def read_yaml(path: Path) -> list[YamlDoc]:
+    """Read and parse a YAML file; an unreadable file is an InputError naming it."""
+    return parse_yaml(decode_utf8(read_bounded(path), path), str(path))
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -80,7 +80,7 @@ def test_builtin_rules_load_and_come_first(tmp_path: Path) -> None:
 
 
 def test_missing_path_names_it(tmp_path: Path) -> None:
-    with pytest.raises(InputError) as info:
+    with pytest.raises(RuleError) as info:
         load_rules([tmp_path / "nope"], builtin=False)
     assert str(info.value) == f"{tmp_path / 'nope'}: no such rule file or folder"
 
@@ -111,7 +111,7 @@ def test_missing_path_names_it(tmp_path: Path) -> None:
     ("require:\n  Tags: {has_keys: owner}\n",
      "r.yaml:5:20: Tags: has_keys expects a list of key names"),
     ("require:\n  CreationTime: {older_than_days: -1}\n",
-     "r.yaml:5:35: CreationTime: older_than_days expects a number of days (0 or more), not '-1'"),
+     "r.yaml:5:35: CreationTime: older_than_days expects a number of days from 0 to 36600, not '-1'"),
     ("require:\n  CreationTime: {gt: yesterday}\n",
      "r.yaml:5:22: CreationTime: gt expects a date such as 2025-01-31, not 'yesterday'"),
     ("require:\n  Size: {regex: '1'}\n",
@@ -252,7 +252,7 @@ def test_rule_param_default_of_the_wrong_type(tmp_path: Path) -> None:
     body = "params: {days: soon}\nrequire: {CreationTime: {newer_than_days: {param: days}}}\n"
     assert errors(tmp_path, HEAD + body) == [
         "r.yaml:4:16: param 'days' of IMG-T (CreationTime: newer_than_days) expects a number of "
-        "days (0 or more), not 'soon'"
+        "days from 0 to 36600, not 'soon'"
     ]
 
 

@@ -111,7 +111,7 @@ MISSING_TABLE = [
     ("lt", {"Size": {"lt": 0}}, False),
     ("lte", {"Size": {"lte": 0}}, False),
     ("older_than_days", {"CreationTime": {"older_than_days": 0}}, False),
-    ("newer_than_days", {"CreationTime": {"newer_than_days": 100000}}, False),
+    ("newer_than_days", {"CreationTime": {"newer_than_days": 36600}}, False),
     ("has_keys on an absent tag set", {"Tags": {"has_keys": ["owner"]}}, False),
     ("absent tag eq", {"Tags.owner": "x"}, False),
     ("absent tag ne", {"Tags.owner": {"ne": "x"}}, True),

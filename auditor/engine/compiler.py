@@ -159,8 +159,10 @@ def _quantify(kind: str, get: Callable[[Any], Any], pred: Pred) -> Pred:
 
 
 def _combine(conjunction: bool, preds: tuple[Pred, ...]) -> Pred:
-    """Nested two-way closures: cheaper per call than a generator over the list."""
+    """Nested two-way closures: cheaper per call than a generator over the list. Split in
+    halves, so a list of 10,000 conditions nests 14 calls deep, not 10,000."""
     if len(preds) == 1:
         return preds[0]
-    a, b = preds[0], _combine(conjunction, preds[1:])
+    half = len(preds) // 2
+    a, b = _combine(conjunction, preds[:half]), _combine(conjunction, preds[half:])
     return (lambda o: a(o) and b(o)) if conjunction else (lambda o: a(o) or b(o))

@@ -21,6 +21,7 @@ from auditor.errors import SourceProblem
 from auditor.yamlio import Loc, YamlDoc, did_you_mean
 
 COMBINATORS = ("all", "any", "not")
+MAX_DEPTH = 32  # conditions inside conditions (all/any/not/quantifiers); rules need a handful
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Parser:
         self.doc = doc
         self.params = params
         self.problems: list[SourceProblem] = []
+        self.depth = 0
 
     def fail(self, loc: Loc, text: str, *, key: bool = False) -> None:
         self.problems.append(self.doc.problem(loc, text, key=key))
@@ -77,8 +79,14 @@ class Parser:
         if not isinstance(value, dict) or not value:
             self.fail(loc, "a condition is a non-empty mapping (field: value, all, any or not)")
             return None
-        items = [self._entry(str(k), v, (*loc, k), model) for k, v in value.items()]
-        return _all(items)
+        if self.depth >= MAX_DEPTH:
+            self.fail(loc, f"conditions nested more than {MAX_DEPTH} levels deep")
+            return None
+        self.depth += 1
+        try:
+            return _all([self._entry(str(k), v, (*loc, k), model) for k, v in value.items()])
+        finally:
+            self.depth -= 1
 
     def _entry(self, key: str, value: Any, loc: Loc, model: type[BaseModel]) -> Cond | None:
         if key in ("all", "any"):

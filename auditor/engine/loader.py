@@ -6,7 +6,8 @@ with file, line and column.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from auditor.config import Config
@@ -29,20 +30,78 @@ def builtin_rules_dir() -> Path:
     return shipped if shipped.is_dir() else package.parent / "rules"
 
 
+MAX_FOLDER_ENTRIES = 100_000  # files and folders looked at under one rule folder
+
+
 def rule_files(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders searched recursively for *.yaml / *.yml, in sorted order."""
+    """Files as given; folders searched recursively for *.yaml / *.yml, in sorted order.
+    Raises RuleError naming every path that cannot be used."""
+    problems: list[SourceProblem] = []
+    files = _find_files(paths, problems, {})
+    if problems:
+        raise RuleError(problems)
+    return files
+
+
+def _find_files(paths: Sequence[Path], problems: list[SourceProblem],
+                where: dict[Path, SourceProblem]) -> list[Path]:
+    """`where` maps a path named in the config file to a problem at its line there."""
     files: list[Path] = []
     for path in paths:
+        def fail(text: str, path: Path = path) -> None:
+            at = where.get(path)
+            problems.append(SourceProblem(at.path, at.line, at.column, f"{path}: {text}")
+                            if at else SourceProblem(str(path), 0, 0, text))
+
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+            found = _walk(path, fail)
             if not found:  # most likely a wrong path: say so rather than check nothing
-                raise InputError(path, "folder holds no rule files (*.yaml, *.yml)")
+                fail("folder holds no rule files (*.yaml, *.yml)")
             files += found
         elif path.exists():
             files.append(path)
         else:
-            raise InputError(path, "no such rule file or folder")
+            fail("no such rule file or folder")
     return files
+
+
+def _walk(folder: Path, fail: Callable[[str], None]) -> list[Path]:
+    """Rule files under `folder`. Symlinks are followed, but a folder already searched (a
+    symlink loop, or two links to one folder) is searched once; the walk stops with a problem
+    after MAX_FOLDER_ENTRIES entries (`rules: [/]` must not read the whole disk)."""
+    found: list[Path] = []
+    seen = {os.path.realpath(folder)}
+    stack, entries = [folder], 0
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as scan:
+                items = list(scan)
+        except OSError as exc:
+            fail(f"cannot read folder {current}: {exc.strerror or exc}")
+            continue
+        entries += len(items)
+        if entries > MAX_FOLDER_ENTRIES:
+            fail(f"more than {MAX_FOLDER_ENTRIES} files and folders under it; give the rule "
+                 "folder itself")
+            return []
+        for entry in items:
+            path = Path(entry.path)
+            if _is_dir(entry):
+                real = os.path.realpath(path)
+                if real not in seen:
+                    seen.add(real)
+                    stack.append(path)
+            elif path.suffix in RULE_SUFFIXES and (entry.is_file() or entry.is_symlink()):
+                found.append(path)  # a broken link is read, and reported, like a missing file
+    return sorted(found)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symlink loop (ELOOP)
+        return False
 
 
 def _rule_values(doc: YamlDoc, problems: list[SourceProblem]) -> Iterator[tuple[object, tuple]]:
@@ -68,6 +127,9 @@ def _read_rules(files: list[Path], problems: list[SourceProblem]) -> list[Rule]:
         except RuleError as exc:
             problems += exc.problems
             continue
+        except InputError as exc:  # unreadable, not a regular file, too large
+            problems.append(SourceProblem(exc.path, 0, 0, exc.problem))
+            continue
         for doc in docs:
             for value, base in _rule_values(doc, problems):
                 rule, found = build_rule(doc, value, base)
@@ -92,9 +154,13 @@ def _where(doc: YamlDoc, loc: tuple) -> str:
 def load_rules(
     paths: Sequence[Path], *, builtin: bool = True, config: Config | None = None
 ) -> RuleSet:
-    """Load, validate and configure rules; raises RuleError listing every problem."""
-    files = (rule_files([builtin_rules_dir()]) if builtin else []) + rule_files(list(paths))
+    """Load, validate and configure rules; raises RuleError listing every problem.
+    Paths that came from the config file's `rules:` are reported at their line there."""
     problems: list[SourceProblem] = []
+    where = ({path: config.problem(("rules", i), "") for i, path in enumerate(config.rule_paths())}
+             if config is not None else {})
+    files = _find_files([builtin_rules_dir()] if builtin else [], problems, {})
+    files += _find_files(list(paths), problems, where)
     rules = _read_rules(files, problems)
     if config is not None:
         _configure(rules, config, problems)

@@ -99,9 +99,13 @@ def _glob_problem(value: Any, kind: str) -> str | None:
     return _str_problem(value, kind) or check_glob(value)
 
 
+MAX_DAYS = 36_600  # a hundred years and some: no image is older, and dates stay computable
+
+
 def _days_problem(value: Any, kind: str) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        return f"expects a number of days (0 or more), not {show(value)!r}"
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not 0 <= value <= MAX_DAYS):
+        return f"expects a number of days from 0 to {MAX_DAYS}, not {show(value)!r}"
     return None
 
 
@@ -135,11 +139,19 @@ def _compare(op: Callable[[Any, Any], bool], operand: Any, field: FieldRef, toda
 def _age(older: bool, days: float, today: date) -> Test:
     # Age is counted in whole calendar days (UTC): older_than_days 30 on 2025-03-31 means
     # created on 2025-02-28 or before; newer_than_days 30 means created after 2025-03-01.
+    # An evaluation date near year 1 or 9999 (a rule's `tests.today`) clamps the cutoff.
     if older:
-        cutoff = datetime.combine(today - timedelta(days=days), time(), timezone.utc)
+        cutoff = _cutoff(today, days, datetime.min)
         return lambda v: v is not None and _utc(v) < cutoff
-    cutoff = datetime.combine(today - timedelta(days=days - 1), time(), timezone.utc)
+    cutoff = _cutoff(today, days - 1, datetime.max)
     return lambda v: v is not None and _utc(v) >= cutoff
+
+
+def _cutoff(today: date, days: float, clamp: datetime) -> datetime:
+    try:
+        return datetime.combine(today - timedelta(days=days), time(), timezone.utc)
+    except OverflowError:
+        return clamp.replace(tzinfo=timezone.utc)
 
 
 def _has_keys(keys: list[str]) -> Test:
