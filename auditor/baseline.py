@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from auditor.errors import InputError
-from auditor.yamlio import read_bounded
 from auditor.findings import (
     REPORT_SCHEMA,
     REPORT_SCHEMA_VERSION,
@@ -25,7 +24,7 @@ from auditor.findings import (
     FixedFinding,
     ScanInfo,
 )
-
+from auditor.yamlio import read_bounded
 
 MAX_BASELINE_BYTES = 512 * 1024 * 1024
 

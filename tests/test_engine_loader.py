@@ -9,7 +9,7 @@ import pytest
 
 from auditor.config import load_config
 from auditor.engine import Selection, builtin_rules_dir, load_rules
-from auditor.errors import InputError, RuleError
+from auditor.errors import RuleError
 
 HEAD = "id: IMG-T\ntitle: T\nseverity: high\n"
 
