@@ -203,9 +203,10 @@ def parse_yaml(text: str, path: str) -> list[YamlDoc]:
     control = _raw_control(text, path)
     if control is not None:
         raise RuleError([control])
-    loader = _NoAnchorLoader(text)
     docs: list[YamlDoc] = []
+    loader = None
     try:
+        loader = _NoAnchorLoader(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -229,7 +230,8 @@ def parse_yaml(text: str, path: str) -> list[YamlDoc]:
     except yaml.YAMLError as exc:
         raise RuleError([SourceProblem(path, 1, 1, f"YAML: {exc}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return docs
 
 

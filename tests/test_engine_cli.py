@@ -41,6 +41,8 @@ def test_validate_reports_every_problem_on_its_own_line(tmp_path: Path) -> None:
     assert lines(result, tmp_path) == [
         "imgaudit: error: bad.yaml:4:15: severity: Input should be 'critical', 'high', "
         "'medium', 'low' or 'info'",
+        # the schema error above does not hide the condition's problem below it
+        "imgaudit: error: bad.yaml:5:15: unknown field 'IsPublik' (did you mean 'IsPublic'?)",
         "imgaudit: error: bad.yaml:10:14: unknown operator 'gtt' (did you mean 'gt'?)",
         "imgaudit: error: bad.yaml:11:14: message template: unexpected '}'",
     ]

@@ -55,9 +55,9 @@ def _find_files(paths: Sequence[Path], problems: list[SourceProblem],
 
         if path.is_dir():
             found = _walk(path, fail)
-            if not found:  # most likely a wrong path: say so rather than check nothing
+            if found == []:  # most likely a wrong path: say so rather than check nothing
                 fail("folder holds no rule files (*.yaml, *.yml)")
-            files += found
+            files += found or []
         elif path.exists():
             files.append(path)
         else:
@@ -65,10 +65,11 @@ def _find_files(paths: Sequence[Path], problems: list[SourceProblem],
     return files
 
 
-def _walk(folder: Path, fail: Callable[[str], None]) -> list[Path]:
-    """Rule files under `folder`. Symlinks are followed, but a folder already searched (a
-    symlink loop, or two links to one folder) is searched once; the walk stops with a problem
-    after MAX_FOLDER_ENTRIES entries (`rules: [/]` must not read the whole disk)."""
+def _walk(folder: Path, fail: Callable[[str], None]) -> list[Path] | None:
+    """Rule files under `folder` (None: too many entries). Symlinks are followed, but a folder
+    already searched (a symlink loop, or two links to one folder) is searched once; the walk
+    stops with a problem after MAX_FOLDER_ENTRIES entries (`rules: [/]` must not read the
+    whole disk)."""
     found: list[Path] = []
     seen = {os.path.realpath(folder)}
     stack, entries = [folder], 0
@@ -84,7 +85,7 @@ def _walk(folder: Path, fail: Callable[[str], None]) -> list[Path]:
         if entries > MAX_FOLDER_ENTRIES:
             fail(f"more than {MAX_FOLDER_ENTRIES} files and folders under it; give the rule "
                  "folder itself")
-            return []
+            return None
         for entry in items:
             path = Path(entry.path)
             if _is_dir(entry):
@@ -92,7 +93,7 @@ def _walk(folder: Path, fail: Callable[[str], None]) -> list[Path]:
                 if real not in seen:
                     seen.add(real)
                     stack.append(path)
-            elif path.suffix in RULE_SUFFIXES and (entry.is_file() or entry.is_symlink()):
+            elif path.suffix in RULE_SUFFIXES and (entry.is_symlink() or entry.is_file()):
                 found.append(path)  # a broken link is read, and reported, like a missing file
     return sorted(found)
 

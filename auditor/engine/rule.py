@@ -123,20 +123,39 @@ def _examples(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[dict[str, list[I
     return cases, problems
 
 
+def _valid_part(value: dict[str, Any], bad: set[Any]) -> RuleSpec:
+    """A spec of the keys that validated, so that their own checks (conditions, message,
+    examples) still run and `validate` reports every problem at once. A key that depends on
+    an invalid one is skipped: conditions when `params` is invalid (every param would look
+    undeclared), the message when `params` is."""
+    good = {k: v for k, v in value.items() if k in RuleSpec.model_fields and k not in bad}
+    if "params" in bad:
+        good = {k: v for k, v in good.items() if k not in ("when", "require", "message")}
+    examples = good.pop("tests", None)
+    spec = RuleSpec.model_construct(**{"id": "?", "title": "?", "severity": Severity.INFO,
+                                       "require": None, **good})
+    if examples is not None:
+        spec.tests = RuleExamples.model_validate(examples)  # validated already: it is good
+    return spec
+
+
 def build_rule(doc: YamlDoc, value: Any, base: Loc) -> tuple[Rule | None, list[SourceProblem]]:
     """Validate one rule mapping; every problem is positioned in `doc`."""
     if not isinstance(value, dict):
         return None, [doc.problem(base, "a rule is a mapping of keys (id, title, severity, ...)")]
     try:
         spec = RuleSpec.model_validate(value)
-    except ValidationError as exc:
-        return None, validation_problems(exc, doc, base, RuleSpec)
+        problems = []
+    except ValidationError as exc:  # report it, and still check the keys that are valid
+        problems = validation_problems(exc, doc, base, RuleSpec)
+        spec = _valid_part(value, {err["loc"][0] for err in exc.errors() if err["loc"]})
     parser = Parser(doc, set(spec.params))
     when = parser.cond(spec.when, (*base, "when"), Image) if spec.when is not None else None
-    require = parser.cond(spec.require, (*base, "require"), Image)
+    require = (parser.cond(spec.require, (*base, "require"), Image)
+               if spec.require is not None else None)
     render, template_problems = _template(spec, doc, base)
     examples, example_problems = _examples(spec, doc, base)
-    problems = parser.problems + template_problems + example_problems
+    problems += parser.problems + template_problems + example_problems
     if problems or require is None:
         return None, problems
     rule = Rule(spec, doc, base, when, require, render, spec.severity, dict(spec.params), examples)
