@@ -221,3 +221,14 @@ def test_a_huge_echoed_message_is_cut(fake: FakeEndpoint) -> None:
     region = collect(request(fake, lookup_account=False)).regions[0]
     (error,) = region.errors
     assert len(error) < 2500
+
+
+def test_a_dripping_metadata_service_ends_at_the_deadline(
+    fake: FakeEndpoint, clean_env: Path
+) -> None:
+    fake.cloud.instance_role = "ecs-auditor"
+    fake.cloud.metadata_drip = 0.3
+    started = time.monotonic()
+    with pytest.raises(CredentialsError, match="no complete answer within 1 s"):
+        collect(request(fake, timeout=1))
+    assert time.monotonic() - started < 4

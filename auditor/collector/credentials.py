@@ -36,6 +36,7 @@ class CredentialOptions:
     sts_endpoint: str = sts.DEFAULT_STS_ENDPOINT
     metadata_url: str = metadata.DEFAULT_METADATA_URL
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    timeout: float = 30.0  # seconds one request to the metadata service may take
 
 
 def _from_environment(env: Mapping[str, str]) -> Credentials | None:
@@ -56,12 +57,13 @@ class _Resolver:
         self.path = options.config_path or aliyun_config.default_config_path()
 
     def assume_role(self, keys: Credentials, arn: str, name: str, duration: int) -> Credentials:
-        client = ApiClient(self.session, keys)
+        client = ApiClient(self.session, keys, timeout=self.options.timeout)
         return sts.assume_role(client, self.options.sts_endpoint, arn, name, duration)
 
     def instance_role(self, role_name: str | None) -> Credentials:
         try:
-            return metadata.role_credentials(self.session, self.options.metadata_url, role_name)
+            return metadata.role_credentials(self.session, self.options.metadata_url, role_name,
+                                             self.options.timeout)
         except metadata.MetadataUnreachableError:
             raise CredentialsError(
                 f"EcsRamRole: the ECS metadata service {self.options.metadata_url} "
@@ -77,7 +79,8 @@ class _Resolver:
 
     def from_metadata(self) -> Credentials | None:
         try:
-            return metadata.role_credentials(self.session, self.options.metadata_url)
+            return metadata.role_credentials(self.session, self.options.metadata_url,
+                                             seconds=self.options.timeout)
         except metadata.MetadataUnreachableError:
             return None
 

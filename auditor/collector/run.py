@@ -59,6 +59,7 @@ def _credential_options(request: CollectRequest) -> CredentialOptions:
         metadata_url=request.metadata_url or env.get("IMGAUDIT_METADATA_URL")
         or metadata.DEFAULT_METADATA_URL,
         environ=env,
+        timeout=request.timeout,
     )
 
 

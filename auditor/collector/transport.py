@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -153,6 +154,31 @@ class Watchdog:
                     continue
                 heapq.heappop(self._heap)
             slot.kill("no complete answer before the request's deadline")
+
+
+_shared_watchdog = Watchdog()
+
+
+def bounded_request(
+    session: requests.Session, method: str, url: str, *, seconds: float,
+    limit: int = MAX_BODY, **kwargs: Any,
+) -> tuple[requests.Response, bytes]:
+    """One request that must end within `seconds` with at most `limit` decoded bytes (for
+    calls made outside `ApiClient`: the metadata service). Raises requests' and urllib3's
+    exceptions, DeadlineExceededError, BodyTooLargeError or ValueError."""
+    with _shared_watchdog.watch(seconds) as slot:
+        try:
+            response = session.request(method, url, stream=True, allow_redirects=False,
+                                       **kwargs)
+            try:
+                body = read_body(response, limit)
+            finally:
+                response.close()
+        except (requests.RequestException, urllib3.exceptions.HTTPError):
+            if slot.killed:
+                raise DeadlineExceededError(slot.killed) from None
+            raise
+    return response, body
 
 
 def _decoder(encoding: str) -> Any:

@@ -119,6 +119,7 @@ class FakeCloud:
     roles: dict[str, str] = field(default_factory=dict)  # role ARN -> account id
     instance_role: str | None = None                     # ECS metadata role name
     metadata_answer: bytes | None = None  # replaces the role's credentials document
+    metadata_drip: float = 0.0  # > 0: the credentials document goes out a byte at a time
     latency: float = 0.0
     max_skew_seconds: int = 900
     faults: list[Fault] = field(default_factory=list)

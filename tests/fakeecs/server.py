@@ -93,6 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
         if cloud.metadata_answer is not None:
             return self._send(200, cloud.metadata_answer, "text/plain")
         key = cloud.issue_sts_key(cloud.keys[next(iter(cloud.keys))].account_id)
+        if cloud.metadata_drip:
+            return self._drip(b'{"AccessKeyId": "' + key.key_id.encode() + b'"}',
+                              cloud.metadata_drip)
         self._json(200, {"AccessKeyId": key.key_id, "AccessKeySecret": key.secret,
                          "SecurityToken": key.token, "Expiration": "2099-01-01T00:00:00Z",
                          "LastUpdated": "2026-11-27T00:00:00Z", "Code": "Success"})
@@ -160,6 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "total":
             field = b'"TotalCount": ' + fault.total.encode() + b", " if fault.total else b""
             return self._send(200, re.sub(rb'"TotalCount": [^,}]*(, )?', field, body, count=1))
+        self._drip(body, fault.delay)
+
+    def _drip(self, body: bytes, delay: float) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -168,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
             for i in range(len(body)):
                 self.wfile.write(body[i:i + 1])
                 self.wfile.flush()
-                time.sleep(fault.delay)
+                time.sleep(delay)
         except OSError:  # the client gave up: what it should do
             self.close_connection = True
 
