@@ -297,6 +297,8 @@ def merge(inventories: Sequence[Inventory]) -> Inventory:
 def load_inputs(paths: Sequence[Path]) -> Inventory:
     """Every input file read and merged (100,000s of records, none of them garbage: the
     cyclic GC is paused, see auditor/gcpause.py)."""
+    if sum(1 for path in paths if str(path) == "-") > 1:
+        raise InputError(Path("-"), "standard input can be read only once")
     with gc_paused():
         return _merge([_read(path) for path in paths])
 

@@ -1,0 +1,99 @@
+"""Input files as a user gives them: pipes, standard input, endless or huge input, odd bytes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cli_helpers import CliResult
+
+from auditor.errors import InputError
+from auditor.inventory import read_bytes
+
+Run = Callable[..., CliResult]
+IMGAUDIT = [sys.executable, "-c", "from auditor.cli import main; raise SystemExit(main())"]
+PAGE = {"RequestId": "R-1", "RegionId": "cn-beijing", "TotalCount": 1,
+        "Images": {"Image": [{"ImageId": "m-pipe", "ImageOwnerAlias": "self"}]}}
+
+
+def _images(report: str) -> int:
+    return int(json.loads(report)["scan"]["images"])
+
+
+def test_standard_input_is_an_input() -> None:
+    done = subprocess.run([*IMGAUDIT, "scan", "--input", "-", "--format", "json",
+                           "--no-builtin-rules"], input=json.dumps(PAGE), text=True,
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert _images(done.stdout) == 1
+
+
+def test_process_substitution_is_an_input(tmp_path: Path) -> None:
+    """`--input <(aliyun ecs DescribeImages ...)`: a /dev/fd path to a pipe."""
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps(PAGE))
+    command = " ".join([*(f"'{part}'" for part in IMGAUDIT), "scan", "--format", "json",
+                        "--no-builtin-rules", f"--input <(cat '{page}')"])
+    done = subprocess.run(["bash", "-c", command], text=True, capture_output=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert _images(done.stdout) == 1
+
+
+def test_standard_input_twice_is_refused(run_cli: Run) -> None:
+    result = run_cli("scan", "--input", "-", "--input", "-")
+    assert result.exit_code == 2
+    assert "imgaudit: error: -: standard input can be read only once" in result.stderr
+
+
+def test_an_input_that_never_ends_is_refused_at_once(run_cli: Run) -> None:
+    result = run_cli("scan", "--input", "/dev/zero")
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("/dev/zero: not JSON: it does not start with { or [")
+
+
+def test_an_input_past_the_size_bound_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_bytes(b"[" + b"1," * (3 << 20) + b"1]")
+    with pytest.raises(InputError, match=r"larger than 2 MiB, more than any real inventory"):
+        read_bytes(big, limit=2 << 20)
+    assert read_bytes(big, limit=8 << 20)[:3] == b"[1,"
+
+
+def test_bytes_that_are_not_utf8_lose_nothing_readable(run_cli: Run, tmp_path: Path) -> None:
+    page = tmp_path / "gbk.json"
+    body = json.dumps(PAGE).replace('"m-pipe"', '"m-pipe", "ImageName": "NAME"')
+    page.write_bytes(body.encode().replace(b"NAME", "云镜像".encode("gbk")))
+    result = run_cli("scan", "--input", page, "--format", "json", "--no-builtin-rules")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scan"]["images"] == 1
+    (note,) = report["data_quality"]
+    assert note["source"] == str(page) and "not UTF-8" in note["message"]
+
+
+@pytest.mark.parametrize(("doc", "images", "complete"), [
+    ({"RequestId": "R", "RegionId": "cn-a", "TotalCount": 0}, 0, True),  # no Images at all
+    ({"RequestId": "R", "RegionId": "cn-a", "TotalCount": 0, "Images": {}}, 0, True),
+    ({"RequestId": "R", "RegionId": "cn-a", "TotalCount": -5, "Images": {"Image": [
+        {"ImageId": "m-1"}]}}, 1, True),
+    ({"RequestId": "R", "RegionId": "cn-a", "Images": {"Image": [{"ImageId": "m-1"}]}}, 1, True),
+    ({"RequestId": "R", "RegionId": "cn-a", "TotalCount": 10**9, "Images": {"Image": [
+        {"ImageId": "m-1"}]}}, 1, False),
+    ({"RequestId": "R", "RegionId": "cn-a", "TotalCount": "2", "Images": {"Image": [
+        {"ImageId": "m-1"}, {"ImageId": 7}]}}, 2, True),
+])
+def test_odd_page_shapes_through_the_cli(run_cli: Run, tmp_path: Path, doc: dict,
+                                         images: int, complete: bool) -> None:
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps(doc))
+    result = run_cli("scan", "--input", page, "--format", "json", "--no-builtin-rules")
+    report = json.loads(result.stdout)
+    assert report["scan"]["images"] == images and report["scan"]["complete"] is complete
+    assert result.exit_code == (0 if complete else 3), result.stderr
+    if not complete:
+        assert "1 of 1000000000 images present in the input" in result.stderr
