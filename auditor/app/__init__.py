@@ -7,6 +7,7 @@ from auditor.app.history import (
     history_show,
     history_trend,
 )
+from auditor.app.output import is_stdout
 from auditor.app.rules import (
     ListFilter,
     rules_list,
@@ -25,6 +26,7 @@ __all__ = [
     "history_prune",
     "history_show",
     "history_trend",
+    "is_stdout",
     "rules_list",
     "rules_schema",
     "rules_show",

@@ -116,6 +116,11 @@ def _descriptor(given: str) -> int | None:
     return None
 
 
+def is_stdout(given: str) -> bool:
+    """`-`, /dev/stdout, /proc/self/fd/1 ..."""
+    return given == STDOUT or _descriptor(given) == 1
+
+
 def _identity(found: Target) -> object:
     if found.path is None:
         return ("fd", found.fd)

@@ -136,7 +136,7 @@ def _stdout_format(ctx: click.Context, config: Config, p: dict[str, Any]) -> str
     dashes = [p[f"{fmt}_file"] for fmt in REPORT_FILE_OPTIONS] + [p["save_inventory"]]
     chosen = (ctx.get_parameter_source("format") != ParameterSource.DEFAULT
               or config.format is not None)
-    if not chosen and any(str(path) == "-" for path in dashes if path is not None):
+    if not chosen and any(app.is_stdout(str(path)) for path in dashes if path is not None):
         return None
     return str(p["format"])
 
