@@ -87,6 +87,8 @@ def test_the_template_sees_the_image_as_its_json() -> None:
     "{{ image.Tags.nope | string }}|{{ (image.Size | string)[::-1] }}|{{ image.ImageId[2:] }}",
     "{{ image.DiskDeviceMappings[0].Encrypted }} {{ image.DiskDeviceMappings[5].Size }}",
     "{{ image.DetectionOptions.Items[-1].Name }}{{ params.names[1] }}{{ params.names[9] }}",
+    "{{ image }}",
+    "{{ image.Tags }}{{ image.Tags.owner }}{{ image.Tags.owner[0] }}{{ image.Features.NvmeSupport }}",
 ])
 def test_quick_path_renders_exactly_like_the_sandbox(source: str) -> None:
     assert render(source) == render(source, quick=False)
@@ -161,3 +163,17 @@ def test_plain_turns_yaml_values_into_data() -> None:
     from datetime import date
     assert plain({"d": date(2025, 1, 2), "t": (1, "a"), 3: None}) == {
         "d": "2025-01-02", "t": [1, "a"], "3": None}
+
+
+@pytest.mark.parametrize(("size", "fails"), [(30, False), (32, True)])
+def test_loops_of_one_message_are_bounded(size: int, fails: bool) -> None:
+    """1,000 loop items per message, all loops together: 30 + 30 * 30 pass, 32 + 32 * 32 not."""
+    from jinja2.sandbox import SecurityError
+
+    variables = {**VARIABLES, "params": {"names": list(range(size))}}
+    source = "{% for a in params.names %}{% for b in params.names %}.{% endfor %}{% endfor %}"
+    if fails:
+        with pytest.raises(SecurityError, match="may not loop more than 1000 times"):
+            render(source, variables=variables)
+    else:
+        assert render(source, variables=variables) == "." * size * size

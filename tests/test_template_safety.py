@@ -22,7 +22,7 @@ import pytest
 from cli_helpers import EXAMPLES, REPO, invoke
 from jinja2 import TemplateError as JinjaError
 
-from auditor.engine.templates import _ENV  # the sandbox alone, without the load-time check
+from auditor.engine.templates import _ENV, render_sandboxed, sandboxed
 
 SECRET = "LTAI5t-canary-S3cr3t-9f8e7d"
 PWNED = "/tmp/imgaudit-template-pwned"
@@ -149,6 +149,10 @@ HARMLESS = [
     "'aaaaaaaaaa') | replace('a', 'aaaaaaaaaa') | replace('a', 'aaaaaaaaaa') | replace('a', "
     "'aaaaaaaaaa') }}",
     "{{ image.ImageId | truncate(999999999) }}",
+    "{% for a in params.many %}{% for b in params.many %}{{ a }}{% endfor %}{% endfor %}",
+    "{% for a in params.many %}{% for b in params.many %}{% endfor %}{% endfor %}",
+    "{{ 5 | round(-999999999) }}",  # would compute 10 ** 999999999
+    "{{ image.Size | round(999999999, 'ceil') }}",
     "{{ image | tojson }} {{ image | string }}",
     "{{ image.Tags | dictsort }} {{ image.Tags | items | list }}",
     "{{ params.keys }}{{ params.get }}{{ params.items }}",  # params named like methods
@@ -157,11 +161,14 @@ HARMLESS = [
 ]
 
 
+MANY = list(range(100))  # 100 + 100 * 100 loop items: over the budget
+
+
 def _rule(template: str) -> str:
     """Every example image fails this rule, so its message renders for each of them."""
     body = "\n".join("  " + line for line in template.splitlines())
     return ("id: ORG-EVIL\ntitle: Evil\nseverity: high\nrequire: {ImageId: never-an-image}\n"
-            "params: {names: [a, b], keys: [k], get: [g], items: [i]}\n"
+            f"params: {{names: [a, b], keys: [k], get: [g], items: [i], many: {MANY}}}\n"
             f"message: |-\n{body}\n")
 
 
@@ -241,7 +248,7 @@ PLAIN_CONTEXT: dict[str, Any] = {
     "image": {"ImageId": "m-1", "ImageName": "n", "Description": "d", "Tags": {"k": "v"},
               "CreationTime": "2020-01-02T03:04:05Z",
               "DetectionOptions": {"Items": [{"Name": "a", "RiskLevel": "High"}]}},
-    "params": {"names": ["a", "b"], "keys": ["k"], "get": ["g"], "items": ["i"]},
+    "params": {"names": ["a", "b"], "keys": ["k"], "get": ["g"], "items": ["i"], "many": MANY},
     "rule": {"id": "ORG-EVIL", "title": "Evil", "severity": "high"},
     "region": "cn-hangzhou", "account": None,
 }
@@ -249,10 +256,11 @@ PLAIN_CONTEXT: dict[str, Any] = {
 
 @pytest.mark.parametrize("template", REFUSED + HARMLESS)
 def test_the_sandbox_alone_holds(template: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The second wall: the template compiled and rendered without the load-time check."""
+    """The second wall: the template compiled for the sandbox (with its loop budget) and
+    rendered over plain data, without the load-time check."""
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
     try:
-        text = _ENV.from_string(template).render(PLAIN_CONTEXT)
+        text = render_sandboxed(sandboxed(_ENV.parse(template)), PLAIN_CONTEXT)
     except (JinjaError, TypeError, ValueError, RecursionError, ZeroDivisionError):
         return  # refused (SecurityError is a jinja TemplateError) or failed harmlessly
     _assert_no_leak(text)

@@ -27,7 +27,7 @@ from datetime import date, datetime
 from typing import Any
 
 import jinja2.filters
-from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
+from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes, pass_context
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from pydantic import BaseModel
@@ -42,6 +42,7 @@ RULE_KEYS = ("id", "title", "severity")
 MAX_SOURCE = 10_000  # characters of one template
 MAX_TEXT = 100_000  # characters a string operation may produce while rendering
 MAX_LOOP_DEPTH = 2
+MAX_ITERATIONS = 1_000  # loop items one message may go through, all loops together
 
 _MISSING = object()  # an undefined value
 
@@ -80,6 +81,29 @@ def _replace(value: Any, old: Any, new: Any, count: int | None = None) -> str:
         raise SecurityError("replace needs a non-empty string to replace")
     _bounded(len(text) + text.count(old) * max(0, len(new) - len(old)))
     return text.replace(old, new, -1 if count is None else count)
+
+
+def _round(value: Any, precision: int = 0, method: str = "common") -> float:
+    """jinja's `round`, with a sane precision (`round(5, -10**9)` computes 10**(10**9))."""
+    if type(precision) is not int or abs(precision) > 20:
+        raise SecurityError("round takes a precision from -20 to 20")
+    return jinja2.filters.do_round(value, precision, method)  # type: ignore[arg-type]
+
+
+_BUDGET = "loop budget"  # not a name a template can write: the iterations left in a render
+_COUNTED = "counted loop"  # nor this filter's
+
+
+@pass_context
+def _counted(context: Context, value: Any) -> Iterator[Any]:
+    """The items of a loop, counted against the render's budget (nested loops over long
+    lists could otherwise run for hours)."""
+    budget = context.parent[_BUDGET]
+    for item in value:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise SecurityError(f"a message may not loop more than {MAX_ITERATIONS} times")
+        yield item
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -152,6 +176,8 @@ def _environment() -> _Sandbox:
     env.globals.clear()  # range, dict, lipsum, cycler, joiner, namespace: none is needed
     env.filters = {name: jinja2.filters.FILTERS[name] for name in FILTERS}
     env.filters["replace"] = _replace
+    env.filters["round"] = _round
+    env.filters[_COUNTED] = _counted
     env.tests = {name: env.tests[name] for name in TESTS}
     return env
 
@@ -586,6 +612,22 @@ def _refusals() -> Iterator[None]:
 # Compiling and rendering
 
 
+def sandboxed(tree: nodes.Template) -> Template:
+    """Compile a parsed template for the sandbox, every `{% for %}` iterating through
+    `_counted`, which bounds the loops of one render."""
+    for loop in tree.find_all(nodes.For):
+        counted = nodes.Filter(loop.iter, _COUNTED, [], [], None, None, lineno=loop.lineno)
+        loop.iter = counted.set_environment(_ENV)
+    return _ENV.from_string(tree)
+
+
+def render_sandboxed(template: Template, data: dict[str, Any]) -> str:
+    """Render over plain data only. jinja's render() merges its globals (a ChainMap, slow to
+    iterate) into every new context; there are none, so the context is one plain dict."""
+    ctx = Context(_ENV, {**data, _BUDGET: [MAX_ITERATIONS]}, None, template.blocks)
+    return "".join(template.root_render_func(ctx)).strip()
+
+
 def compile_message(source: str, params: Collection[str] = (), *,
                     quick: bool = True) -> Renderer:
     """Check and compile a message template; raises TemplateError.
@@ -599,18 +641,14 @@ def compile_message(source: str, params: Collection[str] = (), *,
         tree = _ENV.parse(source)
         _private_access(tree)
         checker.body(tree.body)
-        template = _ENV.from_string(tree)
-    fast = _quick_renderer(tree) if quick else None
+        fast = _quick_renderer(tree) if quick else None
+        template = sandboxed(tree)
     if fast is not None:
         return fast
     image_data = _image_data(checker.image_fields)
-    blocks = template.blocks
 
     def render(image: Image, variables: dict[str, Any]) -> str:
-        # jinja's render() merges its globals (a ChainMap, slow to iterate) into every new
-        # context; there are none, so the context is built from one plain dict.
-        ctx = Context(_ENV, {**variables, "image": image_data(image)}, None, blocks)
-        return "".join(template.root_render_func(ctx)).strip()
+        return render_sandboxed(template, {**variables, "image": image_data(image)})
 
     return render
 
@@ -678,14 +716,39 @@ def _lookup(node: nodes.Node) -> Lookup | None:
     if not isinstance(node, nodes.Name) or node.name not in VARIABLES:
         return None
     name, keys = node.name, keys[::-1]
+    if name == "image":
+        return _image_lookup(keys) if keys else lambda image, variables: json_value(image)
 
     def lookup(image: Image, variables: dict[str, Any]) -> Any:
-        value = image if name == "image" else variables.get(name, _MISSING)
+        value = variables.get(name, _MISSING)
         for key in keys:
             if value is _MISSING:
                 return value
             value = _step(value, key)
-        return value if value is _MISSING else json_value(value)
+        return value
+
+    return lookup
+
+
+def _image_lookup(keys: list[Any]) -> Lookup:
+    """`image.A.B...`: the leading fields of the image model read by one attrgetter (a None
+    on the way is undefined), the rest (a tag, a list index) step by step."""
+    shape, fields = _IMAGE, 0
+    while fields < len(keys) and shape.kind == RECORD and keys[fields] in shape.fields:
+        shape = shape.fields[keys[fields]]
+        fields += 1
+    read, rest = operator.attrgetter(".".join(keys[:fields])), keys[fields:]
+
+    def lookup(image: Image, variables: dict[str, Any]) -> Any:
+        try:
+            value = read(image)
+        except AttributeError:  # None on the way
+            return _MISSING
+        for key in rest:
+            if value is _MISSING:
+                return value
+            value = _step(value, key)
+        return value if type(value) in _PLAIN or value is _MISSING else json_value(value)
 
     return lookup
 
