@@ -384,3 +384,11 @@ def test_without_history_reports_carry_no_history_fields(workdir: Path) -> None:
                                "rules.yaml", "--format", "json").stdout)
     assert report["history"] is None
     assert {(f["first_seen"], f["first_seen_run"]) for f in report["findings"]} == {(None, None)}
+
+
+def test_history_text_shows_control_characters_escaped(workdir: Path) -> None:
+    hostile = image("m-evil", public=True) | {"ImageName": "x\x1b]0;owned\x07\rPASSED"}
+    scan(write_inventory(workdir / "a.json", {"cn-hangzhou": [hostile]}))
+    text = invoke("history", "show", "1", "--history", "h.db").stdout
+    assert "\x1b" not in text and "\r" not in text and "\x07" not in text
+    assert "(x\\x1b]0;owned\\x07\\rPASSED)" in text

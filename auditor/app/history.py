@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from pydantic import BaseModel
 
@@ -35,36 +36,39 @@ def record_history(path: Path, result: AuditResult, timeout: float) -> AuditResu
     return history.annotate(result, changes, str(path))
 
 
-def _write(answer: BaseModel, text: str, options: HistoryOptions, out: TextIO) -> int:
+_A = TypeVar("_A", bound=BaseModel)
+
+
+def _write(answer: _A, text: Callable[[_A], str], options: HistoryOptions, out: TextIO) -> int:
     if options.fmt == "json":
         out.write(answer.model_dump_json(by_alias=True, indent=2) + "\n")
     else:
-        out.write(text)
+        out.write(text(answer))
     return EXIT_OK
 
 
 def history_list(options: HistoryOptions, out: TextIO) -> int:
     with history.open_history(options.path, write=False, timeout=options.timeout) as conn:
         answer = history.RunList(runs=history.list_runs(conn))
-    return _write(answer, history_text.run_list(answer), options, out)
+    return _write(answer, history_text.run_list, options, out)
 
 
 def history_show(options: HistoryOptions, run: str, out: TextIO) -> int:
     with history.open_history(options.path, write=False, timeout=options.timeout) as conn:
         answer = history.show_run(conn, run)
-    return _write(answer, history_text.run_detail(answer), options, out)
+    return _write(answer, history_text.run_detail, options, out)
 
 
 def history_diff(options: HistoryOptions, run_a: str, run_b: str, out: TextIO) -> int:
     with history.open_history(options.path, write=False, timeout=options.timeout) as conn:
         answer = history.diff_runs(conn, run_a, run_b)
-    return _write(answer, history_text.run_diff(answer), options, out)
+    return _write(answer, history_text.run_diff, options, out)
 
 
 def history_trend(options: HistoryOptions, scope_id: int | None, out: TextIO) -> int:
     with history.open_history(options.path, write=False, timeout=options.timeout) as conn:
         answer = history.trend(conn, scope_id)
-    return _write(answer, history_text.trend(answer), options, out)
+    return _write(answer, history_text.trend, options, out)
 
 
 def history_prune(options: HistoryOptions, keep_days: int, out: TextIO,
@@ -74,4 +78,4 @@ def history_prune(options: HistoryOptions, keep_days: int, out: TextIO,
     with history.open_history(options.path, write=True, timeout=options.timeout) as conn:
         answer = history.prune(conn, keep_days, when)
     history.compact(options.path, options.timeout)
-    return _write(answer, history_text.pruned(answer), options, out)
+    return _write(answer, history_text.pruned, options, out)

@@ -18,6 +18,8 @@ _COUNTS_HEADER = "".join(f"{s:>9}" for s in SEVERITIES)
 def _safe(text: str | None) -> str:
     if text is None:
         return ""
+    if text.isprintable():
+        return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in text)
 

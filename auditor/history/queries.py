@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from auditor.errors import UsageError
-from auditor.findings import SEVERITIES
+from auditor.findings import SEVERITIES, trusted
 from auditor.history.models import FindingState, RunDetail, RunDiff, RunInfo
 from auditor.history.scope import parse_key
 
@@ -83,12 +83,12 @@ def _state(row: tuple[Any, ...], as_of: RunInfo) -> FindingState:
     fixed = row[11] is not None and row[11] <= as_of.id
     end = row[10] if fixed else int(as_of.started_at.timestamp())
     last_seen = row[12] if row[12] is not None and (fixed or row[12] < as_of.id) else as_of.id
-    return FindingState(
-        fingerprint=row[0], rule_id=row[1], title=row[2], severity=row[3], image_id=row[4],
-        image_name=row[5], region=row[6], account=row[7], first_seen=utc(row[8]),
-        first_seen_run=row[9], fixed_at=utc(row[10]) if fixed else None,
-        fixed_run=row[11] if fixed else None, last_seen_run=last_seen, waived=bool(row[13]),
-        age_days=max(0, (end - row[8]) // 86400))
+    return trusted(FindingState, {  # values of our own file, typed by the schema: ~3x faster
+        "fingerprint": row[0], "rule_id": row[1], "title": row[2], "severity": row[3],
+        "image_id": row[4], "image_name": row[5], "region": row[6], "account": row[7],
+        "first_seen": utc(row[8]), "first_seen_run": row[9], "last_seen_run": last_seen,
+        "fixed_at": utc(row[10]) if fixed else None, "fixed_run": row[11] if fixed else None,
+        "waived": bool(row[13]), "age_days": max(0, (end - row[8]) // 86400)})
 
 
 def show_run(conn: sqlite3.Connection, ref: str) -> RunDetail:
