@@ -232,3 +232,17 @@ def test_a_dripping_metadata_service_ends_at_the_deadline(
     with pytest.raises(CredentialsError, match="no complete answer within 1 s"):
         collect(request(fake, timeout=1))
     assert time.monotonic() - started < 4
+
+
+@pytest.mark.parametrize("seconds", ["abc", [900], 10**400, 60, True])
+def test_an_unusable_role_duration_is_a_clear_error(
+    fake: FakeEndpoint, clean_env: Path, seconds: object
+) -> None:
+    path = clean_env / ".aliyun" / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"current": "default", "profiles": [
+        {"name": "default", "mode": "RamRoleArn", "access_key_id": KEY_ID,
+         "access_key_secret": SECRET, "ram_role_arn": ROLE_ARN, "expired_seconds": seconds}]}))
+    with pytest.raises(CredentialsError, match=r"expired_seconds .* is not a number of seconds"):
+        collect(request(fake))
+    assert fake.cloud.calls_of("AssumeRole") == []

@@ -81,6 +81,13 @@ def profile_credentials(
     )
     if mode != "RamRoleArn":
         return keys
-    duration = int(profile.get("expired_seconds") or 3600)
+    raw_duration = profile.get("expired_seconds") or 3600
+    try:
+        duration = int(raw_duration)
+    except (TypeError, ValueError, OverflowError):
+        duration = 0
+    if isinstance(raw_duration, bool) or not 900 <= duration <= 43200:
+        raise CredentialsError(f"{path}: profile {name!r}: expired_seconds {raw_duration!r} is "
+                               "not a number of seconds from 900 to 43200")
     session_name = str(profile.get("ram_session_name") or "imgaudit")
     return assume_role(keys, _need(profile, "ram_role_arn", path), session_name, duration)
