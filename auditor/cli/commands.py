@@ -173,7 +173,8 @@ _config_option = click.option("--config", "config_path", type=click.Path(path_ty
 @selection_options
 @click.option("--severity", "severities", multiple=True, metavar="LEVEL[,LEVEL]",
               callback=split_severities, help="Only rules of these severities (repeatable).")
-@click.option("--tag", "tags", multiple=True, help="Only rules with one of these tags.")
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Only rules with one of these tags (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
 @click.pass_context
