@@ -25,8 +25,8 @@ def test_summary_table_and_top_findings():
 def test_cloud_strings_cannot_add_markup():
     text = markdown(sample_result())
     assert XSS_NAME not in text and "<script>" not in text and "<img" not in text
-    assert cell("a|b\nc [x](javascript:y) @team") == (
-        "a\\|b c \\[x\\]\\(javascript:y\\) @\u200bteam")
+    assert cell("a|b\nc [x](javascript:y) @team") == (  # the newline shown as \\n
+        "a\\|b\\\\nc \\[x\\]\\(javascript:y\\) @\u200bteam")
     rows = [line for line in text.splitlines() if "m-xss" in line]
     assert all(line.count(" | ") == 4 for line in rows)  # no extra columns
 

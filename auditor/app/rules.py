@@ -12,6 +12,7 @@ from auditor.config import Config
 from auditor.engine import RuleSet, Selection, load_rules, rule_json_schema, run_rule_tests
 from auditor.errors import EXIT_OK, EXIT_POLICY, UsageError
 from auditor.findings import RuleInfo, Severity
+from auditor.safetext import visible as v
 
 
 def _ruleset(paths: Sequence[Path], config: Config) -> RuleSet:
@@ -50,7 +51,7 @@ def rules_list(paths: Sequence[Path], config: Config, fmt: str, out: TextIO,
     else:
         width = max((len(i.id) for i in infos), default=2)
         for info in infos:
-            out.write(f"{info.id:<{width}}  {info.severity.value:<8}  {info.title}\n")
+            out.write(f"{v(info.id):<{width}}  {info.severity.value:<8}  {v(info.title)}\n")
     return EXIT_OK
 
 
@@ -63,14 +64,14 @@ def rules_show(rule_id: str, paths: Sequence[Path], config: Config, out: TextIO)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"no rule {rule_id!r}{hint}; `imgaudit rules list` shows them all")
     info = infos[rule_id]
-    out.write(f"{info.id}  [{info.severity.value}]  {info.title}\n\n")
+    out.write(f"{v(info.id)}  [{info.severity.value}]  {v(info.title)}\n\n")
     for label, text in (("Why", info.description), ("Remediation", info.remediation)):
         if text:
-            out.write(f"{label}:\n{text.rstrip()}\n\n")
+            out.write(f"{label}:\n{v(text.rstrip(), newlines=True)}\n\n")
     for ref in info.references:
-        out.write(f"See: {ref}\n")
+        out.write(f"See: {v(ref)}\n")
     if info.tags:
-        out.write(f"Tags: {', '.join(info.tags)}\n")
+        out.write(f"Tags: {v(', '.join(info.tags))}\n")
     return EXIT_OK
 
 
@@ -86,9 +87,9 @@ def rules_test(paths: Sequence[Path], out: TextIO) -> int:
     failed = [r for r in results if not r.passed]
     for result in results:
         status = "PASS" if result.passed else "FAIL"
-        line = f"{status}  {result.rule_id}  {result.case}"
+        line = f"{status}  {v(result.rule_id)}  {v(result.case)}"
         if not result.passed and result.detail:
-            line += f": {result.detail}"
+            line += f": {v(result.detail)}"
         out.write(line + "\n")
     out.write(f"{len(results) - len(failed)} passed, {len(failed)} failed\n")
     return EXIT_POLICY if failed else EXIT_OK

@@ -41,10 +41,12 @@ from auditor.errors import (
     EXIT_USAGE,
     AuditError,
     OutputError,
+    RuleError,
     UsageError,
 )
 from auditor.findings import FAIL_ON_CHOICES
 from auditor.reporters import FORMATS
+from auditor.safetext import visible
 
 REPORT_FILE_OPTIONS = ("json", "sarif", "html", "junit", "markdown")
 EXIT_EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code:<3}  {text}"
@@ -232,9 +234,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except AuditError as exc:
         if _verbose(args):
-            traceback.print_exc()
-        for line in str(exc).splitlines():
-            click.echo(f"imgaudit: error: {line}", err=True)
+            _traceback()
+        # one line per problem; other messages (which may quote a server) stay on one line
+        several = isinstance(exc, (RuleError, UsageError))
+        lines = str(exc).split("\n") if several else [str(exc)]
+        for line in lines:
+            click.echo(f"imgaudit: error: {visible(line)}", err=True)
         if isinstance(exc, OutputError) and exc.stdout:
             _drop_stdout()
         return exc.exit_code
@@ -244,11 +249,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OUTPUT
     except Exception as exc:  # a bug: never a verdict, never a traceback unless asked
         if _verbose(args):
-            traceback.print_exc()
+            _traceback()
         click.echo(f"imgaudit: internal error ({type(exc).__name__}); this is a bug in "
                    "imgaudit: run again with -v for the traceback and report it", err=True)
         return EXIT_INTERNAL
     return result if isinstance(result, int) else 0
+
+
+def _traceback() -> None:
+    click.echo(visible(traceback.format_exc(), newlines=True), err=True, nl=False)
 
 
 def _verbose(args: Sequence[str]) -> bool:

@@ -16,6 +16,7 @@ from auditor.collector.params import OWNER_CHOICES, api_time, owner_scopes
 from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
 from auditor.errors import UsageError
 from auditor.models import IMAGE_STATUSES, Scope
+from auditor.safetext import visible
 from auditor.scoping import OfflineScope
 
 VERBOSE_ENV = "IMGAUDIT_VERBOSE"
@@ -110,10 +111,19 @@ def collect_request(p: dict[str, Any]) -> CollectRequest | None:
     )
 
 
+class VisibleFormatter(logging.Formatter):
+    """Log lines carry cloud strings (region errors, server messages): one line each, with
+    control characters shown escaped, never sent to the terminal raw."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), newlines=bool(record.exc_info))
+
+
 def setup_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
-    logging.basicConfig(level=level, stream=sys.stderr, force=True,
-                        format="imgaudit: %(levelname)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(VisibleFormatter("imgaudit: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 def collect_options(func: Callable[..., Any]) -> Callable[..., Any]:

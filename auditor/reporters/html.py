@@ -11,6 +11,7 @@ import base64
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
@@ -19,6 +20,7 @@ from auditor.findings import SEVERITIES, AuditResult
 from auditor.gcpause import gc_paused
 from auditor.reporters import ReportOptions
 from auditor.reporters.html_data import findings_blob, summarize
+from auditor.safetext import visible
 
 TEMPLATES = Path(__file__).parent / "templates"
 FIXED_SHOWN = 500  # fixed findings listed in full; the rest are counted
@@ -33,7 +35,16 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_shown,
     )
+
+
+def _shown(value: Any) -> Any:
+    """Every string the template prints, control characters escaped visibly (HTML forbids
+    most of them, and a reader should see they are there); our own markup is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
 
 
 @lru_cache(maxsize=2)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.findings import SEVERITIES, AuditResult, Finding, Severity, image_arn
+from auditor.safetext import visible
 
 STATUS_OPEN, STATUS_WAIVED, STATUS_EXPIRED = 0, 1, 2
 ARN_FROM_ACCOUNT = -2
@@ -35,7 +36,8 @@ class _Strings:
         return -1 if value is None else self.index.setdefault(value, len(self.index))
 
     def table(self) -> list[str]:
-        return list(self.index)
+        """The strings as the page shows them: control characters escaped, visibly."""
+        return [visible(value) for value in self.index]
 
 
 def findings_blob(result: AuditResult) -> str:
@@ -62,7 +64,8 @@ def findings_blob(result: AuditResult) -> str:
                      _status(f), _waiver(f, waivers), BASELINE_CODES[f.baseline_state]])
     data = {"strings": s.table(), "rules": rules, "images": image_rows, "findings": rows,
             "waivers": [list(w) for w in waivers], "severities": list(SEVERITIES),
-            "baseline": result.baseline is not None, "account": result.scan.account_id}
+            "baseline": result.baseline is not None,
+            "account": visible(result.scan.account_id or "") or None}
     return script_json(data)
 
 
@@ -76,7 +79,13 @@ def script_json(data: Any) -> str:
 
 def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     keep = ("id", "title", "severity", "description", "remediation", "references")
-    return {k: rule.get(k, "" if k != "references" else []) for k in keep}
+    shown = {k: rule.get(k, "" if k != "references" else []) for k in keep}
+    for key in ("id", "title", "severity"):
+        shown[key] = visible(str(shown[key]))
+    for key in ("description", "remediation"):
+        shown[key] = visible(str(shown[key]), newlines=True)
+    shown["references"] = [visible(str(ref)) for ref in shown["references"]]
+    return shown
 
 
 def _resource(s: _Strings, f: Finding, account_id: str | None) -> int:

@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 
 from auditor.findings import AuditResult, Finding, RuleInfo, fail_threshold
 from auditor.reporters import ReportOptions
+from auditor.safetext import escape
+from auditor.safetext import visible as v
 
 SUITE = "imgaudit"
 NOTES_SHOWN = 1000  # data-quality notes listed; every one is in the JSON report
@@ -36,12 +38,13 @@ def render(result: AuditResult, options: ReportOptions) -> str:
         rules_suite.append(_rule_case(result, rule, by_rule.get(rule.id, [])))
     scan_suite = _suite(f"{SUITE}.scan", result)
     for region in result.regions:
-        case = _case(f"{SUITE}.region", f"region {region.region} fully scanned")
+        case = _case(f"{SUITE}.region", f"region {v(region.region)} fully scanned")
         if not region.complete:
+            errors = [v(e) for e in region.errors]
             error = ET.SubElement(case, "error", message=_clean(
-                f"region {region.region} incomplete: {'; '.join(region.errors) or 'unknown'}"),
+                f"region {v(region.region)} incomplete: {'; '.join(errors) or 'unknown'}"),
                 type="IncompleteScan")
-            error.text = _clean("\n".join(region.errors))
+            error.text = _clean("\n".join(errors))
         scan_suite.append(case)
     if result.data_quality:
         scan_suite.append(_data_quality_case(result))
@@ -56,13 +59,13 @@ def _data_quality_case(result: AuditResult) -> ET.Element:
     """A passing case (nothing was lost) whose <system-out> lists the values kept raw."""
     case = _case(f"{SUITE}.data", f"data quality: {len(result.data_quality)} value(s) kept raw")
     out = ET.SubElement(case, "system-out")
-    out.text = _clean("\n".join(result.data_quality_lines(NOTES_SHOWN)))
+    out.text = _clean("\n".join(v(line) for line in result.data_quality_lines(NOTES_SHOWN)))
     return case
 
 
 def _suite(name: str, result: AuditResult) -> ET.Element:
     seconds = (result.scan.finished_at - result.scan.started_at).total_seconds()
-    return ET.Element("testsuite", name=name, hostname=result.scan.account_id or "",
+    return ET.Element("testsuite", name=name, hostname=v(result.scan.account_id or ""),
                       timestamp=_utc(result.scan.started_at), time=f"{seconds:.3f}")
 
 
@@ -77,17 +80,17 @@ def _case(classname: str, name: str) -> ET.Element:
 
 
 def _rule_case(result: AuditResult, rule: RuleInfo, findings: list[Finding]) -> ET.Element:
-    case = _case(f"{SUITE}.{rule.severity.value}", f"{rule.id}: {rule.title}")
+    case = _case(f"{SUITE}.{rule.severity.value}", f"{v(rule.id)}: {v(rule.title)}")
     open_ = [f for f in findings if result.fails_gate(f)]
     others = [f for f in findings if not result.fails_gate(f)]
     if open_:
         count = f"{len(open_)} image{'s' if len(open_) != 1 else ''}"
         failure = ET.SubElement(case, "failure", type=rule.severity.value,
-                                message=_clean(f"{rule.id} ({rule.severity.value}) fails on "
-                                               f"{count}: {rule.title}"))
+                                message=_clean(f"{v(rule.id)} ({rule.severity.value}) fails "
+                                               f"on {count}: {v(rule.title)}"))
         lines = [_line(f) for f in open_]
         if rule.remediation:
-            lines.append(f"Remediation: {rule.remediation}")
+            lines.append(f"Remediation: {v(rule.remediation, newlines=True)}")
         failure.text = _clean("\n".join(lines))
     if others:
         out = ET.SubElement(case, "system-out")
@@ -96,21 +99,21 @@ def _rule_case(result: AuditResult, rule: RuleInfo, findings: list[Finding]) -> 
 
 
 def _line(finding: Finding) -> str:
-    name = f" ({finding.image_name})" if finding.image_name else ""
+    name = f" ({v(finding.image_name)})" if finding.image_name else ""
     extra = ""
     if finding.waiver and finding.waiver.expired:
         extra = f" [waiver expired {finding.waiver.expires.isoformat()}]"
     if finding.baseline_state:
         extra += f" [{finding.baseline_state}]"
-    return f"{finding.region} {finding.image_id}{name}: {finding.message}{extra}"
+    return f"{v(finding.region)} {v(finding.image_id)}{name}: {v(finding.message)}{extra}"
 
 
 def _other_line(finding: Finding, fail_on: str) -> str:
     """A finding that does not fail the gate, and why."""
     waiver = finding.waiver
     if finding.suppressed and waiver is not None:
-        return (f"waived: {finding.region} {finding.image_id}: {finding.message} "
-                f"(reason: {waiver.reason}; owner: {waiver.owner}; "
+        return (f"waived: {v(finding.region)} {v(finding.image_id)}: {v(finding.message)} "
+                f"(reason: {v(waiver.reason)}; owner: {v(waiver.owner)}; "
                 f"expires {waiver.expires.isoformat()})")
     below = finding.severity.rank < fail_threshold(fail_on)
     why = "below the --fail-on threshold" if below else "unchanged since the baseline"
@@ -133,5 +136,5 @@ def _count(root: ET.Element, suites: list[ET.Element]) -> None:
 
 
 def _clean(text: str) -> str:
-    """XML 1.0 cannot carry most control characters, even escaped; drop them."""
-    return _XML_INVALID.sub("\ufffd", text)
+    """XML 1.0 cannot carry most control characters, even as references: show any left."""
+    return _XML_INVALID.sub(escape, text)

@@ -13,6 +13,7 @@ from collections import Counter
 
 from auditor.findings import SEVERITIES, AuditResult, Finding
 from auditor.reporters import ReportOptions
+from auditor.safetext import visible
 
 LIMIT = 65_000
 TOP_FINDINGS = 200
@@ -23,7 +24,7 @@ _EMOJI = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦", "
 
 def cell(text: object, limit: int = CELL_MAX) -> str:
     """Plain text made safe for one Markdown table cell."""
-    value = " ".join(str(text).split())
+    value = " ".join(visible(str(text)).split())
     if len(value) > limit:
         value = value[: limit - 1] + "…"
     value = value.replace("&", "&amp;").replace("<", "&lt;")

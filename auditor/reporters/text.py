@@ -2,6 +2,8 @@
 
 `--summary` keeps the counts per severity and rule and the verdict, without the findings;
 waived findings are always counted, and listed (with their waiver) only with `--show-waived`.
+Every string that came from the cloud, a config or a rule file goes through `v` (visible): a
+control character in an image name must not reach the terminal raw or forge a line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from itertools import groupby
 
 from auditor.findings import SEVERITIES, AuditResult, Finding
 from auditor.reporters import ReportOptions
+from auditor.safetext import visible as v
 
 NOTES_SHOWN = 20  # data-quality notes on a terminal; every one is in the JSON report
 _COLORS = {"critical": "1;35", "high": "1;31", "medium": "33", "low": "36", "info": "2",
@@ -23,7 +26,7 @@ def _paint(text: str, style: str, options: ReportOptions) -> str:
 
 def _header(result: AuditResult) -> str:
     scan = result.scan
-    regions = ", ".join(scan.regions) or "no regions"
+    regions = v(", ".join(scan.regions)) or "no regions"
     return (f"imgaudit {scan.tool_version}: {scan.images} images in {len(scan.regions)} "
             f"region(s) ({regions}), {len(result.rules)} rules\n")
 
@@ -34,15 +37,15 @@ def _finding_line(finding: Finding, previous_run: int | None = None) -> str:
     if finding.waiver is not None:
         waiver = finding.waiver
         marks.append("waiver expired" if waiver.expired else
-                     f"waived until {waiver.expires}, owner {waiver.owner}: {waiver.reason}")
+                     f"waived until {waiver.expires}, owner {v(waiver.owner)}: {v(waiver.reason)}")
     if finding.baseline_state == "new" or _new_in_history(finding, previous_run):
         marks.append("new")
     if finding.first_seen is not None:
         marks.append(f"first seen {finding.first_seen:%Y-%m-%d} (run {finding.first_seen_run})")
     suffix = f"  [{'; '.join(marks)}]" if marks else ""
     named = finding.message and finding.image_id in finding.message
-    image = "" if named else f"{finding.image_id}  "
-    return f"    {finding.region}  {image}{finding.message}{suffix}\n"
+    image = "" if named else f"{v(finding.image_id)}  "
+    return f"    {v(finding.region)}  {image}{v(finding.message)}{suffix}\n"
 
 
 def _new_in_history(finding: Finding, previous_run: int | None) -> bool:
@@ -57,7 +60,7 @@ def _block(heading: str, style: str, findings: list[Finding], options: ReportOpt
     lines = [_paint(f"{heading} ({len(findings)})", style, options) + "\n"]
     for rule_id, group in groupby(findings, key=lambda f: f.rule_id):
         items = list(group)
-        lines.append(f"  {rule_id}  {items[0].title} ({len(items)})\n")
+        lines.append(f"  {v(rule_id)}  {v(items[0].title)} ({len(items)})\n")
         if not options.summary:
             lines.extend(_finding_line(f, previous_run) for f in items)
     return "".join(lines)
@@ -76,22 +79,23 @@ def _notes(result: AuditResult, options: ReportOptions) -> str:
     lines = []
     for region in result.regions:
         if not region.complete:
-            detail = "; ".join(region.errors) or "not collected"
-            lines.append(_paint(f"INCOMPLETE {region.region}: {detail}", "fail", options))
+            detail = v("; ".join(region.errors)) or "not collected"
+            lines.append(_paint(f"INCOMPLETE {v(region.region)}: {detail}", "fail", options))
         else:
-            lines.extend(f"note: {region.region}: {error}" for error in region.errors)
+            lines.extend(f"note: {v(region.region)}: {v(error)}" for error in region.errors)
     for waiver in result.waivers:
-        images = ", ".join(waiver.images)
+        images = v(", ".join(waiver.images))
         what = "expired" if waiver.state == "expired" else "matches nothing (stale)"
-        lines.append(_paint(f"waiver {what}: {waiver.rule} on {images} "
-                            f"(owner {waiver.owner}, expires {waiver.expires})", "warn", options))
+        lines.append(_paint(f"waiver {what}: {v(waiver.rule)} on {images} "
+                            f"(owner {v(waiver.owner)}, expires {waiver.expires})", "warn",
+                            options))
     if result.data_quality:
         lines.append(f"data quality: {len(result.data_quality)} value(s) kept raw or odd "
                      "input (no image was dropped):")
-        lines.extend(f"  {line}" for line in result.data_quality_lines(NOTES_SHOWN))
+        lines.extend(f"  {v(line)}" for line in result.data_quality_lines(NOTES_SHOWN))
     if result.baseline is not None:
         b = result.baseline
-        lines.append(f"baseline {b.path}: {b.new} new, {b.unchanged} unchanged, "
+        lines.append(f"baseline {v(b.path)}: {b.new} new, {b.unchanged} unchanged, "
                      f"{len(b.fixed)} fixed")
     if result.history is not None:
         lines.append(_history_note(result))
@@ -105,11 +109,13 @@ def _history_note(result: AuditResult) -> str:
     h = result.history
     assert h is not None
     if h.previous_run is None:
-        return f"history {h.path}: run {h.run}, no earlier complete run of this scope: {h.new} new"
+        return (f"history {v(h.path)}: run {h.run}, no earlier complete run of this scope: "
+                f"{h.new} new")
     since = f"{h.previous_started_at:%Y-%m-%d %H:%M} UTC" if h.previous_started_at else "?"
-    fixed = "".join(f"\n  fixed: {f.rule_id} {f.region} {f.image_id}" for f in h.fixed[:_FIXED])
+    fixed = "".join(f"\n  fixed: {v(f.rule_id)} {v(f.region)} {v(f.image_id)}"
+                    for f in h.fixed[:_FIXED])
     more = f"\n  ... and {len(h.fixed) - _FIXED} more fixed" if len(h.fixed) > _FIXED else ""
-    return (f"history {h.path}: run {h.run}; since run {h.previous_run} ({since}): {h.new} "
+    return (f"history {v(h.path)}: run {h.run}; since run {h.previous_run} ({since}): {h.new} "
             f"new, {len(h.fixed)} fixed{fixed}{more}")
 
 
