@@ -10,6 +10,7 @@ from auditor.app.history import (
 from auditor.app.output import is_stdout
 from auditor.app.rules import (
     ListFilter,
+    rules_explain,
     rules_list,
     rules_schema,
     rules_show,
@@ -27,6 +28,7 @@ __all__ = [
     "history_show",
     "history_trend",
     "is_stdout",
+    "rules_explain",
     "rules_list",
     "rules_schema",
     "rules_show",

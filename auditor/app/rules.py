@@ -1,4 +1,5 @@
-"""`imgaudit rules ...`: list, show, validate and test rules; print the rule format's schema."""
+"""`imgaudit rules ...`: list, show, explain, validate and test rules; print the rule format's
+schema."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from typing import TextIO
 
 from auditor.config import Config
 from auditor.engine import RuleSet, Selection, load_rules, rule_json_schema, run_rule_tests
+from auditor.engine.codegen import generate
+from auditor.engine.conditions import tree_lines
+from auditor.engine.evaluate import utc_today
 from auditor.errors import EXIT_OK, EXIT_POLICY, UsageError
 from auditor.findings import RuleInfo, Severity
 from auditor.safetext import visible as v
@@ -72,6 +76,28 @@ def rules_show(rule_id: str, paths: Sequence[Path], config: Config, out: TextIO)
         out.write(f"See: {v(ref)}\n")
     if info.tags:
         out.write(f"Tags: {v(', '.join(info.tags))}\n")
+    return EXIT_OK
+
+
+def rules_explain(rule_id: str, paths: Sequence[Path], config: Config, out: TextIO) -> int:
+    """The rule as the engine sees it: its normalised condition tree (params resolved) and
+    the Python source generated for it, with what each generated name stands for."""
+    rule = _ruleset(paths, config).get(rule_id)
+    generated = generate(rule.when, rule.require, rule.params, utc_today(), rule.id)
+    out.write(f"{rule.id}  [{rule.severity.value}]  {rule.spec.title}\n")
+    out.write(f"defined at {rule.where}\n\n")
+    for label, cond in (("when", rule.when), ("require", rule.require)):
+        out.write(f"{label}:\n")
+        lines = tree_lines(cond, rule.params, "  ") if cond is not None else ["  (every image)"]
+        out.write("\n".join(lines) + "\n")
+    out.write(f"\ngenerated filter ({generated.filename}): an image fails when `when` holds "
+              "and `require` does not\n")
+    for number, line in enumerate(generated.source.splitlines(), 1):
+        out.write(f"{number:4}  {line}\n")
+    if generated.notes:
+        out.write("\nwhere\n")
+        for name, note in generated.notes.items():
+            out.write(f"  {name} = {note}\n")
     return EXIT_OK
 
 

@@ -197,6 +197,15 @@ def rules_show(rule_id: str, rule_paths: tuple[Path, ...], config_path: Path | N
     return app.rules_show(rule_id, rule_paths, read_config(config_path), sys.stdout)
 
 
+@rules.command("explain")
+@click.argument("rule_id")
+@_rule_paths
+@_config_option
+def rules_explain(rule_id: str, rule_paths: tuple[Path, ...], config_path: Path | None) -> int:
+    """Show how a rule is evaluated: its normalised conditions and the generated code."""
+    return app.rules_explain(rule_id, rule_paths, read_config(config_path), sys.stdout)
+
+
 @rules.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def rules_validate(paths: tuple[Path, ...]) -> int:

@@ -16,13 +16,15 @@ reading as None.
 from __future__ import annotations
 
 import keyword
+import linecache
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from auditor.engine.conditions import AllOf, Cond, Not, Param, Quant, Test
 from auditor.engine.fields import BLANKABLE, FieldRef
-from auditor.engine.operators import OPERATORS
+from auditor.engine.operators import OPERATORS, show
 
 Filter = Callable[[Sequence[Any]], list[Any]]
 _QUANT = {"some": "any", "every": "all", "none": "not any"}
@@ -38,11 +40,14 @@ class _Source:
     def __init__(self, params: dict[str, Any], today: date) -> None:
         self.params, self.today = params, today
         self.ns: dict[str, Any] = {}
+        self.notes: dict[str, str] = {}  # generated name -> what it is, for `rules explain`
+        self.defs: list[str] = []  # functions of quantifiers, written before `failing`
         self.walruses = 0
 
-    def bind(self, prefix: str, value: Any) -> str:
+    def bind(self, prefix: str, value: Any, note: str) -> str:
         name = f"_{prefix}{len(self.ns)}"
         self.ns[name] = value
+        self.notes[name] = note
         return name
 
     def temp(self) -> str:
@@ -55,14 +60,17 @@ class _Source:
         if isinstance(cond, Not):
             return f"(not {self.cond(cond.item, var)})"
         if isinstance(cond, Quant):
-            inner = self.bind("q", self.function(cond.cond))
+            inner = self.function(cond.cond)
             return f"({_QUANT[cond.kind]}(map({inner}, {self.get(cond.field, var)} or ())))"
         joiner = " and " if isinstance(cond, AllOf) else " or "
         return "(" + joiner.join(self.cond(c, var) for c in cond.items) + ")"
 
-    def function(self, cond: Cond) -> Callable[[Any], Any]:
-        """A one-argument function of `cond` (the items of a quantifier)."""
-        return eval(f"lambda o: {self.cond(cond, 'o')}", self.ns)
+    def function(self, cond: Cond) -> str:
+        """The name of a generated one-argument function of `cond` (a quantifier's items)."""
+        body = self.cond(cond, "o")
+        name = f"_q{len(self.defs) + 1}"
+        self.defs.append(f"def {name}(o):\n    return {body}\n")
+        return name
 
     def test(self, cond: Test, var: str) -> str:
         operand = cond.operand
@@ -70,26 +78,28 @@ class _Source:
             operand = self.params[operand.name]
         value, op = self.get(cond.field, var), cond.op
         if op in ("eq", "ne"):  # operator.eq(operand, value): the operand on the left
-            return f"({self.bind('c', operand)} {'==' if op == 'eq' else '!='} {value})"
+            constant = self.bind("c", operand, show(operand))
+            return f"({constant} {'==' if op == 'eq' else '!='} {value})"
         if op in ("in", "not_in"):
-            members = self.bind("s", frozenset(operand))
+            members = self.bind("s", frozenset(operand), show(operand))
             return f"({value} {'in' if op == 'in' else 'not in'} {members})"
         if op == "exists":
             return f"({value} {'is not' if operand else 'is'} None)"
         test = OPERATORS[op].build(operand, cond.field, self.today)
-        return f"{self.bind('t', test)}({value})"
+        note = f"a test: {OPERATORS[op].expected(operand)}"
+        return f"{self.bind('t', test, note)}({value})"
 
     def get(self, field: FieldRef, var: str) -> str:
         """The value of a field path, None when anything on the way is None."""
         names = field.names
         if not names or not all(map(_safe_name, names)) or (field.key and len(names) > 1):
-            return f"{self.bind('g', field.get)}({var})"
+            return f"{self.bind('g', field.get, f'reads {field.path}')}({var})"
         expr = f"{var}.{names[0]}"
         for name in names[1:]:
             temp = self.temp()
             expr = f"(None if ({temp} := {expr}) is None else {temp}.{name})"
         if field.key is not None:
-            temp, key = self.temp(), self.bind("k", field.key)
+            temp, key = self.temp(), self.bind("k", field.key, repr(field.key))
             expr = f"(None if ({temp} := {expr}) is None else {temp}.get({key}))"
         if field.kind in BLANKABLE:  # an empty string is a missing value
             temp = self.temp()
@@ -97,12 +107,35 @@ class _Source:
         return expr
 
 
-def compile_filter(when: Cond | None, require: Cond, params: dict[str, Any], today: date) -> Filter:
-    """`images -> [the images `when` applies to that do not satisfy `require`]`, in order."""
+@dataclass(frozen=True)
+class Generated:
+    """A rule's generated filter: its source, the file name it is compiled under, and the
+    values its generated names stand for (with a note on each, for `rules explain`)."""
+
+    filename: str
+    source: str
+    namespace: dict[str, Any]
+    notes: dict[str, str]
+
+
+def generate(when: Cond | None, require: Cond, params: dict[str, Any], today: date,
+             rule_id: str = "?") -> Generated:
+    """The source of `failing(images)`: the images `when` applies to that fail `require`."""
     source = _Source(params, today)
     test = f"not {source.cond(require, 'o')}"
     if when is not None:
         test = f"{source.cond(when, 'o')} and {test}"
-    code = f"def failing(images):\n    return [o for o in images if {test}]\n"
-    exec(compile(code, "<rule filter>", "exec"), source.ns)
-    return source.ns["failing"]
+    failing = f"def failing(images):\n    return [o for o in images if {test}]\n"
+    code = "".join(source.defs) + failing
+    return Generated(f"<rule {rule_id}>", code, source.ns, source.notes)
+
+
+def compile_filter(when: Cond | None, require: Cond, params: dict[str, Any], today: date,
+                   rule_id: str = "?") -> Filter:
+    """`images -> [the images `when` applies to that do not satisfy `require`]`, in order."""
+    generated = generate(when, require, params, today, rule_id)
+    lines = generated.source.splitlines(keepends=True)
+    linecache.cache[generated.filename] = (len(generated.source), None, lines, generated.filename)
+    namespace = dict(generated.namespace)
+    exec(compile(generated.source, generated.filename, "exec"), namespace)
+    return namespace["failing"]

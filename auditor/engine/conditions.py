@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from auditor.engine.fields import LIST, FieldPathError, FieldRef, resolve
-from auditor.engine.operators import OPERATORS, QUANTIFIERS
+from auditor.engine.operators import OPERATORS, QUANTIFIERS, show
 from auditor.errors import SourceProblem
 from auditor.yamlio import Loc, YamlDoc, did_you_mean
 
@@ -178,6 +178,27 @@ def _all(items: list[Cond | None]) -> Cond | None:
     if any(i is None for i in items):
         return None
     return items[0] if len(items) == 1 else AllOf(tuple(items))  # type: ignore[arg-type]
+
+
+def tree_lines(cond: Cond, params: dict[str, Any], indent: str = "") -> list[str]:
+    """The normalised tree, one test per line (`imgaudit rules explain`): shorthands written
+    out (`Field: value` is `Field eq value`), a mapping of several entries as `all`, a
+    one-item `all`/`any` as its item, params with their effective values."""
+    if isinstance(cond, Test):
+        operand = cond.operand
+        if isinstance(operand, Param):
+            text = f"{{param: {operand.name}}} = {show(params[operand.name])}"
+        else:
+            text = show(operand)
+        return [f"{indent}{cond.field.path} {cond.op} {text}"]
+    if isinstance(cond, Not):
+        return [f"{indent}not", *tree_lines(cond.item, params, indent + "  ")]
+    if isinstance(cond, Quant):
+        return [f"{indent}{cond.field.path} {cond.kind}",
+                *tree_lines(cond.cond, params, indent + "  ")]
+    label = "all" if isinstance(cond, AllOf) else "any"
+    return [f"{indent}{label}", *(line for item in cond.items
+                                  for line in tree_lines(item, params, indent + "  "))]
 
 
 def param_uses(cond: Cond | None) -> Iterator[Test]:

@@ -93,7 +93,8 @@ class Rule:
     def failing(self, today: date) -> Filter:
         """`images -> failing images`, generated once per date (see codegen.py)."""
         if today not in self._filters:
-            self._filters[today] = compile_filter(self.when, self.require, self.params, today)
+            self._filters[today] = compile_filter(self.when, self.require, self.params, today,
+                                                   self.id)
         return self._filters[today]
 
 
