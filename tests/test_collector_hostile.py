@@ -246,3 +246,13 @@ def test_an_unusable_role_duration_is_a_clear_error(
     with pytest.raises(CredentialsError, match=r"expired_seconds .* is not a number of seconds"):
         collect(request(fake))
     assert fake.cloud.calls_of("AssumeRole") == []
+
+
+@pytest.mark.usefixtures("env_keys")
+def test_bounded_reads_keep_connections_alive(fake: FakeEndpoint) -> None:
+    """Reading each answer under a deadline and a size bound must not cost a new connection
+    (a TLS handshake to the real API) per page."""
+    fake.cloud.add_images("cn-hangzhou", many_images("k", 1000))
+    region = collect(request(fake, concurrency=1, lookup_account=False)).regions[0]
+    assert region.complete and len(region.images) == 1000
+    assert len(fake.cloud.calls) == 11 and fake.cloud.connections == 1

@@ -219,6 +219,7 @@ class ApiClient:
                 response = self._send(call)
                 try:
                     body = read_body(response)
+                    slot.done()
                 finally:
                     response.close()  # never back to the pool half read
             except (requests.RequestException, urllib3.exceptions.HTTPError,

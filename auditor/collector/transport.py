@@ -50,6 +50,11 @@ class _Slot:
     killed: str | None = None  # why the watchdog ended it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def done(self) -> None:
+        """The answer is read: its connection may serve another request now, untouched."""
+        with self.lock:
+            self.connection = None
+
     def kill(self, why: str) -> None:
         with self.lock:
             if self.killed is None:
@@ -129,6 +134,7 @@ class Watchdog:
         try:
             yield slot
         finally:
+            slot.done()
             _current.slot = None
             with self._wake:
                 self._live.discard(slot)
@@ -172,6 +178,7 @@ def bounded_request(
                                        **kwargs)
             try:
                 body = read_body(response, limit)
+                slot.done()
             finally:
                 response.close()
         except (requests.RequestException, urllib3.exceptions.HTTPError):

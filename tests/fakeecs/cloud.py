@@ -126,6 +126,7 @@ class FakeCloud:
     hooks: list[PageHook] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
     metadata_calls: list[str] = field(default_factory=list)
+    connections: int = 0  # TCP connections accepted (keep-alive reuses them)
     nonces: set[str] = field(default_factory=set)
     cache_pages: bool = False  # the benchmark's switch; tests change images between pages
     page_cache: dict[Any, Any] = field(default_factory=dict)

@@ -253,6 +253,12 @@ class _Server(ThreadingHTTPServer):
         self.cloud = cloud
         self.metadata_tokens: set[str] = set()
 
+    def get_request(self) -> Any:
+        accepted = super().get_request()
+        with self.cloud.lock:
+            self.cloud.connections += 1
+        return accepted
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up mid-answer (as the collector does on a gzip bomb or past a
         deadline) is no server error; anything else still prints."""
