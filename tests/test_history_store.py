@@ -161,12 +161,13 @@ def test_a_new_file_carries_our_identity_and_version(tmp_path: Path) -> None:
 
 
 def test_a_version_1_file_opens_and_records_with_this_code(tmp_path: Path) -> None:
-    """A file as imgaudit's first history release wrote it (the v1 step alone)."""
+    """A file as imgaudit's first history release wrote it, from a frozen copy of its schema:
+    editing version 1 in place instead of adding a migration fails here."""
     db = tmp_path / "h.db"
     conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("BEGIN")
-    schema.migrate(conn, schema.MIGRATIONS[:1])
-    conn.execute("COMMIT")
+    conn.executescript((Path(__file__).parent / "data" / "history_v1.sql").read_text())
+    conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
     conn.close()
     record(db, result([finding(HIGH, "m-a")], 0))
     with read(db) as conn:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from auditor import history
 from auditor.app import history_text
-from auditor.errors import EXIT_OK
+from auditor.errors import EXIT_OK, AuditError
 from auditor.findings import AuditResult
 
 log = logging.getLogger("imgaudit")
@@ -77,5 +77,8 @@ def history_prune(options: HistoryOptions, keep_days: int, out: TextIO,
     when = now or datetime.now(timezone.utc)
     with history.open_history(options.path, write=True, timeout=options.timeout) as conn:
         answer = history.prune(conn, keep_days, when)
-    history.compact(options.path, options.timeout)
+    try:
+        history.compact(options.path, options.timeout)
+    except AuditError as exc:  # the prune is committed; the space comes back next time
+        log.warning("pruned, but could not compact the file now: %s", exc)
     return _write(answer, history_text.pruned, options, out)
