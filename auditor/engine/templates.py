@@ -484,6 +484,9 @@ class _Checker:
         if node.name in ("default", "d", "sort", "unique", "reverse", "select", "reject",
                          "selectattr", "rejectattr"):
             return value
+        if node.name in ("dictsort", "items"):  # (key, value) pairs
+            pair = Shape(SEQ, "(key, value)", item=_DATA)
+            return Shape(SEQ, f"{value.name} | {node.name}", item=pair)
         numeric = node.name in ("abs", "count", "float", "int", "length", "round", "sum",
                                 "wordcount")
         return Shape(SCALAR, f"{value.name} | {node.name}", numeric=numeric)
