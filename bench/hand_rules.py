@@ -103,6 +103,6 @@ def hand_findings(inventory: Inventory, account: str | None) -> list[Finding]:
                     "region": region, "owner_alias": image.ImageOwnerAlias,
                     "evidence": evidence, "fingerprint": fingerprint(rule_id, region, image_id),
                     "resource": image_arn(region, account, image_id), "waiver": None,
-                    "baseline_state": None,
+                    "baseline_state": None, "first_seen": None, "first_seen_run": None,
                 }))
     return findings
