@@ -23,6 +23,7 @@ from auditor.findings import (
     Finding,
     FixedFinding,
     ScanInfo,
+    fingerprint,
 )
 from auditor.yamlio import read_bounded
 
@@ -54,7 +55,7 @@ def load_baseline(path: Path) -> BaselineReport:
         raise InputError(path, f"the baseline scan was incomplete (regions: {missing}); "
                                "use the report of a complete scan")
     return BaselineReport(str(path), previous.scan,
-                          {f.fingerprint: f for f in previous.findings})
+                          _by_fingerprint(previous))
 
 
 def apply_baseline(result: AuditResult, baseline: BaselineReport,
@@ -125,11 +126,31 @@ def _check_scope(scan: ScanInfo, baseline: BaselineReport) -> None:
         differences.append(f"regions {_names(old.regions)} vs {_names(scan.regions)}")
     if set(old.owners) != set(scan.owners):
         differences.append(f"owners {_names(old.owners)} vs {_names(scan.owners)}")
-    if old.account_id and scan.account_id and old.account_id != scan.account_id:
-        differences.append(f"account {old.account_id} vs {scan.account_id}")
+    old_accounts, accounts = _accounts(old), _accounts(scan)
+    if old_accounts and accounts and old_accounts != accounts:
+        differences.append(f"account {_names(sorted(old_accounts))} vs "
+                           f"{_names(sorted(accounts))}")
     if differences:
         raise InputError(baseline.path, "the baseline covers a different scope ("
                          + "; ".join(differences) + "); compare scans of the same scope")
+
+
+def _accounts(scan: ScanInfo) -> set[str]:
+    return set(scan.accounts) or ({scan.account_id} if scan.account_id else set())
+
+
+def _by_fingerprint(previous: AuditResult) -> dict[str, Finding]:
+    """The baseline's findings by fingerprint, as this version computes it: a report written
+    before findings carried their account used the rule, region and image alone."""
+    account = previous.scan.account_id
+    findings = {}
+    for finding in previous.findings:
+        key = finding.fingerprint
+        if account and "account_id" not in finding.model_fields_set and key == fingerprint(
+                finding.rule_id, finding.region, finding.image_id):
+            key = fingerprint(finding.rule_id, finding.region, finding.image_id, account)
+        findings[key] = finding
+    return findings
 
 
 def _names(values: list[str]) -> str:

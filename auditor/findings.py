@@ -51,9 +51,12 @@ def fail_threshold(fail_on: str) -> int:
     return 99 if fail_on == "never" else Severity(fail_on).rank
 
 
-def fingerprint(rule_id: str, region: str, image_id: str) -> str:
-    """Stable identity of a finding across runs: the same rule on the same image."""
-    return hashlib.sha256(f"{rule_id}\x1f{region}\x1f{image_id}".encode()).hexdigest()[:32]
+def fingerprint(rule_id: str, region: str, image_id: str, account: str | None = None) -> str:
+    """Stable identity of a finding across runs: the same rule on the same image of the same
+    account. Without a known account it is the rule, region and image alone (which is also
+    what reports written before accounts were kept apart used: see `auditor.baseline`)."""
+    key = f"{rule_id}\x1f{region}\x1f{image_id}" + (f"\x1f{account}" if account else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def image_arn(region: str, account_id: str | None, image_id: str) -> str | None:
@@ -113,6 +116,7 @@ class Finding(_Record):
     image_id: str
     image_name: str | None = None
     region: str
+    account_id: str | None = None  # the image's account (as far as it is known)
     owner_alias: str | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     fingerprint: str
@@ -142,6 +146,7 @@ class RuleInfo(_Record):
 
 class RegionReport(_Record):
     region: str
+    account_id: str | None = None
     complete: bool
     images: int
     total_count: int | None = None
@@ -197,7 +202,8 @@ class ScanInfo(_Record):
     started_at: datetime
     finished_at: datetime
     command_line: list[str] = Field(default_factory=list)
-    account_id: str | None = None
+    account_id: str | None = None  # the one account scanned; None when unknown or several
+    accounts: list[str] = Field(default_factory=list)  # every account known in the scan
     source: Literal["api", "file"] = "file"
     inputs: list[str] = Field(default_factory=list)
     owners: list[str] = Field(default_factory=list)

@@ -110,8 +110,13 @@ class _Part:
 
 @dataclass
 class _File:
+    path: Path
     inventory: Inventory
     parts: list[_Part] = field(default_factory=list)
+
+    @property
+    def accounts(self) -> set[str | None]:
+        return {self.inventory.account_of(part.region) for part in self.parts}
 
 
 def _problem(exc: ValidationError) -> str:
@@ -160,7 +165,7 @@ def _parse_inventory(path: Path, doc: dict[str, Any]) -> _File:
         inventory = Inventory.model_validate(doc)
     except ValidationError as exc:
         raise InputError(path, f"not a valid inventory: {_problem(exc)}") from None
-    return _File(inventory, [_Part(region) for region in inventory.regions])
+    return _File(path, inventory, [_Part(region) for region in inventory.regions])
 
 
 def _parse_raw(path: Path, doc: dict[str, Any], notes: list[DataNote]) -> _File:
@@ -190,7 +195,7 @@ def _parse_raw(path: Path, doc: dict[str, Any], notes: list[DataNote]) -> _File:
         regions=[part],
         notes=[*notes, *file_notes],
     )
-    return _File(inventory, [_Part(part, (owners, page.total_count), page.entries)])
+    return _File(path, inventory, [_Part(part, (owners, page.total_count), page.entries)])
 
 
 def _is_raw(doc: Any) -> bool:
@@ -252,7 +257,7 @@ def _listing_checks(parts: Sequence[_Part]) -> tuple[int | None, list[str]]:
     return (sum(totals) if totals else None), errors
 
 
-def _merge_region(name: str, parts: Sequence[_Part]) -> RegionInventory:
+def _merge_region(name: str, parts: Sequence[_Part], account: str | None) -> RegionInventory:
     images, repeats = first_of_each([i for p in parts for i in p.region.images], name)
     raw_total, short = _listing_checks(parts)
     saved_totals = [p.region.total_count for p in parts
@@ -260,6 +265,7 @@ def _merge_region(name: str, parts: Sequence[_Part]) -> RegionInventory:
     totals = [*saved_totals, *([raw_total] if raw_total is not None else [])]
     return RegionInventory(
         region=name,
+        account_id=account,
         complete=all(p.region.complete for p in parts) and not short,
         total_count=sum(totals) if totals else None,
         images=images,
@@ -269,29 +275,57 @@ def _merge_region(name: str, parts: Sequence[_Part]) -> RegionInventory:
     )
 
 
+def _accounts(files: Sequence[_File]) -> list[str]:
+    """The accounts of the inputs; InputError when an input's account cannot be told apart.
+
+    Inputs that name no account (no `account_id`, no self image carrying its ImageOwnerId)
+    join the one account the others name, or stay unknown when none does; beside inputs of
+    two or more accounts they could belong to any, so they are refused."""
+    known = sorted({a for read in files for a in read.accounts if a})
+    if len(known) > 1:
+        for read in files:
+            if None in read.accounts:
+                raise InputError(read.path, "its account cannot be told: it has no account_id "
+                                 "and no self image naming its owner, while the other inputs "
+                                 f"are of accounts {', '.join(known)}; scan it on its own")
+    return known
+
+
 def _merge(files: Sequence[_File]) -> Inventory:
-    by_region: dict[str, list[_Part]] = {}
+    """Regions of the same account and name merge; accounts are kept apart."""
+    known = _accounts(files)
+    by_region: dict[tuple[str | None, str], list[_Part]] = {}
     for read in files:
         for part in read.parts:
-            by_region.setdefault(part.region.region, []).append(part)
+            account = read.inventory.account_of(part.region) or (known[0] if known else None)
+            by_region.setdefault((account, part.region.region), []).append(part)
     inventories = [read.inventory for read in files]
     first = inventories[0]
     owners = sorted({o for inv in inventories for o in inv.scope.owners})
+    several = len(known) > 1
+    regions = [_merge_region(name, parts, account if several else None)
+               for (account, name), parts in sorted(by_region.items(), key=_region_order)]
     return Inventory(
         tool_version=first.tool_version,
         collected_at=max(inv.collected_at for inv in inventories),
         source=first.source,
-        account_id=next((inv.account_id for inv in inventories if inv.account_id), None),
+        account_id=known[0] if len(known) == 1 else None,
         scope=first.scope.model_copy(update={"owners": owners}),
-        regions=[_merge_region(name, parts) for name, parts in sorted(by_region.items())],
+        regions=regions,
         notes=[note for inv in inventories for note in inv.notes],
     )
 
 
+def _region_order(item: tuple[tuple[str | None, str], list[_Part]]) -> tuple[str, str]:
+    (account, name), _ = item
+    return name, account or ""
+
+
 def merge(inventories: Sequence[Inventory]) -> Inventory:
-    """Merge inventories: regions of the same name merge, images de-duplicated by ImageId."""
-    return _merge([_File(inv, [_Part(region) for region in inv.regions])
-                   for inv in inventories])
+    """Merge inventories: regions of the same account and name merge, images de-duplicated
+    by ImageId."""
+    return _merge([_File(Path(f"<inventory {n + 1}>"), inv, [_Part(r) for r in inv.regions])
+                   for n, inv in enumerate(inventories)])
 
 
 def load_inputs(paths: Sequence[Path]) -> Inventory:

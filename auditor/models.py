@@ -295,6 +295,7 @@ class RegionInventory(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: str
+    account_id: str | None = None  # when the inventory holds several accounts: this region's
     complete: bool = True
     total_count: int | None = None
     images: list[Image] = Field(default_factory=list)
@@ -321,6 +322,15 @@ class Inventory(BaseModel):
     @property
     def complete(self) -> bool:
         return all(region.complete for region in self.regions)
+
+    def account_of(self, region: RegionInventory) -> str | None:
+        return region.account_id or self.account_id
+
+    @property
+    def accounts(self) -> list[str]:
+        """Every known account of the inventory."""
+        known = {self.account_of(region) for region in self.regions} | {self.account_id}
+        return sorted(account for account in known if account)
 
     @property
     def image_count(self) -> int:

@@ -105,19 +105,20 @@ def build_result(
         started_at=started_at,
         finished_at=datetime.now(timezone.utc),
         command_line=options.command_line,
-        account_id=inventory.account_id,
+        account_id=inventory.account_id if len(inventory.accounts) <= 1 else None,
+        accounts=inventory.accounts,
         source="file" if options.inputs else "api",
         inputs=[str(p) for p in options.inputs],
         owners=inventory.scope.owners,
         statuses=inventory.scope.statuses,
         filters=inventory.scope.filters,
-        regions=[r.region for r in inventory.regions],
+        regions=list(dict.fromkeys(r.region for r in inventory.regions)),
         images=inventory.image_count,
         complete=inventory.complete,
     )
     regions = [
-        RegionReport(region=r.region, complete=r.complete, images=len(r.images),
-                     total_count=r.total_count, errors=r.errors)
+        RegionReport(region=r.region, account_id=inventory.account_of(r), complete=r.complete,
+                     images=len(r.images), total_count=r.total_count, errors=r.errors)
         for r in inventory.regions
     ]
     return AuditResult(

@@ -117,8 +117,9 @@ def finding_maker(rule: Rule, account: str | None, today: date,
             "rule_id": rule_id, "severity": severity, "title": title,
             "message": text(image, region), "image_id": image_id,
             "image_name": image.ImageName, "region": region,
+            "account_id": account,
             "owner_alias": image.ImageOwnerAlias, "evidence": explain(image),
-            "fingerprint": fingerprint(rule_id, region, image_id),
+            "fingerprint": fingerprint(rule_id, region, image_id, account),
             "resource": image_arn(region, account, image_id), "waiver": waiver,
             "baseline_state": None, "first_seen": None, "first_seen_run": None,
         })
@@ -152,16 +153,20 @@ def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today:
               findings: list[Finding], failures: RenderFailures) -> None:
     """Findings come out sorted (severity desc, rule id, region, image id) by walking rules,
     regions and failing images in that order, instead of sorting them afterwards."""
-    by_region: dict[str, list[Image]] = {}
+    by_region: dict[tuple[str, str], list[Image]] = {}
     for part in inventory.regions:
-        by_region.setdefault(part.region, []).extend(part.images)
+        account = inventory.account_of(part) or ""
+        by_region.setdefault((part.region, account), []).extend(part.images)
     regions = sorted(by_region.items())
-    account = inventory.account_id
+    accounts = {account for (_, account) in by_region}
     for rule in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id)):
-        make, apply = finding_maker(rule, account, today, failures), index.apply
-        for region, images in regions:
+        makers = {account: finding_maker(rule, account or None, today, failures)
+                  for account in accounts}
+        apply = index.apply
+        for (region, account), images in regions:
             hits = failing(rule, images, today)
             hits.sort(key=_image_id)
+            make = makers[account]
             findings += [make(i, region, apply(rule.id, i.ImageId)) for i in hits]
 
 

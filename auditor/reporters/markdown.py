@@ -54,7 +54,8 @@ def _header(result: AuditResult) -> list[str]:
         lines += [f"> [!CAUTION]\n> **Incomplete scan**: {names} could not be fully read; "
                   "findings there may be missing.", ""]
     regions = ", ".join(cell(r) for r in scan.regions) or "none"
-    lines += [f"Account **{cell(scan.account_id or 'unknown')}** · regions {regions} · "
+    account = scan.account_id or ", ".join(scan.accounts) or "unknown"
+    lines += [f"Account **{cell(account)}** · regions {regions} · "
               f"{scan.images} images · scanned {scan.finished_at:%Y-%m-%d %H:%M} UTC · "
               f"imgaudit {cell(scan.tool_version)}", ""]
     lines += _severity_table(result)

@@ -96,7 +96,7 @@ def _uri_prefix(account: str, region: str) -> str:
 def automation_id(result: AuditResult) -> str:
     """One id per account and region set, so split scans do not close each other's alerts."""
     regions = result.scan.regions or [r.region for r in result.regions]
-    account = result.scan.account_id or UNKNOWN_ACCOUNT
+    account = "+".join(result.scan.accounts) or result.scan.account_id or UNKNOWN_ACCOUNT
     return f"imgaudit/{account}/{'+'.join(sorted(set(regions))) or 'no-region'}/"
 
 
@@ -137,7 +137,7 @@ def _descriptor(rule: RuleInfo) -> ReportingDescriptor:
 
 
 def _result(result: AuditResult, finding: Finding, rule_index: int) -> Result:
-    account = result.scan.account_id
+    account = finding.account_id or result.scan.account_id
     location: Location = {"physicalLocation": {
         "artifactLocation": {"uri": artifact_uri(account, finding.region, finding.image_id)},
         "region": {"startLine": 1},
