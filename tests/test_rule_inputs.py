@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import EXAMPLES, CliResult, invoke
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from auditor.engine import loader
 
@@ -315,3 +317,53 @@ def test_a_huge_folder_tree_stops_with_a_message(tmp_path: Path,
     result = invoke("scan", "--input", INVENTORY, "--config", config)
     assert refused(result) == [f"{config}:1:9: {tmp_path}: more than 50 files and folders under "
                                "it; give the rule folder itself"]
+
+
+# --- 6. whatever validate accepts, scan evaluates: generated rules at the edges -------------
+
+EDGE_OPERANDS = {
+    "Size": st.one_of(*(st.sampled_from([-(2**63), 2**63 - 1, 0, 1.7976931348623157e308, 0.5])
+                        .map(lambda v, op=op: {op: v}) for op in ("gt", "gte", "lt", "lte", "ne"))),
+    "CreationTime": st.one_of(
+        st.sampled_from(["0001-01-01", "9999-12-31", "9999-12-31T23:59:59-12:00",
+                         "2026-02-28T23:59:59+14:00"]).map(lambda v: {"gt": v}),
+        st.sampled_from([0, 0.5, 36600, 1e-300]).map(lambda v: {"older_than_days": v}),
+        st.sampled_from([0, 0.5, 36600, 1e-300]).map(lambda v: {"newer_than_days": v})),
+    "ImageName": st.one_of(
+        st.sampled_from(["^(a+)+$", "(?i)É", r"\p{Han}", ".{0,1000}", "(|)*", "^$"])
+        .map(lambda v: {"regex": v}),
+        st.sampled_from(["[", "]", "[]]", "[!]", "*[!*]?", "\\*", "[\U0001F600-\U0001F64F]"])
+        .map(lambda v: {"glob": v}),
+        st.text(st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1, max_size=8)
+        .map(lambda v: {"contains": v})),
+    "Tags": st.lists(st.text(st.characters(blacklist_categories=["Cs", "Cc"]), max_size=5),
+                     max_size=4).map(lambda v: {"has_keys": v}),
+}
+EDGE_CONDITION = st.recursive(
+    st.sampled_from(sorted(EDGE_OPERANDS)).flatmap(
+        lambda path: EDGE_OPERANDS[path].map(lambda operand: {path: operand})),
+    lambda inner: st.one_of(st.lists(inner, min_size=1, max_size=3).map(lambda v: {"any": v}),
+                            inner.map(lambda v: {"not": v})),
+    max_leaves=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(EDGE_CONDITION, st.sampled_from(["0001-01-01", "9999-12-31", "2026-11-27"]))
+def test_generated_edge_rules_that_validate_also_scan(tmp_path_factory: pytest.TempPathFactory,
+                                                      require: dict, today: str) -> None:
+    path = tmp_path_factory.mktemp("edge") / "edge.yaml"
+    rule = {"id": "EDGE-GEN", "title": "Generated", "severity": "low", "require": require,
+            "message": "{{ image.ImageId }} {{ image.ImageName }}",
+            "tests": {"today": today, "pass": [], "fail": []}}
+    path.write_text(json.dumps(rule, ensure_ascii=False))  # JSON is YAML
+    checked = invoke("rules", "validate", path)
+    assert "Traceback" not in checked.stderr
+    event("refused" if checked.exit_code else "accepted and scanned")
+    if checked.exit_code != 0:  # refused: one clear line per problem, nothing else
+        assert checked.exit_code == 2 and checked.stdout == ""
+        return
+    assert invoke("rules", "test", path).exit_code == 0
+    scanned = invoke("scan", "--input", INVENTORY, "--rules", path, "--no-builtin-rules",
+                     "--format", "json")
+    assert scanned.exit_code in (0, 1) and "Traceback" not in scanned.stderr, scanned.stderr
+    assert json.loads(scanned.stdout)["scan"]["complete"] is True
