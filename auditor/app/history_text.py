@@ -1,7 +1,7 @@
 """The text form of `imgaudit history ...` answers: aligned columns a person reads at a glance.
 
-Image names, ids and regions come from the cloud, so control characters are shown escaped,
-never sent raw to a terminal.
+Image names, ids and regions come from the cloud, so control characters are shown escaped
+(`auditor.safetext`), never sent raw to a terminal.
 """
 
 from __future__ import annotations
@@ -11,17 +11,13 @@ from datetime import datetime
 
 from auditor.findings import SEVERITIES
 from auditor.history import FindingState, PruneResult, RunDetail, RunDiff, RunInfo, RunList, Trend
+from auditor.safetext import visible
 
 _COUNTS_HEADER = "".join(f"{s:>9}" for s in SEVERITIES)
 
 
 def _safe(text: str | None) -> str:
-    if text is None:
-        return ""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
+    return "" if text is None else visible(text)
 
 
 def _when(moment: datetime | None) -> str:
