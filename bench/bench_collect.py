@@ -1,10 +1,11 @@
 """Time `imgaudit collect --region all` against the fake endpoint with a fixed latency per call.
 
     python bench/bench_collect.py [--regions 20] [--images 2000] [--latency 0.05]
-                                  [--concurrency 4]
+                                  [--concurrency 4] [--repeat 3] [--checkout DIR ...]
 
-Starts the fake ECS endpoint of the tests (tests/fakeecs) in this process, runs the CLI as a
-separate process, and prints the wall time beside the lower bound: the longest chain of
+Starts the fake ECS endpoint of the tests (`python -m fakeecs`, in its own process, so its
+CPU is not the collector's), runs the CLI as another process (its CPU seconds measured alone),
+and prints the wall time and the API phase beside the lower bound: the longest chain of
 dependent calls times the latency, given the concurrency (DescribeRegions, then per region
 page 1 and the remaining pages `concurrency` at a time, `concurrency` regions at a time).
 Also prints the API calls made against the minimum (1 DescribeRegions + per region
@@ -14,54 +15,42 @@ ceil(images/100) DescribeImages + 1 GetCallerIdentity).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
-import shutil
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "bench"))
-
-import synth  # noqa: E402
-from fakeecs import KEY_ID, SECRET, FakeCloud, FakeEndpoint, api  # noqa: E402
-
-from auditor.collector.params import listing_params  # noqa: E402
-from auditor.models import Scope  # noqa: E402
-
-REGION_IDS = (
-    "cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen", "cn-zhangjiakou",
-    "cn-huhehaote", "cn-wulanchabu", "cn-qingdao", "cn-chengdu", "cn-guangzhou",
-    "cn-hongkong", "ap-southeast-1", "ap-southeast-3", "ap-southeast-5", "ap-northeast-1",
-    "ap-northeast-2", "eu-central-1", "eu-west-1", "us-west-1", "us-east-1",
-    "me-east-1", "ap-south-1", "ap-southeast-6", "ap-southeast-7",
-)
+KEY_ID = "LTAI5tTestKeyId0001"  # tests/fakeecs/cloud.py's key
+SECRET = "TestSecretValue-7f3c9a2e-do-not-print"
 
 
-def build_cloud(regions: int, images: int, latency: float) -> FakeCloud:
-    """`regions` regions of `images` own images each (synthetic, varied, all in scope)."""
-    cloud = FakeCloud(regions={}, latency=latency, cache_pages=True)
-    for n, region in enumerate(REGION_IDS[:regions]):
-        doc = synth.generate(images, regions=1, seed=n + 1)
-        batch = doc["regions"][0]["images"]
-        for image in batch:
-            image["ImageOwnerAlias"] = "self"
-        cloud.add_images(region, batch)
-    warm(cloud, images)
-    return cloud
+class Fake:
+    """`python -m fakeecs` in its own process: its URL, then (on close) what it saw."""
 
+    def __init__(self, regions: int, images: int, latency: float) -> None:
+        env = dict(os.environ, PYTHONPATH=str(REPO / "tests"))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fakeecs", "--regions", str(regions), "--images",
+             str(images), "--latency", str(latency)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            self.process.kill()
+            sys.exit("the fake endpoint did not start")
 
-def warm(cloud: FakeCloud, images: int) -> None:
-    """Render every page once before timing: the fake's CPU must not be what is measured."""
-    (params,) = listing_params(Scope()).values()
-    for region in cloud.regions:
-        for page in range(1, max(1, math.ceil(images / 100)) + 1):
-            api.describe_images(cloud, {**params, "RegionId": region, "PageNumber": str(page)})
+    def close(self) -> dict[str, Any]:
+        """Stops the fake; its summary: calls per action, API phase, CPU seconds."""
+        out, _ = self.process.communicate("\n", timeout=60)
+        return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def lower_bound(regions: int, images: int, latency: float, concurrency: int) -> float:
@@ -72,29 +61,37 @@ def lower_bound(regions: int, images: int, latency: float, concurrency: int) -> 
     return latency * (1 + waves * per_region)
 
 
-def command() -> list[str]:
-    script = shutil.which("imgaudit")
-    return [script] if script else [sys.executable, "-m", "auditor"]
-
-
-def run(url: str, home: Path, output: Path, concurrency: int) -> float:
+def run(command: list[str], url: str, home: Path, concurrency: int) -> dict[str, float]:
+    """One `imgaudit collect` process against the fake: wall and CPU seconds (user + system,
+    of that process alone: the fake is another process), calls and API phase as the fake saw
+    them. A fresh fake per run, so each run's call log is its own."""
     env = dict(os.environ, HOME=str(home), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
                ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET, IMGAUDIT_STS_ENDPOINT=url,
                IMGAUDIT_METADATA_URL=url)
-    args = [*command(), "collect", "--region", "all", "--endpoint", url, "-q",
+    output = home / "inventory.json"
+    args = [*command, "collect", "--region", "all", "--endpoint", url, "-q",
             "--concurrency", str(concurrency), "-o", str(output)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"imgaudit collect failed ({done.returncode}): {done.stderr}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "size": output.stat().st_size}
 
 
-def startup_time() -> float:
-    started = time.perf_counter()
-    subprocess.run([*command(), "--version"], capture_output=True, check=True)
-    return time.perf_counter() - started
+def command(checkout: str | None) -> tuple[str, list[str]]:
+    """(label, argv): this checkout's `imgaudit`, or `python -m auditor` from another one
+    (for a before/after comparison in one run: `git archive REV | tar -x -C DIR`)."""
+    tree = REPO if checkout is None else Path(checkout).resolve()
+    return ("this" if checkout is None else checkout,
+            ["env", f"PYTHONPATH={tree}", sys.executable, "-m", "auditor"])
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,30 +100,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration")
+    parser.add_argument("--checkout", action="append", default=[],
+                        help="also run the collector of this source tree (repeatable); runs "
+                             "alternate between configurations, medians are printed")
     args = parser.parse_args(argv)
-    cloud = build_cloud(args.regions, args.images, args.latency)
-    with tempfile.TemporaryDirectory() as tmp, FakeEndpoint(cloud) as fake:
-        output = Path(tmp) / "inventory.json"
-        wall = run(fake.url, Path(tmp), output, args.concurrency)
-        size = output.stat().st_size
-    calls = Counter(c.action for c in cloud.calls)
-    api_phase = max(c.finished or c.started for c in cloud.calls) - min(
-        c.started for c in cloud.calls)
+    configs = [command(None), *(command(c) for c in args.checkout)]
     pages = max(1, math.ceil(args.images / 100))
     minimum = 1 + args.regions * pages + 1
     bound = lower_bound(args.regions, args.images, args.latency, args.concurrency)
-    startup = startup_time()
     print(f"{args.regions} regions x {args.images} images, {args.latency * 1000:.0f} ms per "
-          f"call, concurrency {args.concurrency}")
-    print(f"wall time      {wall:6.2f} s  (inventory {size / 1e6:.1f} MB)")
-    print(f"process start  {startup:6.2f} s  (`imgaudit --version`)")
-    print(f"API phase      {api_phase:6.2f} s  (first request in to last answer out, "
-          "as the endpoint saw it)")
-    print(f"lower bound    {bound:6.2f} s  -> wall / bound = {wall / bound:.2f}, "
-          f"API phase / bound = {api_phase / bound:.2f}")
-    print(f"API calls      {sum(calls.values())} (minimum {minimum}): "
-          + ", ".join(f"{action} {n}" for action, n in sorted(calls.items())))
+          f"call, concurrency {args.concurrency}; lower bound {bound:.2f} s; minimum calls "
+          f"{minimum}")
+    results: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in configs}
+    for n in range(args.repeat):
+        for label, argv_ in configs:
+            fake = Fake(args.regions, args.images, args.latency)
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    measured = run(argv_, fake.url, Path(tmp), args.concurrency)
+                finally:
+                    seen = fake.close()
+            measured |= {"phase": seen["api_phase"], "calls": sum(seen["calls"].values()),
+                         "actions": seen["calls"], "load": load()}
+            results[label].append(measured)
+            print(f"run {n + 1} {label:>12}: wall {measured['wall']:5.2f} s, API phase "
+                  f"{measured['phase']:5.2f} s, CPU {measured['cpu']:5.2f} s, "
+                  f"{measured['calls']} calls, load {measured['load']}", flush=True)
+    print(f"{'':>14} {'wall':>6} {'API phase':>9} {'wall/bound':>10} {'phase/bound':>11} "
+          f"{'CPU s':>6} {'calls':>5}  (medians of {args.repeat})")
+    for label, runs in results.items():
+        wall = statistics.median(r["wall"] for r in runs)
+        phase = statistics.median(r["phase"] for r in runs)
+        cpu = statistics.median(r["cpu"] for r in runs)
+        calls = max(r["calls"] for r in runs)
+        print(f"{label:>14} {wall:6.2f} {phase:9.2f} {wall / bound:10.2f} "
+              f"{phase / bound:11.2f} {cpu:6.2f} {calls:5d}")
+    for label, runs in results.items():
+        print(f"{label}: calls " + ", ".join(f"{a} {n}" for a, n in
+                                             sorted(runs[-1]["actions"].items()))
+              + f"; inventory {runs[-1]['size'] / 1e6:.1f} MB")
+    start = statistics.median(startup_time(argv_) for _ in range(3) for _, argv_ in configs[:1])
+    print(f"process start {start:.2f} s (`imgaudit --version`, part of the wall time)")
     return 0
+
+
+def startup_time(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([*argv, "--version"], capture_output=True, check=True)
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":
