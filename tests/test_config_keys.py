@@ -16,7 +16,7 @@ import pytest
 from cli_helpers import REPO, CliResult, invoke
 from fakeecs import KEY_ID, SECRET, FakeEndpoint, image
 
-from auditor.config import SCAN_OPTION_KEYS
+from auditor.config import SCAN_OPTION_KEYS, Config
 
 pytest_plugins = ["fakeecs.fixtures"]
 
@@ -179,3 +179,81 @@ def test_a_bad_option_value_in_the_config_is_refused_before_the_scan(
     assert result.exit_code == 2 and result.stdout == ""
     assert "imgaudit.yaml:1:" in result.stderr and problem in result.stderr
     assert work.fake.cloud.calls == []
+
+
+# --- the engine settings: every other key the file accepts ------------------------------------
+
+PAGE = {"RequestId": "R-1", "RegionId": "cn-hangzhou", "TotalCount": 2, "Images": {"Image": [
+    {"ImageId": "m-pub", "ImageOwnerAlias": "self", "IsPublic": True, "Tags": {"owner": "a"}},
+    {"ImageId": "m-ok", "ImageOwnerAlias": "self", "IsPublic": False, "Tags": {"owner": "b"}},
+]}}
+
+
+def offline(w: Workdir, config: str) -> dict:
+    """A scan of PAGE with the built-in rules and `config`; the JSON report."""
+    (w.path / "page.json").write_text(json.dumps(PAGE), encoding="utf-8")
+    (w.path / "imgaudit.yaml").write_text(config, encoding="utf-8")
+    result = invoke("scan", "--input", w.path / "page.json", "--format", "json", env=w.env)
+    assert result.exit_code in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def _found(report: dict, rule: str) -> list[dict]:
+    return [f for f in report["findings"] if f["rule_id"] == rule]
+
+
+def _rule_ids(report: dict) -> set[str]:
+    return {r["id"] for r in report["rules"]}
+
+
+def _rules(w: Workdir) -> None:
+    assert "T-PUBLIC" not in _rule_ids(offline(w, "{}"))
+    assert len(_found(offline(w, "rules: [rule.yaml]\n"), "T-PUBLIC")) == 1
+
+
+def _builtin_rules(w: Workdir) -> None:
+    assert len(_rule_ids(offline(w, "{}"))) > 10
+    assert _rule_ids(offline(w, "builtin_rules: false\nrules: [rule.yaml]\n")) == {"T-PUBLIC"}
+
+
+def _select(w: Workdir) -> None:
+    assert _rule_ids(offline(w, "select: [IMG-PUBLIC-SELF]\n")) == {"IMG-PUBLIC-SELF"}
+
+
+def _disable(w: Workdir) -> None:
+    assert "IMG-PUBLIC-SELF" in _rule_ids(offline(w, "{}"))
+    assert "IMG-PUBLIC-SELF" not in _rule_ids(offline(w, "disable: [IMG-PUBLIC-SELF]\n"))
+
+
+def _severity(w: Workdir) -> None:
+    (finding,) = _found(offline(w, "severity: {IMG-PUBLIC-SELF: critical}\n"), "IMG-PUBLIC-SELF")
+    assert finding["severity"] == "critical"
+
+
+def _params(w: Workdir) -> None:
+    assert len(_found(offline(w, "{}"), "IMG-REQUIRED-TAGS")) == 2  # owner and env by default
+    only_owner = "params: {IMG-REQUIRED-TAGS: {required_keys: [owner]}}\n"
+    assert _found(offline(w, only_owner), "IMG-REQUIRED-TAGS") == []
+
+
+def _waivers(w: Workdir) -> None:
+    waiver = ("waivers:\n  - {rule: IMG-PUBLIC-SELF, images: [m-pub], reason: r, owner: o, "
+              "expires: 2999-01-01}\n")
+    (finding,) = _found(offline(w, waiver), "IMG-PUBLIC-SELF")
+    assert finding["waiver"]["owner"] == "o"
+
+
+ENGINE_CASES: dict[str, Callable[[Workdir], None]] = {
+    "rules": _rules, "builtin_rules": _builtin_rules, "select": _select, "disable": _disable,
+    "severity": _severity, "params": _params, "waivers": _waivers,
+}
+
+
+def test_every_key_the_file_accepts_has_a_case() -> None:
+    accepted = set(Config.model_fields) - {"base_dir"}  # set by the loader, not the file
+    assert set(CASES) | set(ENGINE_CASES) == accepted, "add a case for the new config key"
+
+
+@pytest.mark.parametrize("key", ENGINE_CASES)
+def test_engine_key_takes_effect(key: str, work: Workdir) -> None:
+    ENGINE_CASES[key](work)
