@@ -39,10 +39,10 @@ def _id(kind: str, region: str, name: str) -> str:
 
 
 def _disks(region: str, name: str, size: int, encrypted: bool | None, data: int = 0) -> list:
-    disks = [{"Type": "system", "Device": "/dev/xvda", "Size": size, "Format": "",
+    disks = [{"Type": "system", "Device": "/dev/xvda", "Size": str(size), "Format": "",
               "SnapshotId": _id("s", region, name), "Progress": "100%"}]
     if data:
-        disks.append({"Type": "data", "Device": "/dev/xvdb", "Size": data, "Format": "",
+        disks.append({"Type": "data", "Device": "/dev/xvdb", "Size": str(data), "Format": "",
                       "SnapshotId": _id("s", region, name + "/data"), "Progress": "100%"})
     if encrypted is not None:
         for disk in disks:
@@ -70,7 +70,7 @@ def own(region: str, name: str, os: str = "alinux3", **over: Any) -> dict[str, A
         "Size": size, "Usage": "instance", "OSType": os_type,
         "OSName": name_en.replace("64 bit", "64位"), "OSNameEn": name_en, "Platform": platform,
         "Architecture": "x86_64", "BootMode": "UEFI-Preferred", "IsPublic": False,
-        "IsCopied": False, "IsSelfShared": False, "IsSubscribed": False,
+        "IsCopied": False, "IsSelfShared": "false", "IsSubscribed": False,
         "IsSupportIoOptimized": True, "IsSupportCloudinit": os_type == "linux",
         "LoginAsNonRootSupported": os_type == "linux", "ProductCode": "", "SupplierName": "",
         "ResourceGroupId": "rg-acfmzw2jz2z3xli", "LicenseType": "Auto",
@@ -93,7 +93,7 @@ def public(region: str, image_id: str, os: str, owner: str = "system", **over: A
         "Progress": "100%", "CreationTime": "2026-10-15T08:00:00Z", "Size": 40,
         "Usage": "instance", "OSType": os_type, "OSName": name_en.replace("64 bit", "64位"),
         "OSNameEn": name_en, "Platform": platform, "Architecture": "x86_64",
-        "BootMode": "UEFI-Preferred", "IsPublic": True, "IsCopied": False, "IsSelfShared": False,
+        "BootMode": "UEFI-Preferred", "IsPublic": True, "IsCopied": False, "IsSelfShared": "false",
         "IsSubscribed": False, "IsSupportIoOptimized": True,
         "IsSupportCloudinit": os_type == "linux", "LoginAsNonRootSupported": os_type == "linux",
         "ProductCode": "", "SupplierName": "", "LicenseType": "Auto", "Tags": {},
@@ -128,7 +128,7 @@ def hangzhou(r: str = "cn-hangzhou") -> list[dict[str, Any]]:
             Tags={"owner": "dotnet-team", "env": "prod"}),
         own(r, "jenkins-agent-ubuntu22-2026-03-11", "ubuntu22", IsPublic=True,
             CreationTime="2026-03-11T09:20:00Z", Tags={"owner": "ci-team", "env": "shared"}),
-        own(r, "partner-demo-alinux3-2026-07-19", IsSelfShared=True,
+        own(r, "partner-demo-alinux3-2026-07-19", IsSelfShared="true",
             Tags={"owner": "sales-eng", "env": "demo"}),
         own(r, "legacy-erp-centos7-2023-05-09", "centos7", CreationTime="2023-05-09T16:45:12Z",
             LoginAsNonRootSupported=False, ImageVersion="14", **BIOS_NO_NVME),
@@ -174,7 +174,7 @@ def shanghai(r: str = "cn-shanghai") -> list[dict[str, Any]]:
         own(r, "pos-terminal-debian12-2025-12-02", "debian12", Architecture="i386",
             OSNameEn="Debian  12.5 32 bit", OSName="Debian  12.5 32位", BootMode="BIOS",
             CreationTime="2025-12-02T10:10:10Z", Tags={"owner": "retail-team", "env": "prod"}),
-        own(r, "shared-qa-ubuntu22-2026-10-12", "ubuntu22", IsSelfShared=True,
+        own(r, "shared-qa-ubuntu22-2026-10-12", "ubuntu22", IsSelfShared="true",
             Tags={"owner": "qa-team", "env": "test"}),
         own(r, "web-ubuntu18-2025-04-22", "ubuntu18", IsSupportCloudinit=False,
             LoginAsNonRootSupported=False, CreationTime="2025-04-22T03:33:33Z"),
@@ -230,7 +230,7 @@ def build() -> dict[str, Any]:
     return {
         "format": "imgaudit-inventory", "format_version": 1, "tool_version": "0.1.0",
         "collected_at": "2026-11-27T08:00:00Z", "source": "api", "account_id": ACCOUNT,
-        "scope": {"owners": ["self", "others", "system", "marketplace"],
+        "scope": {"owners": ["self", "shared", "community", "system", "marketplace"],
                   "statuses": ["Creating", "Waiting", "Available", "UnAvailable",
                                "CreateFailed", "Deprecated"], "filters": {}},
         "regions": [_region("cn-hangzhou", hangzhou()), _region("cn-shanghai", shanghai()),
