@@ -15,13 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from auditor.errors import RuleError, SourceProblem
 from auditor.findings import FailOn, Severity
+from auditor.lang import Lang
 from auditor.yamlio import YamlDoc, read_yaml, validation_problems
 
 DEFAULT_CONFIG_NAME = "imgaudit.yaml"
 # The scan options this file may set a default for, named as the options' parameters (a key
 # that named no parameter would be accepted and silently ignored: tests/test_config_keys.py).
 SCAN_OPTION_KEYS = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
-                    "concurrency", "signature", "min_severity", "history")
+                    "concurrency", "signature", "min_severity", "history", "lang")
 
 
 class Waiver(BaseModel):
@@ -68,6 +69,7 @@ class Config(BaseModel):
     concurrency: int | None = None
     signature: Literal["v3", "v1"] | None = None
     history: str | None = Field(default=None, description="history file, relative to this file")
+    lang: Lang | None = Field(default=None, description="language of rule texts and reports")
 
     base_dir: Path = Field(default=Path("."), exclude=True)
     _doc: YamlDoc | None = PrivateAttr(default=None)

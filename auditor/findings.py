@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_POLICY
+from auditor.lang import DEFAULT_LANG, Lang
 from auditor.models import DataNote
 
 REPORT_SCHEMA = "imgaudit-report"  # the `schema` and `schema_version` of the JSON report
@@ -93,6 +94,11 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _english(description: str) -> Any:
+    """The English text beside a translated one: only in a report in another language."""
+    return Field(None, description=description, exclude_if=lambda value: value is None)
+
+
 class Evidence(_Record):
     """A field path of the image, the value it had, and what the rule expected of it."""
 
@@ -125,6 +131,8 @@ class Finding(_Record):
     baseline_state: Literal["new", "unchanged"] | None = None
     first_seen: datetime | None = None  # with --history: when this finding's stretch began
     first_seen_run: int | None = None   # ... and the run that saw it first
+    title_en: str | None = _english("the title in English (when `lang` is not en)")
+    message_en: str | None = _english("the message in English (when `lang` is not en)")
 
     @property
     def suppressed(self) -> bool:
@@ -142,6 +150,9 @@ class RuleInfo(_Record):
     remediation: str = ""
     references: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    title_en: str | None = _english("the title in English (when `lang` is not en)")
+    description_en: str | None = _english("the description in English")
+    remediation_en: str | None = _english("the remediation in English")
 
 
 class RegionReport(_Record):
@@ -228,6 +239,7 @@ class AuditResult(_Record):
     baseline: BaselineSummary | None = None
     data_quality: list[DataNote] = Field(default_factory=list)  # values kept raw; nothing lost
     history: HistorySummary | None = None
+    lang: Lang = DEFAULT_LANG  # the language of titles, messages and the human reports
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

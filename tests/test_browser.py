@@ -136,3 +136,22 @@ def test_paging_and_sorting_with_many_findings(open_report):
     assert rows(page)[0].split("\t")[2].startswith("m-00000")
     page.click('th[data-sort="image"]')
     assert rows(page)[0].split("\t")[2].startswith("m-04999")
+
+
+def test_a_chinese_report_reads_as_chinese(open_report):
+    """UTF-8 end to end: the server-side headings, the labels the script writes, the rule
+    texts in the detail panel; ids and CSS classes stay the severity ids."""
+    page = open_report(sample_result().model_copy(update={"lang": "zh-CN"}))
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert page.evaluate("document.characterSet") == "UTF-8"
+    assert page.inner_text("#findings h2") == "问题列表"
+    assert page.inner_text("#shown") == "共 7 个问题，匹配 7 个"  # noqa: RUF001
+    assert page.inner_text("#p-info") == "第 1–7 行 · 第 1/1 页"  # noqa: RUF001
+    badge = page.locator("#rows tr").first.locator(".sev")
+    assert badge.inner_text() == "严重" and "sev-critical" in badge.get_attribute("class")
+    page.uncheck('input[name=severity][value="info"]')
+    assert page.inner_text("#shown") == "共 7 个问题，匹配 6 个"  # noqa: RUF001
+    page.locator("#rows tr").first.click()
+    detail = page.inner_text("#detail")
+    assert "镜像 " in page.inner_text("#d-title") and "地域" in detail and "字段" in detail
+    assert page.errors == []

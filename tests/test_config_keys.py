@@ -145,11 +145,17 @@ def _history(w: Workdir) -> None:
     assert len(json.loads(listed.stdout)["runs"]) == 1
 
 
+def _lang(w: Workdir) -> None:
+    assert json.loads(w.live("{}", "--format", "json").stdout)["lang"] == "en"
+    result = w.live("lang: zh-CN\n")
+    assert result.stdout.startswith("imgaudit ") and "个镜像" in result.stdout
+
+
 CASES: dict[str, Callable[[Workdir], None]] = {
     "fail_on": _fail_on, "format": _format, "region": _region, "owner": _owner,
     "status": _status, "endpoint": _endpoint, "profile": _profile,
     "concurrency": _concurrency, "signature": _signature, "min_severity": _min_severity,
-    "history": _history,
+    "history": _history, "lang": _lang,
 }
 
 

@@ -27,7 +27,7 @@ from auditor.config import Config, load_config
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 RULE_KEYS = {"id", "title", "severity", "description", "remediation", "references", "tags",
-             "when", "require", "message", "params", "tests"}
+             "when", "require", "message", "params", "tests", "i18n"}
 ONLY_RULE_KEYS = RULE_KEYS - set(Config.model_fields)
 FAILS_EVERY_IMAGE = {"ImageId": "doc-example-matches-no-image"}
 

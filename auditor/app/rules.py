@@ -16,6 +16,8 @@ from auditor.engine.conditions import tree_lines
 from auditor.engine.evaluate import utc_today
 from auditor.errors import EXIT_OK, EXIT_POLICY, UsageError
 from auditor.findings import RuleInfo, Severity
+from auditor.lang import DEFAULT_LANG
+from auditor.reporters.i18n import catalogue
 from auditor.safetext import visible as v
 
 
@@ -44,14 +46,17 @@ def markdown_table(infos: Sequence[RuleInfo]) -> str:
 
 
 def rules_list(paths: Sequence[Path], config: Config, fmt: str, out: TextIO,
-               shown: ListFilter | None = None) -> int:
+               shown: ListFilter | None = None, lang: str = DEFAULT_LANG) -> int:
+    """The severity column stays the id `--severity` takes; only the title (the last column,
+    so a wide CJK title cannot shift the others) is translated."""
     shown = shown or ListFilter()
     ruleset = _ruleset(paths, config).select(shown.selection or Selection.from_config(config))
-    infos = [info for info in ruleset.infos() if shown.keep(info)]
+    infos = [info for info in ruleset.infos(lang) if shown.keep(info)]
     if fmt == "markdown":
         out.write(markdown_table(infos))
     elif fmt == "json":
-        out.write(json.dumps([i.model_dump(mode="json") for i in infos], indent=2) + "\n")
+        out.write(json.dumps([i.model_dump(mode="json") for i in infos], indent=2,
+                             ensure_ascii=False) + "\n")
     else:
         width = max((len(i.id) for i in infos), default=2)
         for info in infos:
@@ -59,23 +64,25 @@ def rules_list(paths: Sequence[Path], config: Config, fmt: str, out: TextIO,
     return EXIT_OK
 
 
-def rules_show(rule_id: str, paths: Sequence[Path], config: Config, out: TextIO) -> int:
-    infos = {i.id: i for i in _ruleset(paths, config).infos()}
+def rules_show(rule_id: str, paths: Sequence[Path], config: Config, out: TextIO,
+               lang: str = DEFAULT_LANG) -> int:
+    infos = {i.id: i for i in _ruleset(paths, config).infos(lang)}
     if rule_id not in infos:
         import difflib
 
         close = difflib.get_close_matches(rule_id, list(infos), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"no rule {rule_id!r}{hint}; `imgaudit rules list` shows them all")
-    info = infos[rule_id]
+    info, t = infos[rule_id], catalogue(lang)
     out.write(f"{v(info.id)}  [{info.severity.value}]  {v(info.title)}\n\n")
-    for label, text in (("Why", info.description), ("Remediation", info.remediation)):
+    for label, text in ((t("rules.why"), info.description),
+                        (t("rules.remediation"), info.remediation)):
         if text:
             out.write(f"{label}:\n{v(text.rstrip(), newlines=True)}\n\n")
     for ref in info.references:
-        out.write(f"See: {v(ref)}\n")
+        out.write(f"{t('rules.see')}: {v(ref)}\n")
     if info.tags:
-        out.write(f"Tags: {v(', '.join(info.tags))}\n")
+        out.write(f"{t('rules.tags')}: {v(', '.join(info.tags))}\n")
     return EXIT_OK
 
 

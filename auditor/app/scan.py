@@ -28,6 +28,7 @@ from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
 from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo
 from auditor.history import DEFAULT_TIMEOUT, check_history
 from auditor.inventory import dump_inventory, load_inputs
+from auditor.lang import DEFAULT_LANG, Lang
 from auditor.models import Inventory, RegionInventory
 from auditor.reporters import ReportOptions, render
 from auditor.scoping import OfflineScope, select
@@ -64,6 +65,7 @@ class ScanOptions:
     history_timeout: float = DEFAULT_TIMEOUT
     summary: bool = False               # text on stdout: counts only
     show_waived: bool = False           # text on stdout: list waived findings too
+    lang: Lang = DEFAULT_LANG           # rule texts, messages and report headings
 
 
 def _load_ruleset(options: ScanOptions) -> RuleSet:
@@ -125,10 +127,11 @@ def build_result(
         scan=scan,
         fail_on=options.fail_on,
         regions=regions,
-        rules=ruleset.infos(),
+        rules=ruleset.infos(options.lang),
         findings=evaluation.findings,
         waivers=evaluation.waivers,
         data_quality=inventory.all_notes,
+        lang=options.lang,
     )
 
 
@@ -176,7 +179,7 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
         run = set(ruleset.ids())  # a waiver of a rule not run is neither used nor stale
         waivers = [w for w in options.config.waivers if w.rule in run]
         evaluation = evaluate(inventory, ruleset, waivers=waivers,
-                              today=started_at.date())
+                              today=started_at.date(), lang=options.lang)
     for warning in evaluation.warnings:
         log.warning("%s", warning)
     result = build_result(inventory, ruleset, evaluation, options, started_at)

@@ -23,10 +23,12 @@ from auditor.cli.history import history, history_timeout
 from auditor.cli.options import (
     VERBOSE_ENV,
     apply_config_defaults,
+    chosen_lang,
     collect_options,
     collect_request,
     env_name,
     input_scope,
+    lang_option,
     read_config,
     setup_logging,
 )
@@ -93,6 +95,7 @@ def cli() -> None:
               help="Text report: only the counts per severity and rule, and the verdict.")
 @click.option("--show-waived", is_flag=True,
               help="Text report: list waived findings too (they are always counted).")
+@lang_option
 @click.pass_context
 def scan(ctx: click.Context, **p: Any) -> int:
     """Collect (or read) images, evaluate the rules, report; the exit code is the gate."""
@@ -128,6 +131,7 @@ def scan(ctx: click.Context, **p: Any) -> int:
         history_timeout=history_timeout(),
         summary=p["summary"],
         show_waived=p["show_waived"],
+        lang=chosen_lang(p),
     )
     return app.run_scan(options, sys.stdout)
 
@@ -179,22 +183,29 @@ _config_option = click.option("--config", "config_path", type=click.Path(path_ty
               help="Only rules with one of these tags (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
+@lang_option
 @click.pass_context
 def rules_list(ctx: click.Context, **p: Any) -> int:
     """List the rules in force (built-in, config and --rules), as a scan would run them."""
     config = read_config(p["config_path"])
     apply_config_defaults(ctx, config, p)
     shown = app.ListFilter(selection(p), p["severities"], tuple(p["tags"]))
-    return app.rules_list(p["rule_paths"], config, p["fmt"], sys.stdout, shown)
+    return app.rules_list(p["rule_paths"], config, p["fmt"], sys.stdout, shown,
+                          lang=chosen_lang(p))
 
 
 @rules.command("show")
 @click.argument("rule_id")
 @_rule_paths
 @_config_option
-def rules_show(rule_id: str, rule_paths: tuple[Path, ...], config_path: Path | None) -> int:
+@lang_option
+@click.pass_context
+def rules_show(ctx: click.Context, **p: Any) -> int:
     """Show one rule: why it matters and how to fix it."""
-    return app.rules_show(rule_id, rule_paths, read_config(config_path), sys.stdout)
+    config = read_config(p["config_path"])
+    apply_config_defaults(ctx, config, p)
+    return app.rules_show(p["rule_id"], p["rule_paths"], config, sys.stdout,
+                          lang=chosen_lang(p))
 
 
 @rules.command("explain")

@@ -15,6 +15,7 @@ from auditor.collector import CollectRequest
 from auditor.collector.params import OWNER_CHOICES, api_time, owner_scopes
 from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
 from auditor.errors import UsageError
+from auditor.lang import LANGS, Lang, locale_lang
 from auditor.models import IMAGE_STATUSES, Scope
 from auditor.safetext import visible
 from auditor.scoping import OfflineScope
@@ -117,6 +118,18 @@ class VisibleFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return visible(super().format(record), newlines=bool(record.exc_info))
+
+
+lang_option = click.option(
+    "--lang", type=click.Choice(LANGS), envvar=env_name("lang"),
+    help="Language of rule texts and reports (default: the config file's `lang`, else the "
+         "locale: LC_ALL, LC_MESSAGES, LANG; zh_CN.* is zh-CN, anything else en).")
+
+
+def chosen_lang(p: dict[str, Any]) -> Lang:
+    """`--lang`, IMGAUDIT_LANG or the config file's `lang` (already in `p`), else the locale."""
+    lang: Lang | None = p.get("lang")
+    return lang if lang is not None else locale_lang()
 
 
 def setup_logging(verbose: bool, quiet: bool) -> None:

@@ -26,6 +26,7 @@ from auditor.findings import (
     trusted,
 )
 from auditor.gcpause import gc_paused
+from auditor.lang import DEFAULT_LANG
 from auditor.models import Image, Inventory
 
 
@@ -46,9 +47,10 @@ def failing(rule: Rule, images: Sequence[Image], today: date) -> list[Image]:
     return rule.failing(today)(images)
 
 
-def message(rule: Rule, image: Image, region: str, account: str | None = None) -> str:
+def message(rule: Rule, image: Image, region: str, account: str | None = None,
+            lang: str = DEFAULT_LANG) -> str:
     """The rendered message; a template that fails at render time falls back to the title."""
-    return _messages(rule, account, RenderFailures())(image, region)
+    return _messages(rule, account, RenderFailures(), lang)(image, region)
 
 
 @dataclass
@@ -73,13 +75,13 @@ class RenderFailures:
                 for rule_id, (image_id, error) in self.first.items()]
 
 
-def _messages(rule: Rule, account: str | None,
-              failures: RenderFailures) -> Callable[[Image, str], str]:
-    """`(image, region) -> message` for one rule, what does not vary prepared once.
+def _messages(rule: Rule, account: str | None, failures: RenderFailures,
+              lang: str = DEFAULT_LANG) -> Callable[[Image, str], str]:
+    """`(image, region) -> message` in `lang` for one rule, what does not vary prepared once.
 
     The template sees plain data only (templates.py); the sandbox is immutable, so one
     mapping of params and rule serves every render."""
-    title, render = rule.spec.title, rule.render
+    title, render = rule.text("title", lang), rule.renderer(lang)
     if render is None:
         return lambda image, region: title
     base: dict[str, Any] = {
@@ -103,13 +105,18 @@ FindingMaker = Callable[[Image, str, AppliedWaiver | None], Finding]
 
 
 def finding_maker(rule: Rule, account: str | None, today: date,
-                  failures: RenderFailures | None = None) -> FindingMaker:
+                  failures: RenderFailures | None = None,
+                  lang: str = DEFAULT_LANG) -> FindingMaker:
     """`(image, region, waiver) -> Finding` for one rule: message, evidence and fingerprint
-    are computed once per finding, the rule's own fields once per rule."""
+    are computed once per finding, the rule's own fields once per rule. In a language other
+    than English, the finding carries the English title and message too (JSON report)."""
     _, require = rule.compiled(today)
     explain = require.explain
-    text = _messages(rule, account, RenderFailures() if failures is None else failures)
-    rule_id, severity, title = rule.id, rule.severity, rule.spec.title
+    failures = RenderFailures() if failures is None else failures
+    text = _messages(rule, account, failures, lang)
+    english = _messages(rule, account, RenderFailures(), DEFAULT_LANG) if lang != "en" else None
+    rule_id, severity, title = rule.id, rule.severity, rule.text("title", lang)
+    title_en = rule.spec.title if english is not None else None
 
     def make(image: Image, region: str, waiver: AppliedWaiver | None) -> Finding:
         image_id = image.ImageId
@@ -122,14 +129,16 @@ def finding_maker(rule: Rule, account: str | None, today: date,
             "fingerprint": fingerprint(rule_id, region, image_id, account),
             "resource": image_arn(region, account, image_id), "waiver": waiver,
             "baseline_state": None, "first_seen": None, "first_seen_run": None,
+            "title_en": title_en,
+            "message_en": english(image, region) if english is not None else None,
         })
 
     return make
 
 
 def make_finding(rule: Rule, image: Image, region: str, account: str | None, today: date,
-                 waiver: AppliedWaiver | None = None) -> Finding:
-    return finding_maker(rule, account, today)(image, region, waiver)
+                 waiver: AppliedWaiver | None = None, lang: str = DEFAULT_LANG) -> Finding:
+    return finding_maker(rule, account, today, lang=lang)(image, region, waiver)
 
 
 def evaluate(
@@ -138,19 +147,21 @@ def evaluate(
     *,
     waivers: Sequence[Waiver] = (),
     today: date | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> Evaluation:
-    """Every finding of every rule on every image, waivers applied, sorted."""
+    """Every finding of every rule on every image, waivers applied, sorted; titles and
+    messages in `lang`."""
     today = today or utc_today()
     index = WaiverIndex(waivers, today)
     findings: list[Finding] = []
     failures = RenderFailures()
     with gc_paused():  # findings are many small objects, none garbage: auditor/gcpause.py
-        _evaluate(inventory, ruleset, index, today, findings, failures)
+        _evaluate(inventory, ruleset, index, today, findings, failures, lang)
     return Evaluation(findings, index.reports(), failures.warnings())
 
 
 def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today: date,
-              findings: list[Finding], failures: RenderFailures) -> None:
+              findings: list[Finding], failures: RenderFailures, lang: str) -> None:
     """Findings come out sorted (severity desc, rule id, region, image id) by walking rules,
     regions and failing images in that order, instead of sorting them afterwards."""
     by_region: dict[tuple[str, str], list[Image]] = {}
@@ -160,7 +171,7 @@ def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today:
     regions = sorted(by_region.items())
     accounts = {account for (_, account) in by_region}
     for rule in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id)):
-        makers = {account: finding_maker(rule, account or None, today, failures)
+        makers = {account: finding_maker(rule, account or None, today, failures, lang)
                   for account in accounts}
         apply = index.apply
         for (region, account), images in regions:

@@ -18,8 +18,9 @@ from auditor.engine.conditions import Cond, Parser
 from auditor.engine.templates import Renderer, TemplateError, compile_message
 from auditor.errors import SourceProblem
 from auditor.findings import RuleInfo, Severity
+from auditor.lang import DEFAULT_LANG, TRANSLATIONS
 from auditor.models import Image
-from auditor.yamlio import Loc, YamlDoc, validation_problems
+from auditor.yamlio import Loc, YamlDoc, did_you_mean, validation_problems
 
 RULE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*$"
 
@@ -32,6 +33,21 @@ class RuleExamples(BaseModel):
     today: date | None = Field(None, description="evaluation date for age operators")
     pass_: list[dict[str, Any]] = Field(default_factory=list, alias="pass")
     fail: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RuleText(BaseModel):
+    """A rule's text in one other language (`i18n: {zh-CN: {...}}`); a key left out falls
+    back to the English one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1)
+    description: str | None = None
+    remediation: str | None = None
+    message: str | None = Field(None, description="jinja2 template, checked like `message`")
+
+
+LOCALISED = ("title", "description", "remediation", "message")  # the keys RuleText translates
 
 
 class RuleSpec(BaseModel):
@@ -51,6 +67,8 @@ class RuleSpec(BaseModel):
     message: str | None = Field(
         None, description="jinja2 template: image, params, rule, region, account")
     params: dict[str, Any] = Field(default_factory=dict, description="name -> default value")
+    i18n: dict[str, RuleText] = Field(
+        default_factory=dict, description=f"translations by language: {', '.join(TRANSLATIONS)}")
     tests: RuleExamples | None = None
 
 
@@ -67,6 +85,7 @@ class Rule:
     severity: Severity
     params: dict[str, Any]
     examples: dict[str, list[Image]] = field(default_factory=dict)
+    renders: dict[str, Renderer] = field(default_factory=dict)  # language -> translated message
     _cache: dict[date, tuple[Compiled | None, Compiled]] = field(default_factory=dict)
     _filters: dict[date, Filter] = field(default_factory=dict)
 
@@ -79,9 +98,24 @@ class Rule:
         line, column = self.doc.mark(self.base)
         return f"{self.doc.path}:{line}:{column}"
 
-    def info(self) -> RuleInfo:
+    def text(self, key: str, lang: str = DEFAULT_LANG) -> str:
+        """`title`, `description` or `remediation` in `lang`, else in English."""
+        english: str = getattr(self.spec, key)
+        translation = self.spec.i18n.get(lang)
+        return getattr(translation, key) or english if translation else english
+
+    def renderer(self, lang: str = DEFAULT_LANG) -> Renderer | None:
+        """The message template in `lang`, else the English one (None: the title)."""
+        return self.renders.get(lang, self.render)
+
+    def info(self, lang: str = DEFAULT_LANG) -> RuleInfo:
+        """The rule's metadata in `lang`; in another language, with the English alongside."""
         data = self.spec.model_dump(include=set(RuleInfo.model_fields))
-        return RuleInfo(**{**data, "severity": self.severity})
+        data["severity"] = self.severity
+        if lang != DEFAULT_LANG:
+            for key in ("title", "description", "remediation"):
+                data[f"{key}_en"], data[key] = data[key], self.text(key, lang)
+        return RuleInfo(**data)
 
     def compiled(self, today: date) -> tuple[Compiled | None, Compiled]:
         """(when, require) compiled for `today`; compiled once per date."""
@@ -98,14 +132,35 @@ class Rule:
         return self._filters[today]
 
 
-def _template(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[Renderer | None, list]:
-    if spec.message is None:
+def _template(source: str | None, spec: RuleSpec, doc: YamlDoc,
+              loc: Loc) -> tuple[Renderer | None, list]:
+    if source is None:
         return None, []
     try:
-        return compile_message(spec.message, spec.params), []
+        return compile_message(source, spec.params), []
     except TemplateError as exc:
-        line, column = doc.mark((*base, "message"))
+        line, column = doc.mark(loc)
         return None, [SourceProblem(doc.path, line + exc.line - 1, column, str(exc))]
+
+
+def _translations(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[dict[str, Renderer], list]:
+    """Each `i18n` language must be one imgaudit speaks; each translated message template
+    passes the same load-time check as the English one."""
+    renders: dict[str, Renderer] = {}
+    problems: list[SourceProblem] = []
+    for lang, text in spec.i18n.items():
+        loc = (*base, "i18n", lang)
+        if lang not in TRANSLATIONS:
+            hint = did_you_mean(lang, TRANSLATIONS)
+            problems.append(doc.problem(loc, f"i18n: unknown language {lang!r}{hint}; "
+                                        f"translations are for: {', '.join(TRANSLATIONS)} "
+                                        "(English is the rule's own text)", key=True))
+            continue
+        render, found = _template(text.message, spec, doc, (*loc, "message"))
+        problems += found
+        if render is not None:
+            renders[lang] = render
+    return renders, problems
 
 
 def _examples(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[dict[str, list[Image]], list]:
@@ -131,12 +186,14 @@ def _valid_part(value: dict[str, Any], bad: set[Any]) -> RuleSpec:
     undeclared), the message when `params` is."""
     good = {k: v for k, v in value.items() if k in RuleSpec.model_fields and k not in bad}
     if "params" in bad:
-        good = {k: v for k, v in good.items() if k not in ("when", "require", "message")}
+        good = {k: v for k, v in good.items() if k not in ("when", "require", "message", "i18n")}
     examples = good.pop("tests", None)
+    translations = good.pop("i18n", {})
     spec = RuleSpec.model_construct(**{"id": "?", "title": "?", "severity": Severity.INFO,
                                        "require": None, **good})
     if examples is not None:
         spec.tests = RuleExamples.model_validate(examples)  # validated already: it is good
+    spec.i18n = {lang: RuleText.model_validate(text) for lang, text in translations.items()}
     return spec
 
 
@@ -154,10 +211,12 @@ def build_rule(doc: YamlDoc, value: Any, base: Loc) -> tuple[Rule | None, list[S
     when = parser.cond(spec.when, (*base, "when"), Image) if spec.when is not None else None
     require = (parser.cond(spec.require, (*base, "require"), Image)
                if spec.require is not None else None)
-    render, template_problems = _template(spec, doc, base)
+    render, template_problems = _template(spec.message, spec, doc, (*base, "message"))
+    renders, translation_problems = _translations(spec, doc, base)
     examples, example_problems = _examples(spec, doc, base)
-    problems += parser.problems + template_problems + example_problems
+    problems += parser.problems + template_problems + translation_problems + example_problems
     if problems or require is None:
         return None, problems
-    rule = Rule(spec, doc, base, when, require, render, spec.severity, dict(spec.params), examples)
+    rule = Rule(spec, doc, base, when, require, render, spec.severity, dict(spec.params), examples,
+                renders)
     return rule, []

@@ -10,6 +10,7 @@ from auditor.config import Config
 from auditor.engine.rule import Rule
 from auditor.errors import UsageError
 from auditor.findings import RuleInfo, Severity
+from auditor.lang import DEFAULT_LANG
 from auditor.yamlio import did_you_mean
 
 
@@ -52,9 +53,10 @@ class RuleSet:
     def ids(self) -> list[str]:
         return [rule.id for rule in self.rules]
 
-    def infos(self) -> list[RuleInfo]:
-        """Rule metadata (with severity overrides applied), for reports and `rules list`."""
-        return [rule.info() for rule in self.rules]
+    def infos(self, lang: str = DEFAULT_LANG) -> list[RuleInfo]:
+        """Rule metadata in `lang` (with severity overrides applied), for reports and
+        `rules list`."""
+        return [rule.info(lang) for rule in self.rules]
 
     def select(self, selection: Selection) -> RuleSet:
         """The rules named by `selection.only` (all when empty), less `selection.skip`, at or

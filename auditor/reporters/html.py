@@ -20,6 +20,7 @@ from auditor.findings import SEVERITIES, AuditResult
 from auditor.gcpause import gc_paused
 from auditor.reporters import ReportOptions
 from auditor.reporters.html_data import findings_blob, summarize
+from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.safetext import visible
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -64,7 +65,10 @@ def render(result: AuditResult, options: ReportOptions) -> str:
 def _render(result: AuditResult) -> str:
     template = _environment().get_template("report.html.j2")
     fixed = result.baseline.fixed if result.baseline else []
+    t = catalogue(result.lang)
     return template.render(
+        t=t,
+        lang=result.lang,
         result=result,
         scan=result.scan,
         summary=summarize(result),
@@ -73,11 +77,19 @@ def _render(result: AuditResult) -> str:
         data_quality=result.data_quality_lines(NOTES_SHOWN),
         fixed=fixed[:FIXED_SHOWN],
         fixed_hidden=max(0, len(fixed) - FIXED_SHOWN),
-        data=Markup(findings_blob(result)),
+        data=Markup(findings_blob(result, _script_labels(t))),
         css=_asset("report.css"),
         js=_asset("report.js"),
         js_hash=_csp_hash(_asset("report.js")),
     )
+
+
+def _script_labels(t: Catalogue) -> dict[str, object]:
+    """What report.js writes itself, in the report's language."""
+    return {**t.prefixed("js"),
+            "severities": [t.severity(sev) for sev in SEVERITIES],
+            "status": [t("html.status_open"), t("html.status_waived"), t("html.status_expired")],
+            "baseline": ["", t("baseline.new"), t("baseline.unchanged")]}
 
 
 def _csp_hash(script: str) -> str:

@@ -40,8 +40,9 @@ class _Strings:
         return [visible(value) for value in self.index]
 
 
-def findings_blob(result: AuditResult) -> str:
-    """The findings, images, rules and waivers as script-safe JSON text."""
+def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> str:
+    """The findings, images, rules and waivers as script-safe JSON text; `labels` are the
+    words the script writes, in the report's language."""
     s = _Strings()
     images: dict[tuple[str, str], int] = {}
     image_rows: list[list[int]] = []
@@ -65,7 +66,8 @@ def findings_blob(result: AuditResult) -> str:
     data = {"strings": s.table(), "rules": rules, "images": image_rows, "findings": rows,
             "waivers": [list(w) for w in waivers], "severities": list(SEVERITIES),
             "baseline": result.baseline is not None,
-            "account": visible(result.scan.account_id or "") or None}
+            "account": visible(result.scan.account_id or "") or None,
+            "labels": labels or {}}
     return script_json(data)
 
 

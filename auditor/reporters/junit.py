@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from auditor.findings import AuditResult, Finding, RuleInfo, fail_threshold
 from auditor.reporters import ReportOptions
+from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.safetext import escape
 from auditor.safetext import visible as v
 
@@ -26,6 +27,7 @@ _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 
 
 def render(result: AuditResult, options: ReportOptions) -> str:
+    t = catalogue(result.lang)
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for finding in result.findings:
         by_rule[finding.rule_id].append(finding)
@@ -35,19 +37,20 @@ def render(result: AuditResult, options: ReportOptions) -> str:
                                            severity=found[0].severity))
     rules_suite = _suite(f"{SUITE}.rules", result)
     for rule in rules.values():
-        rules_suite.append(_rule_case(result, rule, by_rule.get(rule.id, [])))
+        rules_suite.append(_rule_case(result, rule, by_rule.get(rule.id, []), t))
     scan_suite = _suite(f"{SUITE}.scan", result)
     for region in result.regions:
-        case = _case(f"{SUITE}.region", f"region {v(region.region)} fully scanned")
+        case = _case(f"{SUITE}.region", t("junit.region", region=v(region.region)))
         if not region.complete:
             errors = [v(e) for e in region.errors]
             error = ET.SubElement(case, "error", message=_clean(
-                f"region {v(region.region)} incomplete: {'; '.join(errors) or 'unknown'}"),
+                t("junit.region_incomplete", region=v(region.region),
+                  errors="; ".join(errors) or t("junit.unknown"))),
                 type="IncompleteScan")
             error.text = _clean("\n".join(errors))
         scan_suite.append(case)
     if result.data_quality:
-        scan_suite.append(_data_quality_case(result))
+        scan_suite.append(_data_quality_case(result, t))
     root = ET.Element("testsuites", name=SUITE)
     root.extend([rules_suite, scan_suite])
     _count(root, [rules_suite, scan_suite])
@@ -55,9 +58,9 @@ def render(result: AuditResult, options: ReportOptions) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _data_quality_case(result: AuditResult) -> ET.Element:
+def _data_quality_case(result: AuditResult, t: Catalogue) -> ET.Element:
     """A passing case (nothing was lost) whose <system-out> lists the values kept raw."""
-    case = _case(f"{SUITE}.data", f"data quality: {len(result.data_quality)} value(s) kept raw")
+    case = _case(f"{SUITE}.data", t("junit.data_quality", count=len(result.data_quality)))
     out = ET.SubElement(case, "system-out")
     out.text = _clean("\n".join(v(line) for line in result.data_quality_lines(NOTES_SHOWN)))
     return case
@@ -79,45 +82,48 @@ def _case(classname: str, name: str) -> ET.Element:
     return ET.Element("testcase", classname=_clean(classname), name=_clean(name), time="0")
 
 
-def _rule_case(result: AuditResult, rule: RuleInfo, findings: list[Finding]) -> ET.Element:
+def _rule_case(result: AuditResult, rule: RuleInfo, findings: list[Finding],
+               t: Catalogue) -> ET.Element:
+    """The <failure> type is the severity id; its message and text are in the report's
+    language."""
     case = _case(f"{SUITE}.{rule.severity.value}", f"{v(rule.id)}: {v(rule.title)}")
     open_ = [f for f in findings if result.fails_gate(f)]
     others = [f for f in findings if not result.fails_gate(f)]
     if open_:
-        count = f"{len(open_)} image{'s' if len(open_) != 1 else ''}"
+        message = t("junit.failure", rule=v(rule.id), severity=t.severity(rule.severity.value),
+                    images=t.plural("junit.images", len(open_)), title=v(rule.title))
         failure = ET.SubElement(case, "failure", type=rule.severity.value,
-                                message=_clean(f"{v(rule.id)} ({rule.severity.value}) fails "
-                                               f"on {count}: {v(rule.title)}"))
-        lines = [_line(f) for f in open_]
+                                message=_clean(message))
+        lines = [_line(f, t) for f in open_]
         if rule.remediation:
-            lines.append(f"Remediation: {v(rule.remediation, newlines=True)}")
+            lines.append(t("junit.remediation", text=v(rule.remediation, newlines=True)))
         failure.text = _clean("\n".join(lines))
     if others:
         out = ET.SubElement(case, "system-out")
-        out.text = _clean("\n".join(_other_line(f, result.fail_on) for f in others))
+        out.text = _clean("\n".join(_other_line(f, result.fail_on, t) for f in others))
     return case
 
 
-def _line(finding: Finding) -> str:
+def _line(finding: Finding, t: Catalogue) -> str:
     name = f" ({v(finding.image_name)})" if finding.image_name else ""
     extra = ""
     if finding.waiver and finding.waiver.expired:
-        extra = f" [waiver expired {finding.waiver.expires.isoformat()}]"
+        extra = t("junit.waiver_expired", expires=finding.waiver.expires.isoformat())
     if finding.baseline_state:
-        extra += f" [{finding.baseline_state}]"
+        extra += f" [{t('baseline.' + finding.baseline_state)}]"
     return f"{v(finding.region)} {v(finding.image_id)}{name}: {v(finding.message)}{extra}"
 
 
-def _other_line(finding: Finding, fail_on: str) -> str:
+def _other_line(finding: Finding, fail_on: str, t: Catalogue) -> str:
     """A finding that does not fail the gate, and why."""
     waiver = finding.waiver
     if finding.suppressed and waiver is not None:
-        return (f"waived: {v(finding.region)} {v(finding.image_id)}: {v(finding.message)} "
-                f"(reason: {v(waiver.reason)}; owner: {v(waiver.owner)}; "
-                f"expires {waiver.expires.isoformat()})")
+        return t("junit.waived", region=v(finding.region), image=v(finding.image_id),
+                 message=v(finding.message), reason=v(waiver.reason), owner=v(waiver.owner),
+                 expires=waiver.expires.isoformat())
     below = finding.severity.rank < fail_threshold(fail_on)
-    why = "below the --fail-on threshold" if below else "unchanged since the baseline"
-    return f"{why}: {_line(finding)}"
+    why = t("junit.below") if below else t("junit.unchanged")
+    return f"{why}: {_line(finding, t)}"
 
 
 def _count(root: ET.Element, suites: list[ET.Element]) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from auditor.findings import AuditResult, Finding, RuleInfo, Severity, image_arn
 from auditor.gcpause import gc_paused
 from auditor.reporters import ReportOptions
+from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.reporters.sarif_model import (
     Invocation,
     Level,
@@ -62,9 +63,14 @@ def render(result: AuditResult, options: ReportOptions) -> str:
         return log.model_dump_json(by_alias=True, exclude_none=True, indent=1) + "\n"
 
 
+SARIF_LANGUAGE = {"en": None, "zh-CN": "zh-CN"}  # None: SARIF's default, en-US
+
+
 def build(result: AuditResult, options: ReportOptions) -> SarifLog:
-    """The SARIF log (one run)."""
-    rules = _rules(result)
+    """The SARIF log (one run). Ids, levels and property names stay as they are in every
+    language; the run's `language` says which one its message strings are in."""
+    t = catalogue(result.lang)
+    rules = _rules(result, t)
     index = {rule.id: i for i, rule in enumerate(rules)}
     findings = [f for f in result.findings if options.include_suppressed or not f.suppressed]
     findings.sort(key=lambda f: -f.severity.rank)  # stable: most severe kept when truncating
@@ -75,8 +81,9 @@ def build(result: AuditResult, options: ReportOptions) -> SarifLog:
             semantic_version=result.scan.tool_version, rules=rules,
         )),
         automation_details=RunAutomationDetails(id=automation_id(result)),
-        invocations=[_invocation(result, len(findings))],
-        results=[_result(result, f, index[f.rule_id]) for f in kept],
+        invocations=[_invocation(result, len(findings), t)],
+        results=[_result(result, f, index[f.rule_id], t) for f in kept],
+        language=SARIF_LANGUAGE[result.lang],
         properties=_run_properties(result, len(findings) - len(kept)),
     )
     return SarifLog(runs=[run])
@@ -100,21 +107,22 @@ def automation_id(result: AuditResult) -> str:
     return f"imgaudit/{account}/{'+'.join(sorted(set(regions))) or 'no-region'}/"
 
 
-def _rules(result: AuditResult) -> list[ReportingDescriptor]:
+def _rules(result: AuditResult, t: Catalogue) -> list[ReportingDescriptor]:
     known = {rule.id: rule for rule in result.rules}
     for finding in result.findings:  # a finding whose rule metadata is missing still needs one
         if finding.rule_id not in known:
             known[finding.rule_id] = RuleInfo(
                 id=finding.rule_id, title=finding.title, severity=finding.severity
             )
-    return [_descriptor(rule) for rule in known.values()]
+    return [_descriptor(rule, t) for rule in known.values()]
 
 
-def _descriptor(rule: RuleInfo) -> ReportingDescriptor:
+def _descriptor(rule: RuleInfo, t: Catalogue) -> ReportingDescriptor:
     description = rule.description or rule.title
-    remediation = rule.remediation or "See the rule's description."
+    remediation = rule.remediation or t("sarif.no_remediation")
     links = [ref for ref in rule.references if ref.startswith(("https://", "http://"))]
-    markdown = f"**{rule.title}**\n\n{description}\n\n**Remediation:** {remediation}"
+    label = t("sarif.remediation")
+    markdown = f"**{rule.title}**\n\n{description}\n\n**{label}:** {remediation}"
     if links:
         markdown += "\n\n" + "\n".join(f"- <{link}>" for link in links)
     properties: dict[str, object] = {
@@ -128,7 +136,7 @@ def _descriptor(rule: RuleInfo) -> ReportingDescriptor:
         name=rule.title,
         short_description=MultiformatMessage(text=rule.title),
         full_description=MultiformatMessage(text=description),
-        help=MultiformatMessage(text=f"{description}\n\nRemediation: {remediation}",
+        help=MultiformatMessage(text=f"{description}\n\n{label}: {remediation}",
                                 markdown=markdown),
         help_uri=links[0] if links else None,
         default_configuration=ReportingConfiguration(level=LEVELS[rule.severity]),
@@ -136,7 +144,7 @@ def _descriptor(rule: RuleInfo) -> ReportingDescriptor:
     )
 
 
-def _result(result: AuditResult, finding: Finding, rule_index: int) -> Result:
+def _result(result: AuditResult, finding: Finding, rule_index: int, t: Catalogue) -> Result:
     account = finding.account_id or result.scan.account_id
     location: Location = {"physicalLocation": {
         "artifactLocation": {"uri": artifact_uri(account, finding.region, finding.image_id)},
@@ -150,7 +158,7 @@ def _result(result: AuditResult, finding: Finding, rule_index: int) -> Result:
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
-        "message": {"text": _message(finding)},
+        "message": {"text": _message(finding, t)},
         "locations": [location],
         "partialFingerprints": {"primaryLocationLineHash": finding.fingerprint},
         "properties": _result_properties(finding),
@@ -162,11 +170,12 @@ def _result(result: AuditResult, finding: Finding, rule_index: int) -> Result:
     return out
 
 
-def _message(finding: Finding) -> str:
+def _message(finding: Finding, t: Catalogue) -> str:
     name = f" ({finding.image_name})" if finding.image_name else ""
-    text = f"{finding.message} [image {finding.image_id}{name} in {finding.region}]"
+    text = t("sarif.where", message=finding.message, image=finding.image_id, name=name,
+             region=finding.region)
     if finding.waiver and finding.waiver.expired:
-        text += f" The waiver for it expired on {finding.waiver.expires.isoformat()}."
+        text += t("sarif.waiver_expired", expires=finding.waiver.expires.isoformat())
     return text
 
 
@@ -198,10 +207,11 @@ def _result_properties(finding: Finding) -> dict[str, object]:
     return props
 
 
-def _invocation(result: AuditResult, total: int) -> Invocation:
+def _invocation(result: AuditResult, total: int, t: Catalogue) -> Invocation:
     notes = [
         Notification(level="error", descriptor={"id": "incomplete-region"}, message=Message(
-            text=f"Region {r.region} was not fully scanned: {'; '.join(r.errors) or 'unknown'}"))
+            text=t("sarif.incomplete", region=r.region,
+                   errors="; ".join(r.errors) or t("sarif.unknown"))))
         for r in result.regions if not r.complete
     ]
     notes += [Notification(level="warning", descriptor={"id": "data-quality"},
@@ -209,9 +219,8 @@ def _invocation(result: AuditResult, total: int) -> Invocation:
               for line in result.data_quality_lines(NOTES_SHOWN)]
     if total > MAX_RESULTS:
         notes.append(Notification(level="warning", descriptor={"id": "results-truncated"},
-                                  message=Message(text=(
-            f"{total} results exceed GitHub's limit of {MAX_RESULTS} per run; "
-            f"only the {MAX_RESULTS} most severe are included."))))
+                                  message=Message(text=t(
+                                      "sarif.truncated", total=total, limit=MAX_RESULTS))))
     args = result.scan.command_line
     return Invocation(
         execution_successful=result.scan.complete,

@@ -136,6 +136,8 @@ class Run(_Sarif):
     invocations: list[Invocation]
     results: list[Result]
     column_kind: Literal["unicodeCodePoints", "utf16CodeUnits"] = "unicodeCodePoints"
+    language: str | None = Field(None, description="RFC 5646 tag of the message strings "
+                                 "(absent: en-US)")
     properties: dict[str, Any] = Field(default_factory=dict)
 
 

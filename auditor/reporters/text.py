@@ -13,6 +13,7 @@ from itertools import groupby
 
 from auditor.findings import SEVERITIES, AuditResult, Finding
 from auditor.reporters import ReportOptions
+from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.safetext import visible as v
 
 NOTES_SHOWN = 20  # data-quality notes on a terminal; every one is in the JSON report
@@ -24,24 +25,26 @@ def _paint(text: str, style: str, options: ReportOptions) -> str:
     return f"\033[{_COLORS[style]}m{text}\033[0m" if options.color else text
 
 
-def _header(result: AuditResult) -> str:
+def _header(result: AuditResult, t: Catalogue) -> str:
     scan = result.scan
-    regions = v(", ".join(scan.regions)) or "no regions"
-    return (f"imgaudit {scan.tool_version}: {scan.images} images in {len(scan.regions)} "
-            f"region(s) ({regions}), {len(result.rules)} rules\n")
+    regions = v(", ".join(scan.regions)) or t("text.no_regions")
+    return t("text.header", version=scan.tool_version, images=scan.images,
+             count=len(scan.regions), regions=regions, rules=len(result.rules)) + "\n"
 
 
-def _finding_line(finding: Finding, previous_run: int | None = None) -> str:
+def _finding_line(finding: Finding, t: Catalogue, previous_run: int | None = None) -> str:
     """Region, image id (unless the message names it already), message and marks."""
     marks = []
     if finding.waiver is not None:
         waiver = finding.waiver
-        marks.append("waiver expired" if waiver.expired else
-                     f"waived until {waiver.expires}, owner {v(waiver.owner)}: {v(waiver.reason)}")
+        marks.append(t("text.waiver_expired") if waiver.expired else
+                     t("text.waived_until", expires=waiver.expires, owner=v(waiver.owner),
+                       reason=v(waiver.reason)))
     if finding.baseline_state == "new" or _new_in_history(finding, previous_run):
-        marks.append("new")
+        marks.append(t("text.new"))
     if finding.first_seen is not None:
-        marks.append(f"first seen {finding.first_seen:%Y-%m-%d} (run {finding.first_seen_run})")
+        marks.append(t("text.first_seen", date=f"{finding.first_seen:%Y-%m-%d}",
+                       run=finding.first_seen_run))
     suffix = f"  [{'; '.join(marks)}]" if marks else ""
     named = finding.message and finding.image_id in finding.message
     image = "" if named else f"{v(finding.image_id)}  "
@@ -55,14 +58,16 @@ def _new_in_history(finding: Finding, previous_run: int | None) -> bool:
 
 
 def _block(heading: str, style: str, findings: list[Finding], options: ReportOptions,
-           previous_run: int | None = None) -> str:
-    """A heading with its count, then per rule a count line and (unless --summary) its findings."""
-    lines = [_paint(f"{heading} ({len(findings)})", style, options) + "\n"]
+           t: Catalogue, previous_run: int | None = None) -> str:
+    """A heading with its count, then per rule a count line and (unless --summary) its findings.
+    Nothing is padded into columns, so a CJK title (two cells a character) shifts nothing."""
+    lines = [_paint(t("text.heading", name=heading, count=len(findings)), style, options) + "\n"]
     for rule_id, group in groupby(findings, key=lambda f: f.rule_id):
         items = list(group)
-        lines.append(f"  {v(rule_id)}  {v(items[0].title)} ({len(items)})\n")
+        title = t("text.heading", name=v(items[0].title), count=len(items))
+        lines.append(f"  {v(rule_id)}  {title}\n")
         if not options.summary:
-            lines.extend(_finding_line(f, previous_run) for f in items)
+            lines.extend(_finding_line(f, t, previous_run) for f in items)
     return "".join(lines)
 
 
@@ -75,72 +80,83 @@ def _by_severity(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     return groups
 
 
-def _notes(result: AuditResult, options: ReportOptions) -> str:
+def _notes(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
     lines = []
     for region in result.regions:
         if not region.complete:
-            detail = v("; ".join(region.errors)) or "not collected"
-            lines.append(_paint(f"INCOMPLETE {v(region.region)}: {detail}", "fail", options))
+            detail = v("; ".join(region.errors)) or t("text.not_collected")
+            lines.append(_paint(t("text.incomplete", region=v(region.region), detail=detail),
+                                "fail", options))
         else:
-            lines.extend(f"note: {v(region.region)}: {v(error)}" for error in region.errors)
+            lines.extend(t("text.region_note", region=v(region.region), error=v(error))
+                         for error in region.errors)
     for waiver in result.waivers:
-        images = v(", ".join(waiver.images))
-        what = "expired" if waiver.state == "expired" else "matches nothing (stale)"
-        lines.append(_paint(f"waiver {what}: {v(waiver.rule)} on {images} "
-                            f"(owner {v(waiver.owner)}, expires {waiver.expires})", "warn",
-                            options))
+        lines.append(_paint(t("text.waiver", state=t(f"text.waiver_state.{waiver.state}"),
+                              rule=v(waiver.rule), images=v(", ".join(waiver.images)),
+                              owner=v(waiver.owner), expires=waiver.expires), "warn", options))
     if result.data_quality:
-        lines.append(f"data quality: {len(result.data_quality)} value(s) kept raw or odd "
-                     "input (no image was dropped):")
+        lines.append(t("text.data_quality", count=len(result.data_quality)))
         lines.extend(f"  {v(line)}" for line in result.data_quality_lines(NOTES_SHOWN))
     if result.baseline is not None:
         b = result.baseline
-        lines.append(f"baseline {v(b.path)}: {b.new} new, {b.unchanged} unchanged, "
-                     f"{len(b.fixed)} fixed")
+        lines.append(t("text.baseline", path=v(b.path), new=b.new, unchanged=b.unchanged,
+                       fixed=len(b.fixed)))
     if result.history is not None:
-        lines.append(_history_note(result))
+        lines.append(_history_note(result, t))
     return "".join(line + "\n" for line in lines)
 
 
 _FIXED = 20  # fixed findings named in the text; the JSON report lists them all
 
 
-def _history_note(result: AuditResult) -> str:
+def _history_note(result: AuditResult, t: Catalogue) -> str:
     h = result.history
     assert h is not None
     if h.previous_run is None:
-        return (f"history {v(h.path)}: run {h.run}, no earlier complete run of this scope: "
-                f"{h.new} new")
+        return t("text.history_first", path=v(h.path), run=h.run, new=h.new)
     since = f"{h.previous_started_at:%Y-%m-%d %H:%M} UTC" if h.previous_started_at else "?"
-    fixed = "".join(f"\n  fixed: {v(f.rule_id)} {v(f.region)} {v(f.image_id)}"
-                    for f in h.fixed[:_FIXED])
-    more = f"\n  ... and {len(h.fixed) - _FIXED} more fixed" if len(h.fixed) > _FIXED else ""
-    return (f"history {v(h.path)}: run {h.run}; since run {h.previous_run} ({since}): {h.new} "
-            f"new, {len(h.fixed)} fixed{fixed}{more}")
+    fixed = "".join("\n" + t("text.history_fixed", rule=v(f.rule_id), region=v(f.region),
+                              image=v(f.image_id)) for f in h.fixed[:_FIXED])
+    more = ("\n" + t("text.history_more", count=len(h.fixed) - _FIXED)
+            if len(h.fixed) > _FIXED else "")
+    return t("text.history", path=v(h.path), run=h.run, previous=h.previous_run, since=since,
+             new=h.new, fixed=len(h.fixed)) + fixed + more
 
 
-def _summary(result: AuditResult, options: ReportOptions) -> str:
+_VERDICTS = {0: ("verdict.pass", "pass"), 1: ("verdict.fail", "fail"),
+             3: ("verdict.incomplete", "fail")}
+
+
+def _summary(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
     counts = result.counts_by_severity()
     waived = sum(1 for f in result.findings if f.suppressed)
-    parts = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES)
-    verdicts = {0: ("PASSED", "pass"), 1: ("FAILED", "fail"), 3: ("INCOMPLETE", "fail")}
-    word, style = verdicts[result.exit_code]
-    return (f"\n{len(result.findings) - waived} findings ({parts}), {waived} waived; "
-            f"fail-on {result.fail_on}: {_paint(word, style, options)}\n")
+    parts = t("text.separator").join(
+        t("text.severity_count", count=counts[s], severity=t.severity(s)) for s in SEVERITIES)
+    word, style = _VERDICTS[result.exit_code]
+    return "\n" + t("text.summary", open=len(result.findings) - waived, counts=parts,
+                    waived=waived, fail_on=result.fail_on,
+                    verdict=_paint(t(word), style, options)) + "\n"
+
+
+def _heading(severity: str, t: Catalogue) -> str:
+    """CRITICAL in English, 严重 in Chinese (which has no upper case)."""
+    return t.severity(severity).upper()
 
 
 def render(result: AuditResult, options: ReportOptions) -> str:
-    out = [_header(result)]
+    t = catalogue(result.lang)
+    out = [_header(result, t)]
     groups = _by_severity(f for f in result.findings if not f.suppressed)
     previous = result.history.previous_run if result.history is not None else None
-    out += ["\n" + _block(s.upper(), s, items, options, previous)
+    out += ["\n" + _block(_heading(s, t), s, items, options, t, previous)
             for s, items in groups.items() if items]
     waived = sorted((f for f in result.findings if f.suppressed),
                     key=lambda f: (f.rule_id, f.region, f.image_id))
     if waived and options.show_waived:
-        out.append("\n" + _block("WAIVED", "info", waived, options, previous))
-    notes = _notes(result, options)
+        out.append("\n" + _block(t("text.waived_heading"), "info", waived, options, t,
+                                 previous))
+    notes = _notes(result, options, t)
     if notes:
         out.append("\n" + notes)
-    out.append(_summary(result, options))
+    out.append(_summary(result, options, t))
     return "".join(out)

@@ -3,8 +3,13 @@
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("data").textContent);
-  var S = D.strings, SEV = D.severities;
-  var STATUS = ["open", "waived", "waiver expired"], BASE = ["", "new", "unchanged"];
+  var S = D.strings, SEV = D.severities, L = D.labels;
+  var SEVNAME = L.severities || SEV, STATUS = L.status || ["open", "waived", "waiver expired"];
+  var BASE = L.baseline || ["", "new", "unchanged"];
+  // a label of the report's language: "{name}" placeholders filled from `values`
+  function T(key, values) {
+    return String(L[key]).replace(/[{](\w+)[}]/g, function (m, name) { return String(values[name]); });
+  }
   var str = function (i) { return i < 0 ? "" : S[i]; };
   var $ = function (id) { return document.getElementById(id); };
   // finding row: [rule, severity index, image, message, evidence, status, waiver, baseline]
@@ -20,7 +25,7 @@
     if (cls) e.className = cls;
     return e;
   }
-  function sevBadge(i) { return el("span", SEV[i], "sev sev-" + SEV[i]); }
+  function sevBadge(i) { return el("span", SEVNAME[i], "sev sev-" + SEV[i]); }
   function statusTag(f) {
     var cls = ["tag", "tag waived", "tag expired"][f[5]];
     return el("span", STATUS[f[5]], cls);
@@ -120,9 +125,9 @@
     var body = $("rows"), frag = document.createDocumentFragment();
     for (var k = start; k < end; k++) frag.appendChild(row(view[k]));
     body.replaceChildren(frag);
-    $("shown").textContent = view.length + " of " + F.length + " findings match";
-    $("p-info").textContent = view.length ? ("Rows " + (start + 1) + "–" + end + " · page " +
-      (state.page + 1) + " of " + pages) : "No findings match the filters";
+    $("shown").textContent = T("shown", { shown: view.length, total: F.length });
+    $("p-info").textContent = view.length ? T("rows", { first: start + 1, last: end,
+      page: state.page + 1, pages: pages }) : T("no_match", {});
     document.querySelectorAll("th[data-sort]").forEach(function (th) {
       th.setAttribute("aria-sort", th.dataset.sort === state.sort ?
         (state.dir > 0 ? "ascending" : "descending") : "none");
@@ -131,7 +136,7 @@
 
   function evidenceTable(f) {
     var t = el("table"), head = el("tr");
-    ["Field", "Actual", "Expected"].forEach(function (h) { head.appendChild(el("th", h)); });
+    [T("field", {}), T("actual", {}), T("expected", {})].forEach(function (h) { head.appendChild(el("th", h)); });
     t.appendChild(el("thead")).appendChild(head);
     var body = t.appendChild(el("tbody"));
     f[4].forEach(function (e) {
@@ -154,12 +159,12 @@
     if (f[4].length) box.appendChild(evidenceTable(f));
     if (f[6] >= 0) {
       var w = D.waivers[f[6]];
-      box.appendChild(el("p", (w[3] ? "Waiver EXPIRED on " : "Waived until ") + w[2] +
-        " by " + w[1] + ": " + w[0], w[3] ? "bad" : "muted"));
+      box.appendChild(el("p", T(w[3] ? "waiver_expired" : "waived_until",
+        { expires: w[2], owner: w[1], reason: w[0] }), w[3] ? "bad" : "muted"));
     }
     if (r.description) box.appendChild(el("p", r.description, "muted"));
     if (r.remediation) {
-      var p = el("p"); p.appendChild(el("b", "Remediation: ")); p.appendChild(document.createTextNode(r.remediation));
+      var p = el("p"); p.appendChild(el("b", T("remediation", {}))); p.appendChild(document.createTextNode(r.remediation));
       box.appendChild(p);
     }
     (r.references || []).forEach(function (ref) {
@@ -173,9 +178,10 @@
 
   function showImage(imageIndex) {
     var im = IMG[imageIndex];
-    $("d-title").textContent = "Image " + str(im[0]);
+    $("d-title").textContent = T("image", { id: str(im[0]) });
     var meta = $("d-meta"); meta.replaceChildren();
-    [["Name", str(im[1])], ["Region", str(im[2])], ["Owner", str(im[3])], ["ARN", arn(im)]]
+    [[T("name", {}), str(im[1])], [T("region", {}), str(im[2])], [T("owner", {}), str(im[3])],
+     ["ARN", arn(im)]]
       .forEach(function (kv) {
         if (!kv[1]) return;
         meta.appendChild(el("dt", kv[0])); meta.appendChild(el("dd", kv[1]));

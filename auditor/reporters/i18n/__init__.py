@@ -1,0 +1,46 @@
+"""Report headings and labels, one plain dict per language (en.py, zh_cn.py).
+
+Plain dicts rather than gettext: the strings ship as Python (no .po -> .mo build step, no
+binary catalogue in the wheel), they are keyed by a stable id rather than by the English text
+(so rewording the English does not silently orphan a translation), and a test checks that
+every key exists in every language with the same placeholders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.lang import DEFAULT_LANG
+from auditor.reporters.i18n import en, zh_cn
+
+CATALOGUES: dict[str, dict[str, str]] = {"en": en.MESSAGES, "zh-CN": zh_cn.MESSAGES}
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The strings of one language: `t(key, **values)`."""
+
+    lang: str
+    messages: dict[str, str]
+
+    def __call__(self, key: str, /, **values: Any) -> str:
+        text = self.messages[key]
+        return text.format(**values) if values else text
+
+    def plural(self, key: str, count: int, /, **values: Any) -> str:
+        """`key.one` for exactly one (English), else `key.other` (CLDR plural categories)."""
+        form = "one" if count == 1 and f"{key}.one" in self.messages else "other"
+        return self(f"{key}.{form}", count=count, **values)
+
+    def severity(self, value: str) -> str:
+        return self.messages[f"sev.{value}"]
+
+    def prefixed(self, prefix: str) -> dict[str, str]:
+        """The strings under `prefix.`, keyed without it (for the HTML report's script)."""
+        return {k[len(prefix) + 1:]: v for k, v in self.messages.items()
+                if k.startswith(prefix + ".")}
+
+
+def catalogue(lang: str = DEFAULT_LANG) -> Catalogue:
+    return Catalogue(lang, CATALOGUES.get(lang, en.MESSAGES))
