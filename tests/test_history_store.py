@@ -12,7 +12,7 @@ from report_samples import RULES, WAIVED, finding, sample_result
 
 from auditor import history
 from auditor.errors import InputError
-from auditor.findings import AuditResult, Finding, RegionReport, Severity
+from auditor.findings import AuditResult, Finding, RegionReport, Severity, fingerprint
 from auditor.history import schema
 
 T0 = datetime(2026, 1, 1, 3, 0, tzinfo=timezone.utc)
@@ -209,3 +209,30 @@ def test_an_empty_file_is_a_new_history_but_not_for_reading(tmp_path: Path) -> N
     record(db, result([], 0))
     with read(db) as conn:
         assert len(history.list_runs(conn)) == 1
+
+
+def test_accounts_are_looked_at_region_by_region(tmp_path: Path) -> None:
+    """Two accounts in one scan: a region incomplete for one says nothing of the other's."""
+    db = tmp_path / "h.db"
+
+    def of(account: str, image_id: str) -> Finding:
+        f = finding(HIGH, image_id)
+        return f.model_copy(update={"account_id": account, "fingerprint": fingerprint(
+            HIGH.id, "cn-hangzhou", image_id, account)})
+
+    def scan(findings: list[Finding], day: int, incomplete: str | None) -> AuditResult:
+        res = result(findings, day)
+        regions = [RegionReport(region="cn-hangzhou", account_id=a, complete=a != incomplete,
+                                images=1) for a in ("111", "222")]
+        info = res.scan.model_copy(update={"accounts": ["111", "222"], "account_id": None,
+                                           "complete": incomplete is None})
+        return res.model_copy(update={"scan": info, "regions": regions})
+
+    record(db, scan([of("111", "m-a"), of("222", "m-b")], 0, None))
+    record(db, scan([], 1, incomplete="111"))
+    with read(db) as conn:
+        run = history.show_run(conn, "2")
+        still = history.diff_runs(conn, "1", "2").open
+    assert [(s.account, s.image_id) for s in run.fixed] == [("222", "m-b")]
+    assert [(s.account, s.image_id) for s in still] == [("111", "m-a")]
+    assert run.run.scope.accounts == ["111", "222"]

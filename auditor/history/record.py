@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from auditor.findings import SEVERITIES, AuditResult, Finding
 from auditor.history.scope import scope_key
 
-# fingerprint, then (id, severity, rule id, region, last seen run) of each open finding
-_OPEN = """SELECT fingerprint, id, severity, rule_id, region, last_seen_run FROM findings
-           WHERE scope_id = ? AND fixed_run IS NULL"""
+# fingerprint, then (id, severity, rule id, region, last seen run, account) of each open finding
+_OPEN = """SELECT fingerprint, id, severity, rule_id, region, last_seen_run, account
+           FROM findings WHERE scope_id = ? AND fixed_run IS NULL"""
 _WAIVED = """SELECT w.finding_id, w.rowid FROM waived w JOIN findings f ON f.id = w.finding_id
              WHERE f.scope_id = ? AND f.fixed_run IS NULL AND w.to_run IS NULL"""
-_State = tuple[int, str, str, str, "int | None"]
+_State = tuple[int, str, str, str, "int | None", "str | None"]
 
 
 @dataclass
@@ -64,11 +65,11 @@ def record_run(conn: sqlite3.Connection, result: AuditResult) -> int:
             _insert_finding(conn, scope_id, run_id, result, finding, suppressed)
         else:
             _seen_again(changes, run_id, state, finding, suppressed, waived.get(state[0]))
-    regions, rules = _looked_at(result)
+    looked_at, rules = _looked_at(result)
     for state in open_.values():  # open before, not seen now
-        finding_id, _, rule_id, region, last_seen = state
+        finding_id, _, rule_id, region, last_seen, account = state
         last_seen = previous if last_seen is None else last_seen
-        if region in regions and rule_id in rules:
+        if looked_at(account, region) and rule_id in rules:
             changes.fixed.append((run_id, last_seen, finding_id))
             if finding_id in waived:
                 changes.unwaive.append((run_id, waived[finding_id]))
@@ -120,7 +121,8 @@ def _insert_finding(conn: sqlite3.Connection, scope_id: int, run_id: int, result
         "INSERT INTO findings (scope_id, fingerprint, rule_id, severity, image_id, image_name,"
         " region, account, first_seen_run, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (scope_id, finding.fingerprint, finding.rule_id, finding.severity.value,
-         finding.image_id, finding.image_name, finding.region, result.scan.account_id, run_id,
+         finding.image_id, finding.image_name, finding.region,
+         finding.account_id or result.scan.account_id, run_id,
          int(result.scan.started_at.timestamp())))
     if suppressed:
         conn.execute("INSERT INTO waived (finding_id, from_run) VALUES (?, ?)",
@@ -130,7 +132,7 @@ def _insert_finding(conn: sqlite3.Connection, scope_id: int, run_id: int, result
 def _seen_again(changes: _Changes, run_id: int, state: _State, finding: Finding,
                 suppressed: bool, waiver_row: int | None) -> None:
     """Only what differs is written: severity (a config override), a gap closed, a waiver."""
-    finding_id, severity, _, _, last_seen = state
+    finding_id, severity, _, _, last_seen, _ = state
     if finding.severity != severity:  # a str enum equals its value
         changes.severity.append((finding.severity.value, finding_id))
     if last_seen is not None:
@@ -141,13 +143,20 @@ def _seen_again(changes: _Changes, run_id: int, state: _State, finding: Finding,
         changes.unwaive.append((run_id, waiver_row))
 
 
-def _looked_at(result: AuditResult) -> tuple[set[str], set[str]]:
-    """The regions this run saw all of, and the rules it ran.
+def _looked_at(result: AuditResult) -> tuple[Callable[[str | None, str], bool], set[str]]:
+    """Whether this run saw all of an account's region, and the rules it ran.
 
-    An incomplete scan that names no incomplete region (an account-level failure) saw no
-    region completely.
+    A region is looked at when it was collected completely for that account (or for the whole
+    scan when regions carry no account). An incomplete scan that names no incomplete region (an
+    account-level failure) looked at nothing completely.
     """
-    regions = {r.region for r in result.regions if r.complete}
-    if not result.scan.complete and all(r.complete for r in result.regions):
-        regions = set()
-    return regions, {r.id for r in result.rules}
+    complete = {r.region for r in result.regions if r.complete}
+    incomplete = {(r.account_id, r.region) for r in result.regions if not r.complete}
+    if not result.scan.complete and not incomplete:
+        complete = set()
+
+    def looked_at(account: str | None, region: str) -> bool:
+        return (region in complete and (account, region) not in incomplete
+                and (None, region) not in incomplete)
+
+    return looked_at, {r.id for r in result.rules}

@@ -33,7 +33,8 @@ class Scope(BaseModel):
 
 
 def scope_of(scan: ScanInfo) -> Scope:
-    return Scope(accounts=[scan.account_id] if scan.account_id else [],
+    accounts = scan.accounts or ([scan.account_id] if scan.account_id else [])
+    return Scope(accounts=sorted(set(accounts)),
                  regions=sorted(set(scan.regions)), owners=sorted(set(scan.owners)),
                  statuses=sorted(set(scan.statuses)), filters=dict(sorted(scan.filters.items())))
 
