@@ -79,7 +79,7 @@ def _messages(rule: Rule, account: str | None, failures: RenderFailures,
               lang: str = DEFAULT_LANG) -> Callable[[Image, str], str]:
     """`(image, region) -> message` in `lang` for one rule, what does not vary prepared once.
 
-    The template sees plain data only (templates.py); the sandbox is immutable, so one
+    The template sees plain data only (templates/data.py); the sandbox is immutable, so one
     mapping of params and rule serves every render."""
     title, render = rule.text("title", lang), rule.renderer(lang)
     if render is None:
