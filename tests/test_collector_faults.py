@@ -254,7 +254,7 @@ def test_ctrl_c_starts_no_new_region_or_page(fake: FakeEndpoint) -> None:
 
     for region in fake.cloud.regions:
         fake.cloud.add_images(region, many_images(region[:2] + region[-1], 250))
-    fake.cloud.faults.append(Fault("slow", delay=0.3, times=None))
+    fake.cloud.faults.append(Fault("slow", delay=1.0, times=None))  # wide enough for a loaded machine to deliver the signal first
 
     def interrupt_on_first_page() -> None:
         while not fake.cloud.calls_of("DescribeImages"):
