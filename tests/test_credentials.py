@@ -217,7 +217,9 @@ def test_profile_without_config_file(fake: FakeEndpoint) -> None:
 
 
 @pytest.mark.parametrize("profile,problem", [
-    ({"name": "default", "mode": "ChainableRamRoleArn"}, "does not support"),
+    ({"name": "default", "mode": "RsaKeyPair"}, "does not support"),
+    ({"name": "default", "mode": "ChainableRamRoleArn", "ram_role_arn": ROLE_ARN},
+     "lacks source_profile"),
     ({"name": "default", "mode": "AK", "access_key_id": KEY_ID}, "lacks access_key_secret"),
     ({"name": "default", "mode": "StsToken", "access_key_id": "a", "access_key_secret": "b"},
      "lacks sts_token"),

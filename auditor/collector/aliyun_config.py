@@ -1,25 +1,40 @@
 """Profiles of the aliyun CLI's `~/.aliyun/config.json`, turned into credentials.
 
-Modes: AK, StsToken, RamRoleArn (STS AssumeRole with the profile's keys) and EcsRamRole
-(the instance metadata service). Other modes are refused by name.
+Modes, named and keyed as the aliyun CLI writes them: AK, StsToken, RamRoleArn (STS
+AssumeRole with the profile's keys; `external_id`, `policy`, `sts_region`),
+ChainableRamRoleArn (AssumeRole with the credentials of `source_profile`, itself any mode),
+EcsRamRole (the instance metadata service), OIDC (AssumeRoleWithOIDC) and CredentialsURI.
+Other modes are refused by name.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from auditor.collector.refresh import CredentialProvider, StaticCredentials
 from auditor.collector.signing import Credentials
+from auditor.collector.sts import RoleSpec
 from auditor.errors import CredentialsError
 
-SUPPORTED_MODES = ("AK", "StsToken", "RamRoleArn", "EcsRamRole")
+SUPPORTED_MODES = ("AK", "StsToken", "RamRoleArn", "ChainableRamRoleArn", "EcsRamRole", "OIDC",
+                   "CredentialsURI")
+MAX_CHAIN = 10  # source_profile links followed before the chain is called a loop
 
-# (keys, role_arn, session_name, duration) -> assumed-role credentials
-AssumeRole = Callable[[Credentials, str, str, int], Credentials]
-# (role_name or None) -> instance role credentials
-InstanceRole = Callable[[str | None], Credentials]
+
+class Sources(Protocol):
+    """The credential sources a profile may lead to (the resolver implements them)."""
+
+    def assume_role(self, keys: CredentialProvider, role: RoleSpec,
+                    sts_region: str | None) -> CredentialProvider: ...
+
+    def instance_role(self, role_name: str | None) -> CredentialProvider: ...
+
+    def oidc(self, role: RoleSpec, provider_arn: str, token_file: Path,
+             sts_region: str | None) -> CredentialProvider: ...
+
+    def uri(self, url: str) -> CredentialProvider: ...
 
 
 def default_config_path() -> Path:
@@ -52,42 +67,89 @@ def find_profile(config: dict[str, Any], name: str | None, path: Path) -> dict[s
 
 def _need(profile: dict[str, Any], key: str, path: Path) -> str:
     value = profile.get(key)
-    if not value:
+    if not value or not isinstance(value, str | int):
         raise CredentialsError(
             f"{path}: profile {profile.get('name')!r} (mode {profile.get('mode')}) lacks {key}"
         )
     return str(value)
 
 
+def _optional(profile: dict[str, Any], key: str, path: Path) -> str | None:
+    value = profile.get(key)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise CredentialsError(f"{path}: profile {profile.get('name')!r}: {key} is not a string")
+    return value
+
+
+def _duration(profile: dict[str, Any], path: Path) -> int:
+    raw = profile.get("expired_seconds") or 3600
+    try:
+        duration = int(raw)
+    except (TypeError, ValueError, OverflowError):
+        duration = 0
+    if isinstance(raw, bool) or not 900 <= duration <= 43200:
+        raise CredentialsError(f"{path}: profile {profile.get('name')!r}: expired_seconds "
+                               f"{raw!r} is not a number of seconds from 900 to 43200")
+    return duration
+
+
+def _role(profile: dict[str, Any], path: Path, session_key: str) -> RoleSpec:
+    policy = _optional(profile, "policy", path)
+    if policy is not None:
+        try:
+            json.loads(policy)
+        except ValueError:
+            raise CredentialsError(f"{path}: profile {profile.get('name')!r}: policy is not "
+                                   "a JSON policy document") from None
+    return RoleSpec(
+        arn=_need(profile, "ram_role_arn", path),
+        session_name=str(profile.get(session_key) or "imgaudit"),
+        duration=_duration(profile, path),
+        external_id=_optional(profile, "external_id", path),
+        policy=policy,
+    )
+
+
 def profile_credentials(
-    profile: dict[str, Any], path: Path, assume_role: AssumeRole, instance_role: InstanceRole
-) -> Credentials:
+    config: dict[str, Any], profile: dict[str, Any], path: Path, sources: Sources,
+    chain: tuple[str, ...] = (),
+) -> CredentialProvider:
     """Credentials of one profile, by its mode."""
     mode = profile.get("mode") or "AK"
-    name = profile.get("name")
-    source = f"aliyun CLI profile {name!r} ({mode})"
-    if mode == "EcsRamRole":
-        return instance_role(profile.get("ram_role_name") or None)
+    name = str(profile.get("name"))
     if mode not in SUPPORTED_MODES:
         raise CredentialsError(
             f"{path}: profile {name!r} uses mode {mode}, which imgaudit does not support "
             f"(supported: {', '.join(SUPPORTED_MODES)})"
         )
-    keys = Credentials(
+    region = _optional(profile, "sts_region", path)
+    if mode == "EcsRamRole":
+        return sources.instance_role(_optional(profile, "ram_role_name", path))
+    if mode == "CredentialsURI":
+        return sources.uri(_need(profile, "credentials_uri", path))
+    if mode == "OIDC":
+        return sources.oidc(_role(profile, path, "role_session_name"),
+                            _need(profile, "oidc_provider_arn", path),
+                            Path(_need(profile, "oidc_token_file", path)).expanduser(), region)
+    if mode == "ChainableRamRoleArn":
+        source_name = _need(profile, "source_profile", path)
+        if source_name in (*chain, name) or len(chain) >= MAX_CHAIN:
+            raise CredentialsError(f"{path}: profile {name!r}: source_profile "
+                                   f"{source_name!r} leads back into a loop "
+                                   f"({' -> '.join((*chain, name, source_name))})")
+        source = find_profile(config, source_name, path)
+        keys: CredentialProvider = profile_credentials(config, source, path, sources,
+                                                       (*chain, name))
+        return sources.assume_role(keys, _role(profile, path, "ram_session_name"), region)
+    fixed = Credentials(
         access_key_id=_need(profile, "access_key_id", path),
         access_key_secret=_need(profile, "access_key_secret", path),
         security_token=_need(profile, "sts_token", path) if mode == "StsToken" else None,
-        source=source,
+        source=f"aliyun CLI profile {name!r} ({mode})",
     )
     if mode != "RamRoleArn":
-        return keys
-    raw_duration = profile.get("expired_seconds") or 3600
-    try:
-        duration = int(raw_duration)
-    except (TypeError, ValueError, OverflowError):
-        duration = 0
-    if isinstance(raw_duration, bool) or not 900 <= duration <= 43200:
-        raise CredentialsError(f"{path}: profile {name!r}: expired_seconds {raw_duration!r} is "
-                               "not a number of seconds from 900 to 43200")
-    session_name = str(profile.get("ram_session_name") or "imgaudit")
-    return assume_role(keys, _need(profile, "ram_role_arn", path), session_name, duration)
+        return StaticCredentials(fixed)
+    return sources.assume_role(StaticCredentials(fixed), _role(profile, path, "ram_session_name"),
+                               region)

@@ -25,6 +25,7 @@ import requests
 import urllib3
 
 from auditor.collector import signing
+from auditor.collector.refresh import CredentialProvider, as_provider
 from auditor.collector.retry import Deadline, RetryPolicy, is_retryable
 from auditor.collector.signing import Credentials
 from auditor.collector.transport import (
@@ -35,7 +36,7 @@ from auditor.collector.transport import (
     Watchdog,
     read_body,
 )
-from auditor.errors import ApiError
+from auditor.errors import ApiError, CredentialsError
 
 log = logging.getLogger("imgaudit.collector")
 
@@ -156,14 +157,14 @@ class ApiClient:
     def __init__(
         self,
         session: requests.Session,
-        credentials: Credentials,
+        credentials: Credentials | CredentialProvider,
         *,
         signature: str = "v3",
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.session = session
-        self.credentials = credentials
+        self.provider = as_provider(credentials)
         self.signature = signature
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -171,6 +172,11 @@ class ApiClient:
         self._lock = threading.Lock()
         self._environment: dict[str, dict[str, Any]] = {}
         self._watchdog = Watchdog()
+
+    @property
+    def credentials(self) -> Credentials:
+        """The keys the next request is signed with (temporary ones renewed when due)."""
+        return self.provider.get()
 
     def cancel(self) -> None:
         """No new attempt starts after this (Ctrl-C); waits between attempts and requests in
@@ -260,11 +266,15 @@ class ApiClient:
 
     def _send(self, call: Call) -> requests.Response:
         """POST, the query (V3) or the form body (V1) encoded exactly as it was signed."""
+        try:
+            credentials = self.credentials  # one snapshot: never a key of one, a token of another
+        except CredentialsError as error:
+            raise self._error(call, "CredentialsExpired", str(error), None, None) from None
         nonce, date = signing.new_nonce(), signing.utc_timestamp()
         if self.signature == "v1":
             form = signing.v1_params(
                 method="POST", action=call.action, version=call.version, params=call.params,
-                credentials=self.credentials, timestamp=date, nonce=nonce,
+                credentials=credentials, timestamp=date, nonce=nonce,
             )
             return self.session.post(
                 call.base_url + "/", data=signing.canonical_query(form).encode("ascii"),
@@ -273,7 +283,7 @@ class ApiClient:
             )
         headers = signing.v3_headers(
             method="POST", host=urlsplit(call.base_url).netloc, action=call.action,
-            version=call.version, params=call.params, credentials=self.credentials,
+            version=call.version, params=call.params, credentials=credentials,
             date=date, nonce=nonce,
         )
         query = signing.canonical_query(call.params)
@@ -305,7 +315,7 @@ class ApiClient:
     def _error(
         self, call: Call, code: str, message: str, status: int | None, request_id: str | None
     ) -> ApiError:
-        secrets = self.credentials.secrets()
+        secrets = self.provider.secrets()
         return ApiError(  # redacted first, then cut: a cut must not split a secret
             code=redact(code, secrets)[:MAX_ECHO],
             message=redact(message, secrets)[:MAX_ECHO],

@@ -10,6 +10,7 @@ import urllib3
 
 from auditor.collector import transport
 from auditor.collector.signing import Credentials
+from auditor.collector.sts import parse_expiration
 from auditor.errors import CredentialsError
 
 DEFAULT_METADATA_URL = "http://100.100.100.200"
@@ -92,4 +93,5 @@ def role_credentials(
         access_key_secret=data["AccessKeySecret"],
         security_token=data["SecurityToken"],
         source=f"ECS RAM role {role_name}",
+        expiration=parse_expiration(data.get("Expiration")),
     )

@@ -55,7 +55,8 @@ def _credential_options(request: CollectRequest) -> CredentialOptions:
     return CredentialOptions(
         profile=request.profile,
         config_path=request.aliyun_config,
-        sts_endpoint=_sts_endpoint(request),
+        sts_endpoint=(request.sts_endpoint or env.get("IMGAUDIT_STS_ENDPOINT") or "").rstrip("/")
+        or None,
         metadata_url=request.metadata_url or env.get("IMGAUDIT_METADATA_URL")
         or metadata.DEFAULT_METADATA_URL,
         environ=env,

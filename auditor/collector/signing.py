@@ -27,6 +27,7 @@ class Credentials:
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
     source: str = "unknown"
+    expiration: float | None = None  # POSIX seconds when temporary keys stop working
 
     def secrets(self) -> list[str]:
         """Every string that must never reach an output (used by redaction)."""

@@ -1,5 +1,6 @@
 """The actions the fake answers: DescribeImages (with its filters), DescribeRegions, and STS
-GetCallerIdentity / AssumeRole. Each returns the JSON body or raises RefusedError."""
+GetCallerIdentity / AssumeRole (ExternalId, Policy, expiring keys) / AssumeRoleWithOIDC.
+Each returns the JSON body or raises RefusedError."""
 
 from __future__ import annotations
 
@@ -199,20 +200,65 @@ def get_caller_identity(cloud: FakeCloud, key: Key) -> dict[str, Any]:
             "Arn": f"acs:ram::{key.account_id}:root", "PrincipalId": key.account_id}
 
 
-def assume_role(cloud: FakeCloud, key: Key, params: dict[str, str]) -> dict[str, Any]:
+def _role_params(cloud: FakeCloud, params: dict[str, str]) -> str:
+    """The checks AssumeRole and AssumeRoleWithOIDC share; the role's account."""
     arn = params.get("RoleArn", "")
+    if not arn:
+        raise RefusedError(400, "MissingRoleArn", "RoleArn is mandatory for this action.")
     if arn not in cloud.roles:
         raise RefusedError(404, "EntityNotExist.Role", f"The role not exists: {arn}.")
     if not params.get("RoleSessionName"):
         raise RefusedError(400, "MissingRoleSessionName", "RoleSessionName is mandatory.")
-    issued = cloud.issue_sts_key(cloud.roles[arn])
+    duration = params.get("DurationSeconds", "3600")
+    if not duration.isdigit() or not 900 <= int(duration) <= 43200:
+        raise RefusedError(400, "InvalidParameter.DurationSeconds",
+                           "The parameter DurationSeconds is wrongly formed.")
+    if "Policy" in params:
+        try:
+            policy = json.loads(params["Policy"])
+        except ValueError:
+            policy = None
+        if not isinstance(policy, dict) or "Statement" not in policy:
+            raise RefusedError(400, "InvalidParameter.PolicyGrammar",
+                               "The parameter Policy has not passed grammar check.")
+    return cloud.roles[arn]
+
+
+def _issued(cloud: FakeCloud, account: str, params: dict[str, str]) -> dict[str, Any]:
+    issued = cloud.issue_sts_key(account)
     return {
         "RequestId": request_id(),
-        "AssumedRoleUser": {"Arn": f"{arn}/{params['RoleSessionName']}",
+        "AssumedRoleUser": {"Arn": f"{params['RoleArn']}/{params['RoleSessionName']}",
                             "AssumedRoleId": "300000000000:imgaudit"},
         "Credentials": {"AccessKeyId": issued.key_id, "AccessKeySecret": issued.secret,
-                        "SecurityToken": issued.token, "Expiration": "2099-01-01T00:00:00Z"},
+                        "SecurityToken": issued.token, "Expiration": issued.expiration()},
     }
+
+
+def assume_role(cloud: FakeCloud, key: Key, params: dict[str, str]) -> dict[str, Any]:
+    account = _role_params(cloud, params)
+    wanted = cloud.external_ids.get(params["RoleArn"])
+    if wanted is not None and params.get("ExternalId") != wanted:
+        raise RefusedError(403, "NoPermission",
+                           "You are not authorized to do this action: the ExternalId does "
+                           "not match the role's trust policy.")
+    return _issued(cloud, account, params)
+
+
+def assume_role_with_oidc(cloud: FakeCloud, params: dict[str, str]) -> dict[str, Any]:
+    """Anonymous: the OIDC token, checked against its provider, is the proof."""
+    for name in ("OIDCProviderArn", "OIDCToken"):
+        if not params.get(name):
+            raise RefusedError(400, f"Missing{name}", f"{name} is mandatory for this action.")
+    account = _role_params(cloud, params)
+    provider = params["OIDCProviderArn"]
+    if provider not in cloud.oidc_providers:
+        raise RefusedError(404, "EntityNotExist.OIDCProvider",
+                           f"The OIDC provider does not exist: {provider}.")
+    if params["OIDCToken"] != cloud.oidc_providers[provider]:
+        raise RefusedError(400, "AuthenticationFail.OIDCToken.Invalid",
+                           "The OIDC token is invalid or has expired.")
+    return _issued(cloud, account, params)
 
 
 def answer(cloud: FakeCloud, action: str, version: str, key: Key,

@@ -4,6 +4,7 @@ functions (so a bug in our signer cannot hide behind the same bug in the fake)."
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime, timezone
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -49,6 +50,8 @@ def _key(cloud: FakeCloud, key_id: str, token: str | None) -> Key:
     if key.token is not None and token != key.token:
         raise RefusedError(400, "InvalidSecurityToken.MismatchWithAccessKey",
                       "Specified SecurityToken mismatch with the AccessKey.")
+    if key.expires is not None and time.time() >= key.expires:
+        raise RefusedError(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
     return key
 
 

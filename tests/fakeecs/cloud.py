@@ -27,6 +27,12 @@ class Key:
     secret: str
     account_id: str = ACCOUNT_ID
     token: str | None = None
+    expires: float | None = None  # time.time() after which STS refuses the key
+
+    def expiration(self) -> str:
+        """The `Expiration` STS writes: whole seconds, never later than the real end."""
+        when = self.expires if self.expires is not None else 4070908800.0  # 2099
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
 
 
 @dataclass
@@ -117,6 +123,12 @@ class FakeCloud:
         default_factory=lambda: {r: [] for r in REGIONS})
     keys: dict[str, Key] = field(default_factory=lambda: {KEY_ID: Key(KEY_ID, SECRET)})
     roles: dict[str, str] = field(default_factory=dict)  # role ARN -> account id
+    external_ids: dict[str, str] = field(default_factory=dict)  # role ARN -> its ExternalId
+    oidc_providers: dict[str, str] = field(default_factory=dict)  # provider ARN -> valid token
+    sts_lifetime: float | None = None  # seconds temporary keys live (None: until 2099)
+    uri_answer: bytes | None = None  # replaces the credentials URI's answer
+    uri_status: int = 200
+    uri_calls: list[str] = field(default_factory=list)
     instance_role: str | None = None                     # ECS metadata role name
     metadata_answer: bytes | None = None  # replaces the role's credentials document
     metadata_drip: float = 0.0  # > 0: the credentials document goes out a byte at a time
@@ -143,8 +155,9 @@ class FakeCloud:
 
     def issue_sts_key(self, account_id: str) -> Key:
         """Temporary keys, as AssumeRole or the metadata service hand them out."""
+        expires = None if self.sts_lifetime is None else time.time() + self.sts_lifetime
         key = Key(f"STS.{uuid.uuid4().hex[:20]}", f"sts-secret-{uuid.uuid4().hex}",
-                  account_id, f"CAIS+token/{uuid.uuid4().hex}=")
+                  account_id, f"CAIS+token/{uuid.uuid4().hex}=", expires)
         with self.lock:
             self.keys[key.key_id] = key
         return key

@@ -22,6 +22,7 @@ from .auth import RefusedError, verify_v1, verify_v3
 from .cloud import CallRecord, FakeCloud, Fault
 
 ROLE_PATH = "/latest/meta-data/ram/security-credentials/"
+CREDENTIALS_URI_PATH = "/credentials-uri"
 FAULT_ANSWERS = {
     "throttle": (400, "Throttling.User", "Request was denied due to user flow control."),
     "unavailable": (503, "ServiceUnavailable",
@@ -66,6 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/latest/"):
             self._metadata("GET")
+        elif self.path.startswith(CREDENTIALS_URI_PATH):
+            self._credentials_uri()
         else:
             self._api("GET")
 
@@ -97,8 +100,21 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drip(b'{"AccessKeyId": "' + key.key_id.encode() + b'"}',
                               cloud.metadata_drip)
         self._json(200, {"AccessKeyId": key.key_id, "AccessKeySecret": key.secret,
-                         "SecurityToken": key.token, "Expiration": "2099-01-01T00:00:00Z",
+                         "SecurityToken": key.token, "Expiration": key.expiration(),
                          "LastUpdated": "2026-11-27T00:00:00Z", "Code": "Success"})
+
+    def _credentials_uri(self) -> None:
+        """A credentials service as ALIBABA_CLOUD_CREDENTIALS_URI names it: GET, JSON keys."""
+        cloud = self.server.cloud
+        cloud.uri_calls.append(self.path)
+        if cloud.uri_status != 200:
+            return self._send(cloud.uri_status, b"unavailable", "text/plain")
+        if cloud.uri_answer is not None:
+            return self._send(200, cloud.uri_answer)
+        key = cloud.issue_sts_key(cloud.keys[next(iter(cloud.keys))].account_id)
+        self._json(200, {"Code": "Success", "AccessKeyId": key.key_id,
+                         "AccessKeySecret": key.secret, "SecurityToken": key.token,
+                         "Expiration": key.expiration()})
 
     def _read(self) -> tuple[dict[str, str], dict[str, str], bytes]:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -130,6 +146,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.extra_headers = []
         fault = None
         try:
+            if action == "AssumeRoleWithOIDC" and not v3:  # anonymous: nothing signed
+                if params.get("Version") != api.STS_VERSION:
+                    raise RefusedError(400, "InvalidVersion",
+                                       "Specified parameter Version is not valid.")
+                fault = cloud.take_fault(action, params)
+                if fault is not None and self._fault(fault, record):
+                    return
+                doc = api.assume_role_with_oidc(cloud, params)
+                return self._send(200, _encode(doc))
             if v3:
                 key = verify_v3(cloud, method, "/", headers, query, body)
                 version = headers.get("x-acs-version", "")
