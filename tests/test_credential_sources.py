@@ -362,3 +362,68 @@ def test_concurrent_callers_share_one_renewal() -> None:
     assert seen == ["STS.2"] * 8 and len(fetched) == 2
     assert set(provider.secrets()) == {"secret-1-xxxxxx", "token-1-xxxxxx",
                                        "secret-2-xxxxxx", "token-2-xxxxxx"}
+
+
+RULE = """\
+id: TEST-NOT-PUBLIC
+title: Custom images are not public
+severity: high
+description: Test rule.
+remediation: Unpublish it.
+require:
+  IsPublic: false
+message: "{{ image.ImageId }} is public"
+"""
+
+
+@pytest.mark.parametrize("source", ["OIDC", "CredentialsURI", "RamRoleArn", "Chainable",
+                                    "EcsRamRole"])
+def test_no_secret_of_the_new_sources_appears_in_any_output(
+    cloud: FakeEndpoint, clean_env: Path, token_file: Path, tmp_path: Path, source: str
+) -> None:
+    """Verbose scans that renew their keys and fail in part, with every output file: no
+    secret, security token or OIDC token of any key the fake issued appears anywhere."""
+    from urllib.parse import quote
+
+    cloud.cloud.sts_lifetime = 2.0
+    cloud.cloud.latency = 0.1
+    cloud.cloud.add_images("cn-hangzhou", [*many_images("p", 1200), image("m-pub", IsPublic=True)])
+    cloud.cloud.faults += [Fault("error", region="cn-shanghai", times=None),
+                           Fault("error", action="GetCallerIdentity", times=None)]
+    cloud.cloud.instance_role = "ecs-auditor"
+    cloud.cloud.external_ids[ROLE] = "ext-1"
+    env = {"HOME": str(clean_env), "IMGAUDIT_STS_ENDPOINT": cloud.url,
+           "IMGAUDIT_METADATA_URL": cloud.url}
+    if source == "OIDC":
+        env |= {"ALIBABA_CLOUD_ROLE_ARN": ROLE, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": PROVIDER,
+                "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token_file)}
+    elif source == "CredentialsURI":
+        env["ALIBABA_CLOUD_CREDENTIALS_URI"] = cloud.url + "/credentials-uri"
+    elif source == "RamRoleArn":
+        _config(clean_env, {**_ak("default"), "mode": "RamRoleArn", "ram_role_arn": ROLE,
+                            "external_id": "ext-1"})
+    elif source == "Chainable":
+        _config(clean_env, _ak("base"),
+                {"name": "default", "mode": "ChainableRamRoleArn", "source_profile": "base",
+                 "ram_role_arn": ROLE, "external_id": "ext-1"})
+    rule = tmp_path / "rule.yaml"
+    rule.write_text(RULE)
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    files = [f"--{fmt}={outputs / f'report.{fmt}'}"
+             for fmt in ("json", "sarif", "html", "junit", "markdown")]
+    result = invoke("scan", "-v", "--region", "cn-hangzhou", "--region", "cn-shanghai",
+                    "--endpoint", cloud.url, "--no-builtin-rules", "--rules", str(rule),
+                    "--concurrency", "1", *files,
+                    "--save-inventory", str(outputs / "inv.json"), env=env)
+    assert result.exit_code == 3, result.stderr
+    texts = [result.stdout, result.stderr] + [p.read_text() for p in outputs.iterdir()]
+    issued = [k for k in cloud.cloud.keys.values() if k.token]
+    assert len(issued) >= 2  # the keys were renewed during the scan
+    forms = {OIDC_TOKEN}
+    for key in issued:
+        token = str(key.token)
+        forms |= {key.secret, token, quote(token, safe="~"), quote(quote(token, safe="~"))}
+    for text in texts:
+        for form in forms:
+            assert form not in text
