@@ -19,6 +19,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+PROFILE_RATE = 250  # py-spy samples per second
 KEY_ID = "LTAI5tTestKeyId0001"  # tests/fakeecs/cloud.py's key
 SECRET = "TestSecretValue-7f3c9a2e-do-not-print"
 
@@ -53,6 +55,38 @@ class Fake:
         return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+# Where the collector's CPU goes: each GIL-holding sample goes to the first category one of
+# whose markers is in a frame, looking from the innermost frame outwards.
+CATEGORIES = (
+    ("start-up: imports", ("_find_and_load",)),
+    ("inventory write (model_dump_json, file)", ("dump_inventory", "write_output")),
+    ("page -> Image records (pydantic + models.py hooks)", ("parse_page",)),
+    ("signing", ("signing.py",)),
+    ("watchdog, bounded reads", ("transport.py",)),
+    ("HTTP: requests, urllib3, http.client", ("requests/", "urllib3/", "http/client")),
+    ("thread pools, futures, page plan", ("concurrent/futures", "paginate.py")),
+    ("regions: merge, listing", ("region.py", "regions.py")),
+    ("CLI, app", ("auditor/app", "auditor/cli", "click/")),
+)
+
+
+def profile_summary(raw: Path) -> list[tuple[str, int]]:
+    """py-spy's raw (collapsed) stacks -> samples per category, largest first."""
+    counts: dict[str, int] = {}
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        category = "other"
+        for frame in reversed(frames):
+            found = next((name for name, marks in CATEGORIES
+                          if any(mark in frame for mark in marks)), None)
+            if found:
+                category = found
+                break
+        counts[category] = counts.get(category, 0) + int(count)
+    return sorted(counts.items(), key=lambda item: -item[1])
+
+
 def lower_bound(regions: int, images: int, latency: float, concurrency: int) -> float:
     """Longest chain of dependent calls x latency, for this concurrency."""
     pages = max(1, math.ceil(images / 100))
@@ -61,7 +95,8 @@ def lower_bound(regions: int, images: int, latency: float, concurrency: int) -> 
     return latency * (1 + waves * per_region)
 
 
-def run(command: list[str], url: str, home: Path, concurrency: int) -> dict[str, float]:
+def run(command: list[str], url: str, home: Path, concurrency: int,
+        profile: Path | None = None) -> dict[str, Any]:
     """One `imgaudit collect` process against the fake: wall and CPU seconds (user + system,
     of that process alone: the fake is another process), calls and API phase as the fake saw
     them. A fresh fake per run, so each run's call log is its own."""
@@ -71,6 +106,9 @@ def run(command: list[str], url: str, home: Path, concurrency: int) -> dict[str,
     output = home / "inventory.json"
     args = [*command, "collect", "--region", "all", "--endpoint", url, "-q",
             "--concurrency", str(concurrency), "-o", str(output)]
+    if profile is not None:  # GIL-holding samples only: where the CPU goes, not the waits
+        args = [py_spy(), "record", "--gil", "-r", str(PROFILE_RATE), "-f", "raw", "-o",
+                str(profile), "--", *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
@@ -104,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkout", action="append", default=[],
                         help="also run the collector of this source tree (repeatable); runs "
                              "alternate between configurations, medians are printed")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="after the timed runs, one more run of this checkout under "
+                             "py-spy (pip install py-spy): raw stacks to FILE, and a summary "
+                             "of where the collector's CPU goes")
     args = parser.parse_args(argv)
     configs = [command(None), *(command(c) for c in args.checkout)]
     pages = max(1, math.ceil(args.images / 100))
@@ -140,9 +182,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: calls " + ", ".join(f"{a} {n}" for a, n in
                                              sorted(runs[-1]["actions"].items()))
               + f"; inventory {runs[-1]['size'] / 1e6:.1f} MB")
+    if args.profile is not None:
+        print_profile(args, configs[0][1])
     start = statistics.median(startup_time(argv_) for _ in range(3) for _, argv_ in configs[:1])
     print(f"process start {start:.2f} s (`imgaudit --version`, part of the wall time)")
     return 0
+
+
+def py_spy() -> str:
+    beside = Path(sys.executable).parent / "py-spy"
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
+    if found is None:
+        sys.exit("--profile needs py-spy: pip install py-spy")
+    return found
+
+
+def print_profile(args: argparse.Namespace, argv: list[str]) -> None:
+    fake = Fake(args.regions, args.images, args.latency)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            run(argv, fake.url, Path(tmp), args.concurrency, args.profile)
+        finally:
+            seen = fake.close()
+    summary = profile_summary(args.profile)
+    total = sum(n for _, n in summary) or 1
+    print(f"profile (py-spy --gil, {PROFILE_RATE} Hz; slower than the timed runs: API phase "
+          f"{seen['api_phase']:.2f} s): where the collector process holds the GIL")
+    for name, n in summary:
+        print(f"  {n / PROFILE_RATE:5.2f} s {100 * n / total:5.1f} %  {name}")
 
 
 def startup_time(argv: list[str]) -> float:
