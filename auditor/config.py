@@ -19,10 +19,12 @@ from auditor.lang import Lang
 from auditor.yamlio import YamlDoc, read_yaml, validation_problems
 
 DEFAULT_CONFIG_NAME = "imgaudit.yaml"
+DEFAULT_WAIVER_WARNING_DAYS = 14  # waivers in use that expire this soon are warned about
 # The scan options this file may set a default for, named as the options' parameters (a key
 # that named no parameter would be accepted and silently ignored: tests/test_config_keys.py).
 SCAN_OPTION_KEYS = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
-                    "concurrency", "signature", "min_severity", "history", "lang")
+                    "concurrency", "signature", "min_severity", "history", "lang",
+                    "waiver_expiry_warning_days")
 
 
 class Waiver(BaseModel):
@@ -70,6 +72,9 @@ class Config(BaseModel):
     signature: Literal["v3", "v1"] | None = None
     history: str | None = Field(default=None, description="history file, relative to this file")
     lang: Lang | None = Field(default=None, description="language of rule texts and reports")
+    waiver_expiry_warning_days: int | None = Field(
+        default=None, ge=0, le=36500,
+        description="warn about waivers in use that expire within this many days (0: never)")
 
     base_dir: Path = Field(default=Path("."), exclude=True)
     _doc: YamlDoc | None = PrivateAttr(default=None)

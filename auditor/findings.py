@@ -153,6 +153,31 @@ class RuleInfo(_Record):
     title_en: str | None = _english("the title in English (when `lang` is not en)")
     description_en: str | None = _english("the description in English")
     remediation_en: str | None = _english("the remediation in English")
+    # posture, counted by the engine (0 in reports written before imgaudit counted them):
+    # images the rule's `when` selected, how many of them passed and failed (a waived failure
+    # is failed and waived), and passed / evaluated in percent (null when it evaluated none)
+    evaluated: int = 0
+    passed: int = 0
+    failed: int = 0
+    waived: int = 0
+    compliance: float | None = None
+
+    @property
+    def compliance_text(self) -> str:
+        """`93.5%`, or `n/a` when the rule selected no image."""
+        return "n/a" if self.compliance is None else f"{self.compliance:.1f}%"
+
+    def counted(self, counts: RuleCounts) -> RuleInfo:
+        """This rule with the engine's counts of one scan."""
+        evaluated, failed, waived = counts
+        passed = evaluated - failed
+        compliance = round(100 * passed / evaluated, 1) if evaluated else None
+        return self.model_copy(update={"evaluated": evaluated, "passed": passed,
+                                       "failed": failed, "waived": waived,
+                                       "compliance": compliance})
+
+
+RuleCounts = tuple[int, int, int]  # the engine's count per rule: evaluated, failed, waived
 
 
 class RegionReport(_Record):
@@ -165,16 +190,23 @@ class RegionReport(_Record):
 
 
 class WaiverReport(_Record):
-    """A waiver worth a reader's attention: `expired` (matched, no longer suppresses) or
-    `stale` (matched nothing)."""
+    """A waiver worth a reader's attention: `expired` (matched, no longer suppresses),
+    `stale` (matched nothing) or `expiring` (matched, and expires within the configured
+    `waiver_expiry_warning_days`)."""
 
     rule: str
     images: list[str]
     reason: str
     owner: str
     expires: date
-    state: Literal["expired", "stale"]
+    state: Literal["expired", "stale", "expiring"]
     matched: int = 0
+
+    def line(self) -> str:
+        """The one line every report and stderr use to name this waiver."""
+        what = {"expired": "expired on", "stale": "matches nothing; it expires on",
+                "expiring": "expires on"}[self.state]
+        return f"waiver for rule {self.rule} (owner {self.owner}) {what} {self.expires}"
 
 
 class FixedFinding(_Record):
@@ -264,6 +296,10 @@ class AuditResult(_Record):
     @property
     def expired_waivers(self) -> list[WaiverReport]:
         return [w for w in self.waivers if w.state == "expired" and w.matched]
+
+    @property
+    def expiring_waivers(self) -> list[WaiverReport]:
+        return [w for w in self.waivers if w.state == "expiring"]
 
     @property
     def exit_code(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,15 @@ def _lang(w: Workdir) -> None:
     assert json.loads(w.live("{}", "--format", "json").stdout)["lang"] == "en"
     result = w.live("lang: zh-CN\n")
     assert result.stdout.startswith("imgaudit ") and "个镜像" in result.stdout
+def _waiver_expiry_warning_days(w: Workdir) -> None:
+    soon = datetime.now(timezone.utc).date() + timedelta(days=3)
+    waiver = (f"waivers: [{{rule: T-PUBLIC, images: [m-pub], reason: r, owner: o, "
+              f"expires: {soon}}}]\n")
+    result = w.live(waiver, "--format", "json")  # the default: 14 days
+    assert [x["state"] for x in json.loads(result.stdout)["waivers"]] == ["expiring"]
+    assert "expires on" in result.stderr
+    result = w.live(waiver + "waiver_expiry_warning_days: 2\n", "--format", "json")
+    assert json.loads(result.stdout)["waivers"] == [] and "expires on" not in result.stderr
 
 
 CASES: dict[str, Callable[[Workdir], None]] = {
@@ -156,6 +166,7 @@ CASES: dict[str, Callable[[Workdir], None]] = {
     "status": _status, "endpoint": _endpoint, "profile": _profile,
     "concurrency": _concurrency, "signature": _signature, "min_severity": _min_severity,
     "history": _history, "lang": _lang,
+    "waiver_expiry_warning_days": _waiver_expiry_warning_days,
 }
 
 

@@ -316,7 +316,7 @@ def test_html_report_declares_its_language_and_carries_the_labels(tmp_path: Path
     scan("--lang", "zh-CN", "--html", str(path))
     page = path.read_bytes().decode("utf-8")  # written as UTF-8
     assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">')
-    assert "<h2>扫描范围</h2>" in page and "<h2>按规则</h2>" in page
+    assert "<h2>扫描范围</h2>" in page and "<h2>按规则的合规情况</h2>" in page
     blob = page[page.index('id="data">') + 10:page.index("</script>")]
     labels: dict[str, Any] = json.loads(blob)["labels"]
     assert labels["severities"] == ["严重", "高危", "中危", "低危", "提示"]

@@ -22,7 +22,7 @@ from auditor.app.history import record_history
 from auditor.app.output import STDOUT, Target
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.collector import CollectRequest, collect
-from auditor.config import Config
+from auditor.config import DEFAULT_WAIVER_WARNING_DAYS, Config
 from auditor.engine import Evaluation, RuleSet, Selection, evaluate, load_rules
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
 from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo
@@ -66,6 +66,7 @@ class ScanOptions:
     summary: bool = False               # text on stdout: counts only
     show_waived: bool = False           # text on stdout: list waived findings too
     lang: Lang = DEFAULT_LANG           # rule texts, messages and report headings
+    waiver_warning_days: int = DEFAULT_WAIVER_WARNING_DAYS  # warn of waivers expiring so soon
 
 
 def _load_ruleset(options: ScanOptions) -> RuleSet:
@@ -127,7 +128,8 @@ def build_result(
         scan=scan,
         fail_on=options.fail_on,
         regions=regions,
-        rules=ruleset.infos(options.lang),
+        rules=[info.counted(evaluation.counts.get(info.id, (0, 0, 0)))
+               for info in ruleset.infos(options.lang)],
         findings=evaluation.findings,
         waivers=evaluation.waivers,
         data_quality=inventory.all_notes,
@@ -178,10 +180,13 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     with _timed(f"evaluated {len(ruleset.rules)} rules on {inventory.image_count} images"):
         run = set(ruleset.ids())  # a waiver of a rule not run is neither used nor stale
         waivers = [w for w in options.config.waivers if w.rule in run]
-        evaluation = evaluate(inventory, ruleset, waivers=waivers,
-                              today=started_at.date(), lang=options.lang)
+        evaluation = evaluate(inventory, ruleset, waivers=waivers, today=started_at.date(),
+                              lang=options.lang, expiry_warning_days=options.waiver_warning_days)
     for warning in evaluation.warnings:
         log.warning("%s", warning)
+    for waiver in evaluation.waivers:  # once, whatever the formats (each report says it too)
+        if waiver.state == "expiring":
+            log.warning("%s", waiver.line())
     result = build_result(inventory, ruleset, evaluation, options, started_at)
     if baseline is not None:
         result = apply_baseline(result, baseline, baseline.path)

@@ -34,7 +34,7 @@ from auditor.cli.options import (
 )
 from auditor.cli.progress import terminal_progress
 from auditor.cli.selection import selection, selection_options, split_severities
-from auditor.config import Config
+from auditor.config import DEFAULT_WAIVER_WARNING_DAYS, Config
 from auditor.errors import (
     EXIT_CODES,
     EXIT_INTERNAL,
@@ -91,6 +91,10 @@ def cli() -> None:
                    "(FORCE_COLOR: always).")
 @click.option("--history", type=click.Path(path_type=Path), envvar=env_name("history"),
               help="Record the run in this history file (SQLite; see `imgaudit history`).")
+@click.option("--waiver-expiry-warning-days", type=click.IntRange(0, 36500),
+              default=DEFAULT_WAIVER_WARNING_DAYS, show_default=True,
+              envvar=env_name("waiver_expiry_warning_days"),
+              help="Warn about waivers in use that expire within this many days (0: never).")
 @click.option("--summary", is_flag=True,
               help="Text report: only the counts per severity and rule, and the verdict.")
 @click.option("--show-waived", is_flag=True,
@@ -132,6 +136,7 @@ def scan(ctx: click.Context, **p: Any) -> int:
         summary=p["summary"],
         show_waived=p["show_waived"],
         lang=chosen_lang(p),
+        waiver_warning_days=p["waiver_expiry_warning_days"],
     )
     return app.run_scan(options, sys.stdout)
 

@@ -27,6 +27,7 @@ from auditor.engine.fields import BLANKABLE, FieldRef
 from auditor.engine.operators import OPERATORS, show
 
 Filter = Callable[[Sequence[Any]], list[Any]]
+Split = Callable[[Sequence[Any]], tuple[int, list[Any]]]  # -> (images `when` selects, failing)
 _QUANT = {"some": "any", "every": "all", "none": "not any"}
 
 
@@ -119,23 +120,42 @@ class Generated:
 
 
 def generate(when: Cond | None, require: Cond, params: dict[str, Any], today: date,
-             rule_id: str = "?") -> Generated:
-    """The source of `failing(images)`: the images `when` applies to that fail `require`."""
+             rule_id: str = "?", *, counted: bool = False) -> Generated:
+    """The source of `failing(images)`: the images `when` applies to that fail `require`.
+
+    `counted`: `split(images)` instead, which also counts the images `when` selects (the
+    rule's posture: evaluated, passed, failed) at the cost of one intermediate list."""
     source = _Source(params, today)
-    test = f"not {source.cond(require, 'o')}"
-    if when is not None:
-        test = f"{source.cond(when, 'o')} and {test}"
-    failing = f"def failing(images):\n    return [o for o in images if {test}]\n"
-    code = "".join(source.defs) + failing
+    fails = f"not {source.cond(require, 'o')}"
+    applies = source.cond(when, "o") if when is not None else None
+    if counted and applies is None:
+        body = f"def split(images):\n    return len(images), [o for o in images if {fails}]\n"
+    elif counted:
+        body = (f"def split(images):\n    selected = [o for o in images if {applies}]\n"
+                f"    return len(selected), [o for o in selected if {fails}]\n")
+    else:
+        test = fails if applies is None else f"{applies} and {fails}"
+        body = f"def failing(images):\n    return [o for o in images if {test}]\n"
+    code = "".join(source.defs) + body
     return Generated(f"<rule {rule_id}>", code, source.ns, source.notes)
+
+
+def _compiled(generated: Generated, name: str) -> Callable[..., Any]:
+    lines = generated.source.splitlines(keepends=True)
+    linecache.cache[generated.filename] = (len(generated.source), None, lines, generated.filename)
+    namespace = dict(generated.namespace)
+    exec(compile(generated.source, generated.filename, "exec"), namespace)
+    function: Callable[..., Any] = namespace[name]
+    return function
 
 
 def compile_filter(when: Cond | None, require: Cond, params: dict[str, Any], today: date,
                    rule_id: str = "?") -> Filter:
     """`images -> [the images `when` applies to that do not satisfy `require`]`, in order."""
-    generated = generate(when, require, params, today, rule_id)
-    lines = generated.source.splitlines(keepends=True)
-    linecache.cache[generated.filename] = (len(generated.source), None, lines, generated.filename)
-    namespace = dict(generated.namespace)
-    exec(compile(generated.source, generated.filename, "exec"), namespace)
-    return namespace["failing"]
+    return _compiled(generate(when, require, params, today, rule_id), "failing")
+
+
+def compile_split(when: Cond | None, require: Cond, params: dict[str, Any], today: date,
+                  rule_id: str = "?") -> Split:
+    """`images -> (how many images `when` selects, the failing ones in order)`."""
+    return _compiled(generate(when, require, params, today, rule_id, counted=True), "split")

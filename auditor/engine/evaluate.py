@@ -20,6 +20,7 @@ from auditor.engine.waivers import WaiverIndex
 from auditor.findings import (
     AppliedWaiver,
     Finding,
+    RuleCounts,
     WaiverReport,
     fingerprint,
     image_arn,
@@ -39,6 +40,7 @@ def utc_today() -> date:
 class Evaluation:
     findings: list[Finding]
     waivers: list[WaiverReport] = field(default_factory=list)
+    counts: dict[str, RuleCounts] = field(default_factory=dict)  # rule id -> posture counts
     warnings: list[str] = field(default_factory=list)  # for stderr: messages that failed
 
 
@@ -148,22 +150,30 @@ def evaluate(
     waivers: Sequence[Waiver] = (),
     today: date | None = None,
     lang: str = DEFAULT_LANG,
+    expiry_warning_days: int = 0,
 ) -> Evaluation:
     """Every finding of every rule on every image, waivers applied, sorted; titles and
-    messages in `lang`."""
+    messages in `lang`. Per rule, the images its `when` selected, the failing and the waived
+    ones (see `RuleInfo`). `expiry_warning_days`: report waivers in use that expire within
+    that many days."""
     today = today or utc_today()
-    index = WaiverIndex(waivers, today)
+    index = WaiverIndex(waivers, today, expiry_warning_days)
     findings: list[Finding] = []
+    counts: dict[str, RuleCounts] = {}
     failures = RenderFailures()
     with gc_paused():  # findings are many small objects, none garbage: auditor/gcpause.py
-        _evaluate(inventory, ruleset, index, today, findings, failures, lang)
-    return Evaluation(findings, index.reports(), failures.warnings())
+        _evaluate(inventory, ruleset, index, today, findings, counts, failures, lang)
+    return Evaluation(findings, index.reports(), counts, failures.warnings())
 
 
 def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today: date,
-              findings: list[Finding], failures: RenderFailures, lang: str) -> None:
+              findings: list[Finding], counts: dict[str, RuleCounts],
+              failures: RenderFailures, lang: str) -> None:
     """Findings come out sorted (severity desc, rule id, region, image id) by walking rules,
-    regions and failing images in that order, instead of sorting them afterwards."""
+    regions and failing images in that order, instead of sorting them afterwards.
+
+    Counts are of the images in the inventory (its scope); an image with a data-quality note
+    counts like any other (its unreadable value reads as absent, as the rule sees it)."""
     by_region: dict[tuple[str, str], list[Image]] = {}
     for part in inventory.regions:
         account = inventory.account_of(part) or ""
@@ -173,12 +183,18 @@ def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today:
     for rule in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id)):
         makers = {account: finding_maker(rule, account or None, today, failures, lang)
                   for account in accounts}
-        apply = index.apply
+        apply, split = index.apply, rule.split(today)
+        evaluated = failed = waived = 0
         for (region, account), images in regions:
-            hits = failing(rule, images, today)
+            selected, hits = split(images)
             hits.sort(key=_image_id)
             make = makers[account]
-            findings += [make(i, region, apply(rule.id, i.ImageId)) for i in hits]
+            made = [make(i, region, apply(rule.id, i.ImageId)) for i in hits]
+            evaluated, failed = evaluated + selected, failed + len(made)
+            if index.covers(rule.id):
+                waived += sum(1 for f in made if f.suppressed)
+            findings += made
+        counts[rule.id] = (evaluated, failed, waived)
 
 
 _image_id = attrgetter("ImageId")

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from auditor.engine.codegen import Filter, compile_filter
+from auditor.engine.codegen import Filter, Split, compile_filter, compile_split
 from auditor.engine.compiler import Compiled, compile_cond
 from auditor.engine.conditions import Cond, Parser
 from auditor.engine.templates import Renderer, TemplateError, compile_message
@@ -88,6 +88,7 @@ class Rule:
     renders: dict[str, Renderer] = field(default_factory=dict)  # language -> translated message
     _cache: dict[date, tuple[Compiled | None, Compiled]] = field(default_factory=dict)
     _filters: dict[date, Filter] = field(default_factory=dict)
+    _splits: dict[date, Split] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -130,6 +131,13 @@ class Rule:
             self._filters[today] = compile_filter(self.when, self.require, self.params, today,
                                                    self.id)
         return self._filters[today]
+
+    def split(self, today: date) -> Split:
+        """`images -> (images `when` selects, failing images)`: what evaluate counts."""
+        if today not in self._splits:
+            self._splits[today] = compile_split(self.when, self.require, self.params, today,
+                                                self.id)
+        return self._splits[today]
 
 
 def _template(source: str | None, spec: RuleSpec, doc: YamlDoc,

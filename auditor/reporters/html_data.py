@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.findings import SEVERITIES, AuditResult, Finding, Severity, image_arn
+from auditor.findings import SEVERITIES, AuditResult, Finding, RuleInfo, Severity, image_arn
 from auditor.safetext import visible
 
 STATUS_OPEN, STATUS_WAIVED, STATUS_EXPIRED = 0, 1, 2
@@ -136,6 +136,18 @@ class Summary:
     by_region: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _rule_row(rule_id: str, rule: RuleInfo | None, open_: int, waived: int) -> dict[str, Any]:
+    """A row of "compliance by rule": every rule run (passing ones too), with the engine's
+    counts; a finding's rule missing from `rules` (never so from a scan) shows its findings."""
+    row: dict[str, Any] = {"id": rule_id, "open": open_, "waived": waived,
+                           "title": rule_id, "severity": "info", "evaluated": "",
+                           "passed": "", "failed": "", "compliance": ""}
+    if rule is not None:
+        row.update(title=rule.title, severity=rule.severity.value, evaluated=rule.evaluated,
+                   passed=rule.passed, failed=rule.failed, compliance=rule.compliance)
+    return row
+
+
 def summarize(result: AuditResult) -> Summary:
     """All the counts in one pass over the findings (there may be 100,000)."""
     open_by_rule: Counter[str] = Counter()
@@ -154,13 +166,9 @@ def summarize(result: AuditResult) -> Summary:
         open_by_severity[f.severity] += 1
         failing += result.fails_gate(f)
     rules = {rule.id: rule for rule in result.rules}
-    by_rule = [
-        {"id": rid, "title": rules[rid].title if rid in rules else rid,
-         "severity": rules[rid].severity.value if rid in rules else "info",
-         "open": open_by_rule[rid], "waived": waived_by_rule[rid]}
-        for rid in sorted(set(open_by_rule) | set(waived_by_rule),
-                          key=lambda r: (-open_by_rule[r], r))
-    ]
+    by_rule = [_rule_row(rid, rules.get(rid), open_by_rule[rid], waived_by_rule[rid])
+               for rid in sorted(set(rules) | set(open_by_rule) | set(waived_by_rule),
+                                 key=lambda r: (-open_by_rule[r], r))]
     by_region = [{"region": r.region, "images": r.images, "open": open_by_region[r.region],
                   "complete": r.complete, "errors": r.errors} for r in result.regions]
     return Summary(

@@ -51,6 +51,12 @@ def render(result: AuditResult, options: ReportOptions) -> str:
         scan_suite.append(case)
     if result.data_quality:
         scan_suite.append(_data_quality_case(result, t))
+    for waiver in result.expiring_waivers:  # a warning, not a failure: it still holds today
+        line = t("waiver.expiring", rule=v(waiver.rule), owner=v(waiver.owner),
+                 expires=waiver.expires.isoformat())
+        case = _case(f"{SUITE}.waiver", line)
+        ET.SubElement(case, "system-out").text = _clean(line)
+        scan_suite.append(case)
     root = ET.Element("testsuites", name=SUITE)
     root.extend([rules_suite, scan_suite])
     _count(root, [rules_suite, scan_suite])
@@ -87,6 +93,11 @@ def _rule_case(result: AuditResult, rule: RuleInfo, findings: list[Finding],
     """The <failure> type is the severity id; its message and text are in the report's
     language."""
     case = _case(f"{SUITE}.{rule.severity.value}", f"{v(rule.id)}: {v(rule.title)}")
+    properties = ET.SubElement(case, "properties")  # the rule's posture (engine counts)
+    for name, value in (("evaluated", rule.evaluated), ("passed", rule.passed),
+                        ("failed", rule.failed), ("waived", rule.waived),
+                        ("compliance", rule.compliance_text)):
+        ET.SubElement(properties, "property", name=name, value=str(value))
     open_ = [f for f in findings if result.fails_gate(f)]
     others = [f for f in findings if not result.fails_gate(f)]
     if open_:

@@ -65,6 +65,11 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
                         fixed=len(b.fixed))]
     if result.expired_waivers:
         lines += ["", t("md.expired_waivers", count=len(result.expired_waivers))]
+    if result.expiring_waivers:
+        lines += ["", t("md.expiring_waivers", count=len(result.expiring_waivers)), ""]
+        lines += ["- " + t("waiver.expiring", rule=cell(w.rule, 60), owner=cell(w.owner),
+                           expires=w.expires.isoformat())
+                  for w in result.expiring_waivers]
     if result.data_quality:
         lines += ["", t("md.data_quality", count=len(result.data_quality)), ""]
         lines += [f"- {cell(line)}" for line in result.data_quality_lines(NOTES_SHOWN)]
@@ -87,16 +92,16 @@ def _severity_table(result: AuditResult, t: Catalogue) -> list[str]:
 
 
 def _rules_table(result: AuditResult, t: Catalogue) -> list[str]:
-    counts = Counter(f.rule_id for f in result.findings if not f.suppressed)
-    if not counts:
+    """Every rule run, passing ones too: the engine's counts, most open findings first."""
+    if not result.rules:
         return []
-    titles = {r.id: r for r in result.rules}
-    lines = ["", t("md.by_rule"), "", t("md.rules_head"), "|---|---|---|--:|"]
-    for rule_id, count in counts.most_common():
-        rule = titles.get(rule_id)
-        severity = t.severity(rule.severity.value) if rule else "?"
-        title = rule.title if rule else ""
-        lines.append(f"| {cell(rule_id, 60)} | {severity} | {cell(title)} | {count} |")
+    open_ = Counter(f.rule_id for f in result.findings if not f.suppressed)
+    rules = sorted(result.rules, key=lambda r: (-open_[r.id], -r.severity.rank, r.id))
+    lines = ["", t("md.compliance_by_rule"), "", t("md.compliance_head"),
+             "|---|---|---|--:|--:|--:|--:|--:|--:|"]
+    lines += [f"| {cell(r.id, 60)} | {t.severity(r.severity.value)} | {cell(r.title)} "
+              f"| {r.evaluated} | {r.passed} | {r.failed} | {r.waived} | {open_[r.id]} "
+              f"| {t.compliance(r.compliance)} |" for r in rules]
     return lines
 
 

@@ -128,6 +128,9 @@ def _descriptor(rule: RuleInfo, t: Catalogue) -> ReportingDescriptor:
     properties: dict[str, object] = {
         "tags": ["security", "alibabacloud", "ecs-image", *rule.tags],
         "imgaudit-severity": rule.severity.value,
+        # the rule's posture in this scan, counted by the engine (docs/json-report.md)
+        "evaluated": rule.evaluated, "passed": rule.passed, "failed": rule.failed,
+        "waived": rule.waived, "compliance": rule.compliance,
     }
     if rule.severity in SECURITY_SEVERITY:
         properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
@@ -217,6 +220,10 @@ def _invocation(result: AuditResult, total: int, t: Catalogue) -> Invocation:
     notes += [Notification(level="warning", descriptor={"id": "data-quality"},
                            message=Message(text=line))
               for line in result.data_quality_lines(NOTES_SHOWN)]
+    notes += [Notification(level="warning", descriptor={"id": "waiver-expiring"},
+                           message=Message(text=t("waiver.expiring", rule=w.rule, owner=w.owner,
+                                                  expires=w.expires.isoformat())))
+              for w in result.expiring_waivers]
     if total > MAX_RESULTS:
         notes.append(Notification(level="warning", descriptor={"id": "results-truncated"},
                                   message=Message(text=t(

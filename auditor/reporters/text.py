@@ -125,6 +125,21 @@ def _history_note(result: AuditResult, t: Catalogue) -> str:
 
 _VERDICTS = {0: ("verdict.pass", "pass"), 1: ("verdict.fail", "fail"),
              3: ("verdict.incomplete", "fail")}
+_COLUMNS = ("rule", "severity", "evaluated", "passed", "failed", "waived", "compliance")
+
+
+def _posture(result: AuditResult, t: Catalogue) -> str:
+    """Per rule run: images evaluated (its `when` selected), passed, failed, waived, and %."""
+    if not result.rules:
+        return ""
+    rows = [[v(r.id), t.severity(r.severity.value), str(r.evaluated), str(r.passed),
+             str(r.failed), str(r.waived), t.compliance(r.compliance)] for r in result.rules]
+    head = [t(f"posture.{name}") for name in _COLUMNS]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    lines = ["  " + "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                              for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+             for row in [head, *rows]]
+    return f"\n{t('text.compliance_by_rule')}\n" + "".join(f"{line.rstrip()}\n" for line in lines)
 
 
 def _summary(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
@@ -158,5 +173,6 @@ def render(result: AuditResult, options: ReportOptions) -> str:
     notes = _notes(result, options, t)
     if notes:
         out.append("\n" + notes)
+    out.append(_posture(result, t))
     out.append(_summary(result, options, t))
     return "".join(out)

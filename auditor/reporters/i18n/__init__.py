@@ -36,6 +36,10 @@ class Catalogue:
     def severity(self, value: str) -> str:
         return self.messages[f"sev.{value}"]
 
+    def compliance(self, percent: float | None) -> str:
+        """A rule's compliance: `93.5%`, or the word for "not applicable" (no image selected)."""
+        return self.messages["posture.na"] if percent is None else f"{percent:.1f}%"
+
     def prefixed(self, prefix: str) -> dict[str, str]:
         """The strings under `prefix.`, keyed without it (for the HTML report's script)."""
         return {k[len(prefix) + 1:]: v for k, v in self.messages.items()
