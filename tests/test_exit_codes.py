@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from cli_helpers import EXAMPLES, REPO, invoke
 
 from auditor.errors import EXIT_CODES, EXIT_INTERNAL, EXIT_INTERRUPTED
@@ -31,6 +32,15 @@ def test_the_readme_table_is_the_code_table() -> None:
     section = section[:section.index("\n#")]
     rows = dict(re.findall(r"^\| (\d+) \| (.+) \|$", section, re.M))
     assert rows == {str(code): text for code, text in EXIT_CODES.items()}
+
+
+def test_the_action_describes_every_code() -> None:
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    described = action["outputs"]["exit-code"]["description"]
+    assert {int(code) for code in re.findall(r"(?:: |; )(\d+) ", described)} == set(EXIT_CODES)
+    gate = next(step for step in action["runs"]["steps"] if step.get("name") == "Gate")
+    assert {int(code) for code in re.findall(r"(?:\(|; )(\d+) ", gate["run"])} == (
+        set(EXIT_CODES) - {0})
 
 
 def test_scan_help_lists_every_code() -> None:
