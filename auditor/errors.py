@@ -17,6 +17,7 @@ EXIT_INCOMPLETE = 3
 EXIT_INTERNAL = 4
 EXIT_OUTPUT = 5
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
 # The one table of exit codes: the README's table and `imgaudit scan --help` are checked
 # against it. Only 0 and 1 are verdicts; every other code means "no verdict to trust".
@@ -28,6 +29,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_INTERNAL: "internal error (a bug): one line, the traceback with -v",
     EXIT_OUTPUT: "a report or inventory could not be written (disk full, ...)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_TERMINATED: "terminated (SIGTERM: a service stop, a cancelled CI job)",
 }
 
 

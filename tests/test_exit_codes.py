@@ -1,6 +1,6 @@
 """Exit codes: one table (auditor/errors.py), and failures that are never verdicts.
 
-A bug exits 4 with one line, Ctrl-C exits 130, and neither leaves a report behind.
+A bug exits 4 with one line, Ctrl-C exits 130, SIGTERM 143, and none leaves a report behind.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 import yaml
 from cli_helpers import EXAMPLES, REPO, invoke
 
-from auditor.errors import EXIT_CODES, EXIT_INTERNAL, EXIT_INTERRUPTED
+from auditor.errors import EXIT_CODES, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 EXAMPLE = ["--input", str(EXAMPLES / "inventory.json"), "--config", str(EXAMPLES / "imgaudit.yaml")]
 
@@ -102,7 +102,13 @@ def _wait_blocked_reading(fifo: Path, proc: subprocess.Popen[bytes]) -> int:
     raise AssertionError("the scan never opened its input")
 
 
-def test_ctrl_c_exits_130_and_leaves_no_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sent", "code", "said"), [
+    (signal.SIGINT, EXIT_INTERRUPTED, "interrupted"),
+    (signal.SIGTERM, EXIT_TERMINATED, "terminated"),
+], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_exits_130_sigterm_143_and_leave_no_report(
+    tmp_path: Path, sent: signal.Signals, code: int, said: str
+) -> None:
     fifo = tmp_path / "inventory.json"
     os.mkfifo(fifo)
     reports = tmp_path / "reports"
@@ -114,12 +120,12 @@ def test_ctrl_c_exits_130_and_leaves_no_report(tmp_path: Path) -> None:
     writer = _wait_blocked_reading(fifo, proc)
     try:
         time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sent)
         out, err = proc.communicate(timeout=30)
     finally:
         os.close(writer)
-    assert proc.returncode == EXIT_INTERRUPTED == 130
+    assert proc.returncode == code == 128 + sent
     assert out == b""
-    assert err.decode().strip().splitlines()[-1] == "imgaudit: interrupted"
+    assert err.decode().strip().splitlines()[-1] == f"imgaudit: {said}"
     assert b"Traceback" not in err
     assert list(reports.iterdir()) == []

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -40,6 +44,7 @@ from auditor.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OUTPUT,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     AuditError,
     OutputError,
@@ -249,11 +254,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: maps every error to its exit code (errors.EXIT_CODES), once."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = cli.main(args=args, prog_name="imgaudit", standalone_mode=False)
+        with _sigterm_unwinds():
+            result = cli.main(args=args, prog_name="imgaudit", standalone_mode=False)
         sys.stdout.flush()
     except click.ClickException as exc:
         exc.show()
         return EXIT_USAGE  # click's own FileError would say 1: a verdict it is not
+    except _Terminated:
+        click.echo("imgaudit: terminated", err=True)
+        return EXIT_TERMINATED
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("imgaudit: interrupted", err=True)
         return EXIT_INTERRUPTED
@@ -279,6 +288,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "imgaudit: run again with -v for the traceback and report it", err=True)
         return EXIT_INTERNAL
     return result if isinstance(result, int) else 0
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised wherever the program is. Not a KeyboardInterrupt (click would turn it
+    into Abort), but a BaseException like it, so it unwinds as Ctrl-C does: every
+    `except BaseException` that removes a temporary report runs, no report is written."""
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the command runs, SIGTERM (a service stop, a cancelled CI job) raises _Terminated."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a signal handler
+        return
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _traceback() -> None:
