@@ -9,7 +9,7 @@
 #   latest.json, latest.html                links to the last complete run
 # The JSON of the last complete run is this run's --baseline, so each report says what is new
 # and what was fixed since then. Only a complete run (exit 0 or 1) becomes the baseline: an
-# incomplete scan (3), an error (2, 4, 5) or Ctrl-C (130) never does.
+# incomplete scan (3), an error (2, 4, 5) or Ctrl-C / SIGTERM (130 / 143) never does.
 # Exit code: imgaudit's (0 clean, 1 policy findings, anything else: no verdict; see the README).
 set -u
 
