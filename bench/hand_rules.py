@@ -100,9 +100,11 @@ def hand_findings(inventory: Inventory, account: str | None) -> list[Finding]:
                 findings.append(trusted(Finding, {
                     "rule_id": rule_id, "severity": severity, "title": title,
                     "message": message, "image_id": image_id, "image_name": image.ImageName,
-                    "region": region, "owner_alias": image.ImageOwnerAlias,
-                    "evidence": evidence, "fingerprint": fingerprint(rule_id, region, image_id),
+                    "region": region, "account_id": account,
+                    "owner_alias": image.ImageOwnerAlias, "evidence": evidence,
+                    "fingerprint": fingerprint(rule_id, region, image_id, account),
                     "resource": image_arn(region, account, image_id), "waiver": None,
                     "baseline_state": None, "first_seen": None, "first_seen_run": None,
+                    "title_en": None, "message_en": None,
                 }))
     return findings
