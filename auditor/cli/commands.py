@@ -26,10 +26,10 @@ from auditor.cli.color import COLOR_CHOICES, use_color
 from auditor.cli.history import history, history_timeout
 from auditor.cli.options import (
     VERBOSE_ENV,
-    apply_config_defaults,
     chosen_lang,
     collect_options,
     collect_request,
+    configured,
     env_name,
     input_scope,
     lang_option,
@@ -109,8 +109,7 @@ def cli() -> None:
 def scan(ctx: click.Context, **p: Any) -> int:
     """Collect (or read) images, evaluate the rules, report; the exit code is the gate."""
     setup_logging(p["verbose"], p["quiet"])
-    config = read_config(p["config_path"])
-    apply_config_defaults(ctx, config, p)
+    config = configured(ctx, p)
     region_given = ctx.get_parameter_source("region") == ParameterSource.COMMANDLINE
     if p["inputs"] and p["region"] and region_given:
         raise UsageError("give either --region (collect live) or --input FILE, not both")
@@ -165,7 +164,7 @@ def _stdout_format(ctx: click.Context, config: Config, p: dict[str, Any]) -> str
 def collect(ctx: click.Context, **p: Any) -> int:
     """Collect the inventory only (no rules), for a later `scan --input`."""
     setup_logging(p["verbose"], p["quiet"])
-    apply_config_defaults(ctx, read_config(p["config_path"]), p)
+    configured(ctx, p)
     request = collect_request(p)
     if request is None:
         raise UsageError("collect needs --region ID (repeatable) or --region all")
@@ -197,8 +196,7 @@ _config_option = click.option("--config", "config_path", type=click.Path(path_ty
 @click.pass_context
 def rules_list(ctx: click.Context, **p: Any) -> int:
     """List the rules in force (built-in, config and --rules), as a scan would run them."""
-    config = read_config(p["config_path"])
-    apply_config_defaults(ctx, config, p)
+    config = configured(ctx, p)
     shown = app.ListFilter(selection(p), p["severities"], tuple(p["tags"]))
     return app.rules_list(p["rule_paths"], config, p["fmt"], sys.stdout, shown,
                           lang=chosen_lang(p))
@@ -212,8 +210,7 @@ def rules_list(ctx: click.Context, **p: Any) -> int:
 @click.pass_context
 def rules_show(ctx: click.Context, **p: Any) -> int:
     """Show one rule: why it matters and how to fix it."""
-    config = read_config(p["config_path"])
-    apply_config_defaults(ctx, config, p)
+    config = configured(ctx, p)
     return app.rules_show(p["rule_id"], p["rule_paths"], config, sys.stdout,
                           lang=chosen_lang(p))
 

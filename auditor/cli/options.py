@@ -34,11 +34,14 @@ def read_config(path: Path | None) -> Config:
     return load_config(default) if default.is_file() else Config()
 
 
-def apply_config_defaults(ctx: click.Context, config: Config, params: dict[str, Any]) -> None:
-    """Options the user left at their default take the config file's value."""
+def configured(ctx: click.Context, params: dict[str, Any]) -> Config:
+    """The config file (--config, or ./imgaudit.yaml); options the user left at their
+    default take its value."""
+    config = read_config(params["config_path"])
     for name, value in config.option_defaults().items():
         if name in params and ctx.get_parameter_source(name) == ParameterSource.DEFAULT:
             params[name] = tuple(value) if isinstance(params[name], tuple) else value
+    return config
 
 
 def _split(value: str, allowed: Sequence[str], what: str) -> list[str]:
