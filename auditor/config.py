@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from auditor.errors import RuleError, SourceProblem
 from auditor.findings import FailOn, Severity
@@ -27,21 +36,70 @@ SCAN_OPTION_KEYS = ("fail_on", "format", "region", "owner", "status", "endpoint"
                     "waiver_expiry_warning_days")
 
 
+Pattern = Annotated[str, Field(min_length=1)]
+# The keys of a waiver that select images; a waiver gives at least one.
+SELECTOR_KEYS = ("images", "image_names", "image_families", "tags", "accounts")
+
+
 class Waiver(BaseModel):
-    """An accepted exception: all of reason, owner and expiry are required."""
+    """An accepted exception: all of reason, owner and expiry are required.
+
+    It selects findings of `rule` by image id, image name, image family, tags and account:
+    every selector given must match (AND), and within one list any item may (OR); `tags`
+    needs every key it lists. Ids, names, families, accounts and tag values are globs."""
 
     model_config = ConfigDict(extra="forbid")
 
     rule: str = Field(min_length=1)
-    images: list[str] = Field(min_length=1, description="image ids or glob patterns")
+    images: list[Pattern] = Field(default_factory=list, description="image ids or globs")
+    image_names: list[Pattern] = Field(default_factory=list, description="image name globs")
+    image_families: list[Pattern] = Field(default_factory=list,
+                                          description="image family globs")
+    tags: dict[Pattern, str] = Field(default_factory=dict, description="tag key -> value glob")
+    accounts: list[Pattern] = Field(default_factory=list, description="account ids or globs")
     reason: str = Field(min_length=1)
     owner: str = Field(min_length=1)
     expires: date
 
-    @field_validator("images", mode="before")
+    @field_validator("images", "image_names", "image_families", "accounts", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+        value = [value] if isinstance(value, (str, int)) else value
+        if isinstance(value, list):  # account ids are numbers in YAML unless quoted
+            value = [_number_as_text(item) for item in value]
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: _number_as_text(item) for key, item in value.items()}
+        return value
+
+    @field_validator("images", "image_names", "image_families", "accounts", "tags")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if not value:
+            raise PydanticCustomError("empty_selector", "an empty selector selects nothing: "
+                                      "list at least one value, or remove the key")
+        return value
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> Waiver:
+        if not self.selectors():
+            raise PydanticCustomError(
+                "no_selector", "a waiver must select images: give at least one of "
+                + ", ".join(SELECTOR_KEYS))
+        return self
+
+    def selectors(self) -> dict[str, Any]:
+        """The selectors this waiver gives, by key."""
+        return {key: getattr(self, key) for key in SELECTOR_KEYS if getattr(self, key)}
+
+
+def _number_as_text(value: Any) -> Any:
+    """`123456` as "123456" (not `true`: a boolean is no id and no tag value)."""
+    return str(value) if type(value) is int else value
 
 
 class Config(BaseModel):

@@ -196,6 +196,10 @@ class WaiverReport(_Record):
 
     rule: str
     images: list[str]
+    image_names: list[str] = Field(default_factory=list)
+    image_families: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    accounts: list[str] = Field(default_factory=list)
     reason: str
     owner: str
     expires: date
@@ -207,6 +211,21 @@ class WaiverReport(_Record):
         what = {"expired": "expired on", "stale": "matches nothing; it expires on",
                 "expiring": "expires on"}[self.state]
         return f"waiver for rule {self.rule} (owner {self.owner}) {what} {self.expires}"
+
+    @property
+    def selection(self) -> str:
+        """What the waiver selects, for people: `m-1, m-2` or `image name web-* and tag
+        env=sandbox`."""
+        parts = [", ".join(self.images)] if self.images else []
+        for label, values in (("image name", self.image_names),
+                              ("image family", self.image_families)):
+            if values:
+                parts.append(f"{label} {' or '.join(values)}")
+        if self.tags:
+            parts.append("tag " + " and ".join(f"{k}={v}" for k, v in self.tags.items()))
+        if self.accounts:
+            parts.append(f"account {' or '.join(self.accounts)}")
+        return " and ".join(parts)
 
 
 class FixedFinding(_Record):

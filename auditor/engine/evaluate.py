@@ -188,8 +188,8 @@ def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today:
         for (region, account), images in regions:
             selected, hits = split(images)
             hits.sort(key=_image_id)
-            make = makers[account]
-            made = [make(i, region, apply(rule.id, i.ImageId)) for i in hits]
+            make, known = makers[account], account or None
+            made = [make(i, region, apply(rule.id, i, known)) for i in hits]
             evaluated, failed = evaluated + selected, failed + len(made)
             if index.covers(rule.id):
                 waived += sum(1 for f in made if f.suppressed)

@@ -213,19 +213,24 @@ def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem])
     for i, waiver in enumerate(config.waivers):
         if waiver.rule not in ids:
             problems.append(_unknown_rule(config, ("waivers", i, "rule"), waiver.rule, ids))
-        problems += _check_waiver_globs(config, i, waiver.images)
+        for key, values in waiver.selectors().items():
+            problems += _check_waiver_globs(config, ("waivers", i, key), values)
 
 
-def _check_waiver_globs(config: Config, i: int, images: list[str]) -> list[SourceProblem]:
-    """Each glob of a waiver must compile (see patterns.py), and so must all of them together."""
-    globs = [(j, image) for j, image in enumerate(images) if is_glob(image)]
-    problems = [config.problem(("waivers", i, "images", j), f"waivers.{i}.images.{j}: {problem}")
-                for j, image in globs if (problem := check_glob(image))]
-    if globs and not problems:
+def _check_waiver_globs(config: Config, loc: tuple[str | int, ...],
+                        values: list[str] | dict[str, str]) -> list[SourceProblem]:
+    """Each glob of a waiver's selector must compile (see patterns.py), and so must all of
+    a list's globs together (they run as one pattern)."""
+    items = list(values.items()) if isinstance(values, dict) else list(enumerate(values))
+    globs = [(j, value) for j, value in items if is_glob(value)]
+    where = ".".join(map(str, loc))
+    problems = [config.problem((*loc, j), f"{where}.{j}: {problem}")
+                for j, value in globs if (problem := check_glob(value))]
+    if len(globs) > 1 and not problems and not isinstance(values, dict):
         try:
-            glob_matcher([image for _, image in globs])
+            glob_matcher([value for _, value in globs])
         except PatternError as exc:
-            problems.append(config.problem(("waivers", i, "images"), f"waivers.{i}.images: {exc}"))
+            problems.append(config.problem(loc, f"{where}: {exc}"))
     return problems
 
 

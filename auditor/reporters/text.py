@@ -92,7 +92,7 @@ def _notes(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
                          for error in region.errors)
     for waiver in result.waivers:
         lines.append(_paint(t("text.waiver", state=t(f"text.waiver_state.{waiver.state}"),
-                              rule=v(waiver.rule), images=v(", ".join(waiver.images)),
+                              rule=v(waiver.rule), images=v(waiver.selection),
                               owner=v(waiver.owner), expires=waiver.expires), "warn", options))
     if result.data_quality:
         lines.append(t("text.data_quality", count=len(result.data_quality)))

@@ -1,0 +1,223 @@
+"""Waiver selectors through the CLI: image id, name, family, tags and account, combined with
+AND (within one selector: OR), stale and expired waivers per selector, and bad waivers."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from cli_helpers import EXAMPLES, invoke
+
+ACCOUNT = "1234567890123456"  # examples/inventory.json's account
+VALID = "reason: accepted, owner: sec, expires: 2999-01-01"
+
+
+def scan(tmp_path: Path, waivers: str, code: int = 0) -> dict:
+    """The JSON report of a scan of the example inventory with these waivers (`--fail-on
+    never`: the exit code is 0, or 1 for an expired waiver that matched)."""
+    config = tmp_path / "cfg.yaml"
+    config.write_text("waivers:\n" + textwrap.indent(textwrap.dedent(waivers), "  "))
+    result = invoke("scan", "--input", EXAMPLES / "inventory.json", "--config", config,
+                    "--fail-on", "never", "--format", "json")
+    assert (result.exit_code, result.stderr) == (code, ""), result.stderr
+    return json.loads(result.stdout)
+
+
+def waived(report: dict) -> set[tuple[str, str]]:
+    return {(f["rule_id"], f["image_name"]) for f in report["findings"]
+            if f["waiver"] and not f["waiver"]["expired"]}
+
+
+def errors(tmp_path: Path, waivers: str) -> list[str]:
+    """The error lines of a scan whose config holds these waivers (exit 2, nothing on stdout)."""
+    config = tmp_path / "cfg.yaml"
+    config.write_text("waivers:\n" + textwrap.indent(textwrap.dedent(waivers), "  "))
+    result = invoke("scan", "--input", EXAMPLES / "inventory.json", "--config", config)
+    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
+    return [line.replace(f"{config}:", "cfg.yaml:") for line in result.stderr.splitlines()]
+
+
+def test_by_image_name_glob(tmp_path: Path) -> None:
+    report = scan(tmp_path, f"- {{rule: IMG-MAX-AGE, image_names: ['legacy-*'], {VALID}}}\n")
+    assert waived(report) == {("IMG-MAX-AGE", "legacy-app-alinux3-2025-01-10"),
+                              ("IMG-MAX-AGE", "legacy-erp-centos7-2023-05-09")}
+    assert report["waivers"] == []
+
+
+def test_by_image_family_exact_and_one_value_alone(tmp_path: Path) -> None:
+    report = scan(tmp_path, f"- {{rule: IMG-MAX-AGE, image_families: web-alinux3, {VALID}}}\n")
+    assert waived(report) == {("IMG-MAX-AGE", "web-alinux3-2024-01-15")}
+
+
+def test_by_tags_every_key_must_match_and_values_may_be_globs(tmp_path: Path) -> None:
+    report = scan(tmp_path, f"""\
+        - {{rule: IMG-BIOS-ONLY, tags: {{env: prod, owner: platform-team}}, {VALID}}}
+        - {{rule: IMG-NVME, tags: {{owner: "*-team"}}, {VALID}}}
+        """)
+    # pos-terminal is retail-team's, analytics-win2012 has no owner tag: not waived
+    assert waived(report) == {
+        ("IMG-BIOS-ONLY", "vendor-appliance-centos7-2026-04-04"),
+        ("IMG-BIOS-ONLY", "legacy-erp-centos7-2023-05-09"),
+        ("IMG-BIOS-ONLY", "ml-train-ubuntu22-2026-08-09"),
+        ("IMG-NVME", "vendor-appliance-centos7-2026-04-04"),
+        ("IMG-NVME", "legacy-erp-centos7-2023-05-09"),
+        ("IMG-NVME", "ml-train-ubuntu22-2026-08-09"),
+    }
+
+
+def test_tag_keys_and_values_are_case_sensitive(tmp_path: Path) -> None:
+    # search-ubuntu22 has the tag `Env: prod`, not `env`
+    report = scan(tmp_path, f"- {{rule: IMG-REQUIRED-TAGS, tags: {{env: prod}}, {VALID}}}\n")
+    assert waived(report) == {("IMG-REQUIRED-TAGS", "analytics-win2012-2022-11-03")}
+    report = scan(tmp_path, f"- {{rule: IMG-REQUIRED-TAGS, tags: {{Env: PROD}}, {VALID}}}\n")
+    assert waived(report) == set()
+
+
+def test_by_account_numbers_unquoted_or_quoted(tmp_path: Path) -> None:
+    report = scan(tmp_path, f"- {{rule: IMG-I386, accounts: [{ACCOUNT}], {VALID}}}\n")
+    assert waived(report) == {("IMG-I386", "pos-terminal-debian12-2025-12-02")}
+    report = scan(tmp_path, f"- {{rule: IMG-I386, accounts: ['1234*', '42'], {VALID}}}\n")
+    assert waived(report) == {("IMG-I386", "pos-terminal-debian12-2025-12-02")}
+
+
+def test_selectors_combine_with_and(tmp_path: Path) -> None:
+    report = scan(tmp_path, f"""\
+        - rule: IMG-MAX-AGE
+          image_names: ["legacy-*", "web-*"]        # any of these names ...
+          image_families: [legacy-erp-centos7, web-ubuntu18]
+          tags: {{env: prod}}                         # ... and this tag ...
+          accounts: ["{ACCOUNT}"]                   # ... and this account
+          reason: accepted
+          owner: sec
+          expires: 2999-01-01
+        """)
+    assert waived(report) == {("IMG-MAX-AGE", "legacy-erp-centos7-2023-05-09"),
+                              ("IMG-MAX-AGE", "web-ubuntu18-2025-04-22")}
+    # the same with an image id that is not one of them: nothing
+    report = scan(tmp_path, f"""\
+        - {{rule: IMG-MAX-AGE, images: [m-bp1p45umtwm0kdjk4cke], image_names: ["legacy-*"],
+           {VALID}}}
+        """)
+    assert waived(report) == set()
+    [stale] = report["waivers"]
+    assert (stale["state"], stale["images"], stale["image_names"]) == (
+        "stale", ["m-bp1p45umtwm0kdjk4cke"], ["legacy-*"])
+
+
+def test_first_matching_waiver_wins_across_selector_kinds(tmp_path: Path) -> None:
+    report = scan(tmp_path, """\
+        - {rule: IMG-MAX-AGE, image_names: ["legacy-app-*"], reason: by name, owner: a,
+           expires: 2999-01-01}
+        - {rule: IMG-MAX-AGE, tags: {env: prod}, reason: by tag, owner: b,
+           expires: 2999-01-01}
+        """)
+    reasons = {f["image_name"]: f["waiver"]["reason"] for f in report["findings"]
+               if f["rule_id"] == "IMG-MAX-AGE"}
+    assert reasons["legacy-app-alinux3-2025-01-10"] == "by name"
+    assert reasons["legacy-erp-centos7-2023-05-09"] == "by tag"
+    assert report["waivers"] == []
+
+
+@pytest.mark.parametrize("selector", [
+    "images: [m-gone]", "image_names: ['nothing-*']", "image_families: [no-family]",
+    "tags: {env: sandbox}", "accounts: [999]",
+])
+def test_each_selector_kind_goes_stale_when_it_matches_nothing(tmp_path: Path,
+                                                                selector: str) -> None:
+    report = scan(tmp_path, f"- {{rule: IMG-MAX-AGE, {selector}, {VALID}}}\n")
+    [stale] = report["waivers"]
+    assert (stale["rule"], stale["state"], stale["matched"]) == ("IMG-MAX-AGE", "stale", 0)
+    key = selector.split(":")[0]
+    assert stale[key] not in ([], {})
+
+
+def test_stale_and_expired_in_the_text_report_name_the_selectors(tmp_path: Path) -> None:
+    config = tmp_path / "cfg.yaml"
+    config.write_text(textwrap.dedent("""\
+        waivers:
+          - {rule: IMG-MAX-AGE, image_names: ["legacy-*"], tags: {env: prod},
+             reason: r, owner: o, expires: 2020-01-01}
+          - {rule: IMG-NVME, image_families: [x, y], accounts: [42], reason: r, owner: p,
+             expires: 2999-01-01}
+        """))
+    result = invoke("scan", "--input", EXAMPLES / "inventory.json", "--config", config,
+                    "--fail-on", "never", "--color", "never")
+    assert result.exit_code == 1  # an expired waiver that still matches fails the gate
+    assert ("waiver expired: IMG-MAX-AGE on image name legacy-* and tag env=prod "
+            "(owner o, expires 2020-01-01)") in result.stdout
+    assert ("waiver matches nothing (stale): IMG-NVME on image family x or y and account 42 "
+            "(owner p, expires 2999-01-01)") in result.stdout
+
+
+def test_an_expired_selector_waiver_reopens_its_findings(tmp_path: Path) -> None:
+    report = scan(tmp_path, "- {rule: IMG-BIOS-ONLY, tags: {owner: platform-team}, "
+                            "reason: r, owner: o, expires: 2020-01-01}\n", code=1)
+    hit = [f for f in report["findings"] if f["waiver"]]
+    assert len(hit) == 3 and all(f["waiver"]["expired"] for f in hit)
+    [expired] = report["waivers"]
+    assert (expired["state"], expired["matched"], expired["tags"]) == (
+        "expired", 3, {"owner": "platform-team"})
+
+
+def test_a_waiver_without_any_selector_is_an_error(tmp_path: Path) -> None:
+    assert errors(tmp_path, """\
+        - rule: IMG-MAX-AGE
+          reason: r
+          owner: o
+          expires: 2999-01-01
+        """) == [
+        "imgaudit: error: cfg.yaml:2:5: waivers.0: a waiver must select images: give at least "
+        "one of images, image_names, image_families, tags, accounts"]
+
+
+def test_empty_selectors_are_errors(tmp_path: Path) -> None:
+    assert errors(tmp_path, f"""\
+        - {{rule: IMG-MAX-AGE, images: [], {VALID}}}
+        - {{rule: IMG-MAX-AGE, tags: {{}}, {VALID}}}
+        - {{rule: IMG-MAX-AGE, image_names: [""], {VALID}}}
+        """) == [
+        "imgaudit: error: cfg.yaml:2:33: waivers.0.images: an empty selector selects nothing: "
+        "list at least one value, or remove the key",
+        "imgaudit: error: cfg.yaml:3:31: waivers.1.tags: an empty selector selects nothing: "
+        "list at least one value, or remove the key",
+        "imgaudit: error: cfg.yaml:4:39: waivers.2.image_names.0: String should have at least "
+        "1 character",
+    ]
+
+
+def test_unknown_selector_keys_get_a_did_you_mean(tmp_path: Path) -> None:
+    assert errors(tmp_path, f"""\
+        - {{rule: IMG-MAX-AGE, image_name: ["legacy-*"], {VALID}}}
+        - {{rule: IMG-MAX-AGE, tag: {{env: prod}}, images: [m-1], {VALID}}}
+        - {{rule: IMG-MAX-AGE, account: [42], images: [m-1], {VALID}}}
+        """) == [
+        "imgaudit: error: cfg.yaml:2:25: unknown key 'image_name' (did you mean 'image_names'?)",
+        "imgaudit: error: cfg.yaml:3:25: unknown key 'tag' (did you mean 'tags'?)",
+        "imgaudit: error: cfg.yaml:4:25: unknown key 'account' (did you mean 'accounts'?)",
+    ]
+
+
+def test_selectors_of_the_wrong_type_are_errors(tmp_path: Path) -> None:
+    lines = errors(tmp_path, f"""\
+        - {{rule: IMG-MAX-AGE, tags: [env], {VALID}}}
+        - {{rule: IMG-MAX-AGE, tags: {{env: true}}, {VALID}}}
+        - {{rule: IMG-MAX-AGE, image_families: {{a: b}}, {VALID}}}
+        - {{rule: IMG-MAX-AGE, accounts: [[1]], {VALID}}}
+        """)
+    assert [line.split(": ")[2:4] for line in lines] == [
+        ["cfg.yaml:2:31", "waivers.0.tags"],
+        ["cfg.yaml:3:37", "waivers.1.tags.env"],
+        ["cfg.yaml:4:41", "waivers.2.image_families"],
+        ["cfg.yaml:5:36", "waivers.3.accounts.0"],
+    ]
+    assert "valid dictionary" in lines[0] and "valid string" in lines[1]
+    assert "valid list" in lines[2] and "valid string" in lines[3]
+
+
+def test_a_bad_selector_glob_points_at_its_value(tmp_path: Path) -> None:
+    [line] = errors(tmp_path, f"""\
+        - {{rule: IMG-MAX-AGE, tags: {{env: "{'[a]' * 4000}*"}}, {VALID}}}
+        """)
+    assert line.startswith("imgaudit: error: cfg.yaml:2:37: waivers.0.tags.env: bad glob ")
