@@ -89,7 +89,7 @@ def _state(finding: Finding, baseline: BaselineReport) -> str:
 def _read_text(path: Path) -> str:
     """A regular file of at most MAX_BASELINE_BYTES (a 100,000-finding report is 60 MB)."""
     if not path.exists() and not path.is_symlink():
-        raise InputError(path, "baseline file not found")
+        raise InputError(path, "baseline file not found", unreadable=True)
     data = read_bounded(path, MAX_BASELINE_BYTES)
     try:
         return data.decode("utf-8")

@@ -137,11 +137,12 @@ class Config(BaseModel):
     base_dir: Path = Field(default=Path("."), exclude=True)
     _doc: YamlDoc | None = PrivateAttr(default=None)
 
-    def problem(self, loc: tuple[str | int, ...], text: str, *, key: bool = False) -> SourceProblem:
+    def problem(self, loc: tuple[str | int, ...], text: str, *, key: bool = False,
+                code: str = "config.invalid") -> SourceProblem:
         """A problem at `loc` of the config file (line 1 when it was not read from a file)."""
         if self._doc is None:
-            return SourceProblem("config", 1, 1, f"{'.'.join(map(str, loc))}: {text}")
-        return self._doc.problem(loc, text, key=key)
+            return SourceProblem("config", 1, 1, f"{'.'.join(map(str, loc))}: {text}", code)
+        return self._doc.problem(loc, text, key=key, code=code)
 
     def rule_paths(self) -> list[Path]:
         """Rule paths from the file, relative to the file's own folder."""
@@ -158,6 +159,13 @@ class Config(BaseModel):
 
 def load_config(path: Path) -> Config:
     """Read a config file; every problem is a RuleError entry with file:line:col."""
+    try:
+        return _load_config(path)
+    except RuleError as exc:  # the YAML reader's codes say `rule.`: this is a config file
+        raise RuleError([problem.of_config() for problem in exc.problems]) from None
+
+
+def _load_config(path: Path) -> Config:
     docs = read_yaml(path)
     if len(docs) > 1:
         raise RuleError([docs[1].problem((), "a config file holds one YAML document")])

@@ -7,7 +7,7 @@ message, so no caller formats an error twice or leaks a secret into one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 EXIT_OK = 0
@@ -33,10 +33,40 @@ EXIT_CODES: dict[int, str] = {
 }
 
 
+# Every `error.code` of the JSON error object (`--format json`), documented in docs/errors.md
+# (tests/test_error_codes.py checks both). Each error class carries its code (`error_code`);
+# a rule or config problem carries its own (SourceProblem.code).
+ERROR_CODES: dict[str, str] = {
+    "usage": "a bad option, option value or combination (click's own usage errors too)",
+    "input.unreadable": "an input file that cannot be read: missing, not a regular file, "
+                        "too large",
+    "input.invalid": "an input file (inventory, baseline, history) that was read but cannot "
+                     "be used",
+    "config.syntax": "the config file is not valid YAML (or not UTF-8, or uses anchors)",
+    "config.unknown-key": "a key the config file does not know (with a did-you-mean)",
+    "config.missing-key": "a required key is missing (a waiver's reason, owner, expires)",
+    "config.invalid-value": "a value of the wrong type or out of range",
+    "config.unknown-rule": "a rule id (severity, params, waivers) that names no loaded rule",
+    "config.invalid": "any other problem of the config file",
+    "rule.syntax": "a rule file is not valid YAML (or not UTF-8, or uses anchors)",
+    "rule.unknown-key": "a key a rule does not know (with a did-you-mean)",
+    "rule.missing-key": "a required key of a rule is missing (id, title, severity, require)",
+    "rule.invalid-value": "a value of the wrong type or out of range",
+    "rule.unknown-field": "a condition names an image field that does not exist",
+    "rule.invalid": "any other problem of a rule file (operators, params, templates, tests)",
+    "credentials.unusable": "no usable credentials, or a broken credentials source",
+    "api.failed": "the cloud API (or the way to it) failed for the whole run",
+    "output.write-failed": "a report or inventory could not be written",
+    "interrupted": "interrupted (Ctrl-C)",
+    "internal": "a bug in imgaudit: run again with -v for the traceback",
+}
+
+
 class AuditError(Exception):
     """Base class of every failure the user can act on."""
 
     exit_code = EXIT_USAGE
+    error_code = "usage"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -53,9 +83,13 @@ class UsageError(AuditError):
 class InputError(AuditError):
     """An input file (inventory, baseline, config) that cannot be used."""
 
-    def __init__(self, path: Path | str, problem: str) -> None:
+    error_code = "input.invalid"
+
+    def __init__(self, path: Path | str, problem: str, *, unreadable: bool = False) -> None:
         self.path = str(path)
         self.problem = problem
+        if unreadable:
+            self.error_code = "input.unreadable"
         super().__init__(f"{self.path}: {problem}")
 
 
@@ -67,6 +101,11 @@ class SourceProblem:
     line: int
     column: int
     problem: str
+    code: str = field(default="rule.invalid", compare=False)  # an ERROR_CODES key
+
+    def of_config(self) -> SourceProblem:
+        """The same problem, found in a config file (`rule.syntax` -> `config.syntax`)."""
+        return replace(self, code=self.code.replace("rule.", "config.", 1))
 
     def __str__(self) -> str:
         if not self.line:  # a problem with the file itself (missing, too large): no position
@@ -77,6 +116,8 @@ class SourceProblem:
 class RuleError(AuditError):
     """One or more problems in rule or config files, all reported together."""
 
+    error_code = "rule.invalid"
+
     def __init__(self, problems: Sequence[SourceProblem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
@@ -86,6 +127,7 @@ class OutputError(AuditError):
     """A report, inventory or standard output that could not be written after the scan ran."""
 
     exit_code = EXIT_OUTPUT
+    error_code = "output.write-failed"
 
     def __init__(self, target: str, problem: str, *, stdout: bool = False) -> None:
         self.target = target
@@ -96,11 +138,14 @@ class OutputError(AuditError):
 class CredentialsError(AuditError):
     """No usable credentials, or a broken credentials source."""
 
+    error_code = "credentials.unusable"
+
 
 class ApiError(AuditError):
     """An error answered by (or on the way to) the cloud API; never carries a secret."""
 
     exit_code = EXIT_INCOMPLETE
+    error_code = "api.failed"  # `code` is the API's own error code
 
     def __init__(
         self,

@@ -48,11 +48,11 @@ def _open(path: Path) -> IO[bytes]:
     try:
         return path.open("rb")
     except FileNotFoundError:
-        raise InputError(path, "no such file") from None
+        raise InputError(path, "no such file", unreadable=True) from None
     except IsADirectoryError:
-        raise InputError(path, "is a folder, not a JSON file") from None
+        raise InputError(path, "is a folder, not a JSON file", unreadable=True) from None
     except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
+        raise InputError(path, f"cannot read: {exc.strerror}", unreadable=True) from None
 
 
 def read_bytes(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
@@ -70,7 +70,7 @@ def read_bytes(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
+        raise InputError(path, f"cannot read: {exc.strerror}", unreadable=True) from None
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()

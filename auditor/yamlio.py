@@ -33,6 +33,7 @@ Loc = tuple[str | int, ...]
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64  # nested mappings and lists; a rule needs a dozen
 MAX_INT = 2**63 - 1
+SYNTAX = "rule.syntax"  # the code of a problem reading YAML (config.syntax in a config file)
 # C0 controls and DEL, except tab, newline and carriage return
 _CONTROL = frozenset(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]))
 
@@ -60,9 +61,10 @@ class YamlDoc:
             loc = loc[:-1]
             key = True
 
-    def problem(self, loc: Loc, text: str, *, key: bool = False) -> SourceProblem:
+    def problem(self, loc: Loc, text: str, *, key: bool = False,
+                code: str = "rule.invalid") -> SourceProblem:
         line, column = self.mark(loc, key=key)
-        return SourceProblem(self.path, line, column, text)
+        return SourceProblem(self.path, line, column, text, code)
 
 
 class _NoAnchorLoader(yaml.SafeLoader):
@@ -195,7 +197,7 @@ def _raw_control(text: str, path: str) -> SourceProblem | None:
     line = text.count("\n", 0, index) + 1
     column = index - (text.rfind("\n", 0, index) + 1) + 1
     return SourceProblem(path, line, column,
-                         f"control character U+{ord(text[index]):04X} is not allowed")
+                         f"control character U+{ord(text[index]):04X} is not allowed", SYNTAX)
 
 
 def parse_yaml(text: str, path: str) -> list[YamlDoc]:
@@ -216,19 +218,20 @@ def parse_yaml(text: str, path: str) -> list[YamlDoc]:
             docs.append(doc)
     except _RefusedError as exc:
         line, column = _pos(exc.mark)
-        raise RuleError([SourceProblem(path, line, column, exc.text)]) from None
+        raise RuleError([SourceProblem(path, line, column, exc.text, SYNTAX)]) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (C1 controls)
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
         raise RuleError([SourceProblem(path, line, column, f"character U+{exc.character:04X} "
-                                       "is not allowed in YAML")]) from None
+                                       "is not allowed in YAML", SYNTAX)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = _pos(mark) if mark else (1, 1)
         text_ = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise RuleError([SourceProblem(path, line, column, f"YAML syntax: {text_}")]) from None
+        raise RuleError([SourceProblem(path, line, column, f"YAML syntax: {text_}",
+                                       SYNTAX)]) from None
     except yaml.YAMLError as exc:
-        raise RuleError([SourceProblem(path, 1, 1, f"YAML: {exc}")]) from None
+        raise RuleError([SourceProblem(path, 1, 1, f"YAML: {exc}", SYNTAX)]) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -241,18 +244,18 @@ def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise InputError(path, "no such file") from None
+        raise InputError(path, "no such file", unreadable=True) from None
     except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+        raise InputError(path, f"cannot read: {exc.strerror or exc}", unreadable=True) from None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             kind = ("a folder" if stat.S_ISDIR(info.st_mode) else
                     "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or other special file")
-            raise InputError(path, f"not a regular file ({kind})")
+            raise InputError(path, f"not a regular file ({kind})", unreadable=True)
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise InputError(path, f"larger than {_size(limit)}; not read")
+        raise InputError(path, f"larger than {_size(limit)}; not read", unreadable=True)
     return data
 
 
@@ -269,7 +272,8 @@ def decode_utf8(data: bytes, path: Path | str) -> str:
         column = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start]
                      .decode("utf-8", "replace")) + 1
         raise RuleError([SourceProblem(str(path), line, column,
-                                       f"not UTF-8 text (byte 0x{data[exc.start]:02x})")]) from None
+                                       f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                                       SYNTAX)]) from None
 
 
 def read_yaml(path: Path) -> list[YamlDoc]:
@@ -315,11 +319,13 @@ def validation_problems(
         if err["type"] == "extra_forbidden":
             names = _field_names(model, loc[:-1]) if model else []
             hint = did_you_mean(str(loc[-1]), names)
-            problems.append(doc.problem((*base, *loc), f"unknown key {loc[-1]!r}{hint}", key=True))
+            problems.append(doc.problem((*base, *loc), f"unknown key {loc[-1]!r}{hint}", key=True,
+                                        code="rule.unknown-key"))
         elif err["type"] == "missing":
             parent = ".".join(str(p) for p in loc[:-1])
             text = f"missing required key {loc[-1]!r}" + (f" in {parent}" if parent else "")
-            problems.append(doc.problem((*base, *loc[:-1]), text))
+            problems.append(doc.problem((*base, *loc[:-1]), text, code="rule.missing-key"))
         else:
-            problems.append(doc.problem((*base, *loc), f"{where}: {err['msg']}"))
+            problems.append(doc.problem((*base, *loc), f"{where}: {err['msg']}",
+                                        code="rule.invalid-value"))
     return problems

@@ -221,3 +221,24 @@ def test_a_bad_selector_glob_points_at_its_value(tmp_path: Path) -> None:
         - {{rule: IMG-MAX-AGE, tags: {{env: "{'[a]' * 4000}*"}}, {VALID}}}
         """)
     assert line.startswith("imgaudit: error: cfg.yaml:2:37: waivers.0.tags.env: bad glob ")
+
+
+def test_an_account_selector_waives_only_that_accounts_findings(tmp_path: Path) -> None:
+    """Two raw responses of two accounts in one scan: the waiver follows each finding's own
+    account, not the first input's."""
+    (tmp_path / "rule.yaml").write_text("id: T-PUBLIC\ntitle: Private\nseverity: high\n"
+                                        "require: {IsPublic: false}\n")
+    for name, owner in (("a", 1111111111), ("b", 2222222222)):
+        image = {"ImageId": f"m-{name}", "ImageOwnerAlias": "self", "ImageOwnerId": owner,
+                 "IsPublic": True}
+        (tmp_path / f"{name}.json").write_text(json.dumps(
+            {"RequestId": "R", "RegionId": "cn-a", "TotalCount": 1, "Images": {"Image": [image]}}))
+    config = tmp_path / "cfg.yaml"
+    config.write_text(f"waivers:\n  - {{rule: T-PUBLIC, accounts: [2222222222], {VALID}}}\n")
+    result = invoke("scan", "--input", tmp_path / "a.json", "--input", tmp_path / "b.json",
+                    "--no-builtin-rules", "--rules", tmp_path / "rule.yaml", "--config", config,
+                    "--format", "json")
+    assert result.exit_code == 1, result.stderr  # m-a is open
+    report = json.loads(result.stdout)
+    assert {(f["image_id"], f["account_id"], bool(f["waiver"])) for f in report["findings"]} == {
+        ("m-a", "1111111111", False), ("m-b", "2222222222", True)}

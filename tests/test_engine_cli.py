@@ -3,6 +3,7 @@ traceback, nothing scanned."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -52,7 +53,10 @@ def test_scan_with_bad_rules_scans_nothing(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(BAD_RULES.replace("hihg", "high"))
     result = invoke("scan", "--input", EXAMPLE, "--rules", tmp_path / "bad.yaml",
                     "--format", "json")
-    assert_usage_error(result)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    problems = json.loads(result.stdout)["error"]["problems"]  # --format json: docs/errors.md
+    assert [(p["code"], p["line"], p["column"]) for p in problems] == [
+        ("rule.unknown-field", 5, 15), ("rule.invalid", 10, 14), ("rule.invalid", 11, 14)]
     assert lines(result, tmp_path) == [
         "imgaudit: error: bad.yaml:5:15: unknown field 'IsPublik' (did you mean 'IsPublic'?)",
         "imgaudit: error: bad.yaml:10:14: unknown operator 'gtt' (did you mean 'gt'?)",

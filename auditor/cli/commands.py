@@ -23,6 +23,7 @@ from click.core import ParameterSource
 
 from auditor import __version__, app
 from auditor.cli.color import COLOR_CHOICES, use_color
+from auditor.cli.failure import ErrorFormat, settle, write_error
 from auditor.cli.history import history, history_timeout
 from auditor.cli.options import (
     VERBOSE_ENV,
@@ -109,7 +110,9 @@ def cli() -> None:
 def scan(ctx: click.Context, **p: Any) -> int:
     """Collect (or read) images, evaluate the rules, report; the exit code is the gate."""
     setup_logging(p["verbose"], p["quiet"])
+    settle(ctx, p["format"])  # command line or IMGAUDIT_FORMAT: errors as JSON from here
     config = configured(ctx, p)
+    settle(ctx, p["format"])  # ... or the config file's `format:`
     region_given = ctx.get_parameter_source("region") == ParameterSource.COMMANDLINE
     if p["inputs"] and p["region"] and region_given:
         raise UsageError("give either --region (collect live) or --input FILE, not both")
@@ -250,18 +253,22 @@ cli.add_command(history)
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: maps every error to its exit code (errors.EXIT_CODES), once."""
     args = list(sys.argv[1:] if argv is None else argv)
+    asked = ErrorFormat(args)  # with --format json, each error is also JSON on stdout
     try:
         with _sigterm_unwinds():
-            result = cli.main(args=args, prog_name="imgaudit", standalone_mode=False)
+            result = cli.main(args=args, prog_name="imgaudit", standalone_mode=False,
+                              obj=asked)
         sys.stdout.flush()
     except click.ClickException as exc:
         exc.show()
+        write_error(asked, exc, sys.stdout)
         return EXIT_USAGE  # click's own FileError would say 1: a verdict it is not
     except _Terminated:
         click.echo("imgaudit: terminated", err=True)
         return EXIT_TERMINATED
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
         click.echo("imgaudit: interrupted", err=True)
+        write_error(asked, exc, sys.stdout)
         return EXIT_INTERRUPTED
     except AuditError as exc:
         if _verbose(args):
@@ -271,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines = str(exc).split("\n") if several else [str(exc)]
         for line in lines:
             click.echo(f"imgaudit: error: {visible(line)}", err=True)
+        write_error(asked, exc, sys.stdout)
         if isinstance(exc, OutputError) and exc.stdout:
             _drop_stdout()
         return exc.exit_code
@@ -283,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _traceback()
         click.echo(f"imgaudit: internal error ({type(exc).__name__}); this is a bug in "
                    "imgaudit: run again with -v for the traceback and report it", err=True)
+        write_error(asked, exc, sys.stdout)
         return EXIT_INTERNAL
     return result if isinstance(result, int) else 0
 

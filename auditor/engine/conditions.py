@@ -72,8 +72,8 @@ class Parser:
         self.problems: list[SourceProblem] = []
         self.depth = 0
 
-    def fail(self, loc: Loc, text: str, *, key: bool = False) -> None:
-        self.problems.append(self.doc.problem(loc, text, key=key))
+    def fail(self, loc: Loc, text: str, *, key: bool = False, code: str = "rule.invalid") -> None:
+        self.problems.append(self.doc.problem(loc, text, key=key, code=code))
 
     def cond(self, value: Any, loc: Loc, model: type[BaseModel]) -> Cond | None:
         if not isinstance(value, dict) or not value:
@@ -103,7 +103,7 @@ class Parser:
         try:
             field = resolve(key, model)
         except FieldPathError as exc:
-            self.fail(loc, str(exc), key=True)
+            self.fail(loc, str(exc), key=True, code="rule.unknown-field")
             return None
         return self._field(field, value, loc)
 

@@ -176,7 +176,8 @@ def load_rules(
 
 def _unknown_rule(config: Config, loc: tuple, rule_id: str, ids: set[str]) -> SourceProblem:
     text = f"unknown rule id {rule_id!r}{did_you_mean(rule_id, ids)}"
-    return config.problem(loc, text, key=loc[0] in ("severity", "params"))
+    return config.problem(loc, text, key=loc[0] in ("severity", "params"),
+                          code="config.unknown-rule")
 
 
 def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem]) -> None:
@@ -189,7 +190,7 @@ def _configure(rules: list[Rule], config: Config, problems: list[SourceProblem])
         for i, pattern in enumerate(getattr(config, key)):
             problem = unmatched_problem(pattern, sorted(ids))
             if problem:
-                problems.append(config.problem((key, i), problem))
+                problems.append(config.problem((key, i), problem, code="config.unknown-rule"))
     for rule_id, severity in config.severity.items():
         if rule_id in by_id:
             by_id[rule_id].severity = severity
