@@ -228,7 +228,8 @@ def test_a_history_in_a_missing_folder(workdir: Path) -> None:
     inv = write_inventory(workdir / "a.json", FIRST)
     result = scan(inv, history="nope/h.db")
     _one_line_error(result, "folder nope does not exist")
-    assert result.stdout == "" and not (workdir / "nope").exists()
+    assert json.loads(result.stdout)["error"]["code"] == "input.invalid"  # docs/errors.md
+    assert not (workdir / "nope").exists()
     _one_line_error(invoke("history", "list", "--history", "nope/h.db"), "does not exist")
 
 
