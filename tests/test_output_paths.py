@@ -79,7 +79,11 @@ def test_save_inventory_to_stdout() -> None:
 ])
 def test_two_outputs_on_stdout_are_refused_before_the_scan(args: list[str]) -> None:
     result = invoke("scan", "--input", "missing.json", *args)
-    assert result.exit_code == 2 and result.stdout == ""
+    assert result.exit_code == 2
+    if "json" in args:  # --format json: the error is also JSON on stdout (docs/errors.md)
+        assert json.loads(result.stdout)["error"]["code"] == "usage"
+    else:
+        assert result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert "would both write standard output" in line  # not the missing input: checked first
 
