@@ -153,3 +153,8 @@ def test_other_commands_with_format_json(tmp_path: Path) -> None:
     error = error_of(invoke("history", "list", "--format", "json",
                             "--history", tmp_path / "missing.sqlite"))
     assert (error["code"], error["file"]) == ("input.invalid", str(tmp_path / "missing.sqlite"))
+
+
+def test_no_arguments_at_all_is_no_error() -> None:
+    result = invoke()
+    assert result.exit_code in (0, 2) and "internal error" not in result.stderr

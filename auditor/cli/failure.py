@@ -26,7 +26,7 @@ class ErrorFormat:
 
     def __init__(self, args: Sequence[str]) -> None:
         flags = list(args[: args.index("--")] if "--" in args else args)
-        pairs = zip(flags, [*flags[1:], ""], strict=True)
+        pairs = zip(flags, [*flags[1:], ""], strict=False)  # no args: none
         self.json = any(flag == "--format=json" or (flag == "--format" and value == "json")
                         for flag, value in pairs)
         self.json = self.json or (bool(flags) and flags[0] == "scan"
