@@ -4,8 +4,9 @@ A scan can outlive temporary keys (an assumed role, the instance role, OIDC, a c
 URI), so they are fetched again once less than a margin of their life remains: at most
 five minutes, and never more than a third of the life they were issued with, so that a
 token issued for a few seconds is still used for most of them. One thread fetches while
-the others wait for the result. When a fetch fails, the keys at hand are used until they
-actually expire (with a warning), then the failure is the caller's.
+the others wait for the result. When a fetch fails, the keys at hand are used (with a warning)
+until a tenth of their life before they expire, so no request reaches the server with expired
+keys; then the failure is the caller's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ log = logging.getLogger("imgaudit.collector")
 
 MAX_MARGIN = 300.0  # seconds before expiry when a fetch is due
 RETRY_AFTER_FAILURE = 10.0  # seconds between fetches that failed while the old keys still work
+# Keys this close to their expiry are no longer handed out: a request signed now could reach
+# the server after they expired. A tenth of the keys' life, at most a minute.
+MAX_SAFETY = 60.0
 
 
 @runtime_checkable
@@ -57,6 +61,7 @@ class RefreshingCredentials:
         self._lock = threading.Lock()
         self._current: Credentials | None = None
         self._refresh_at = 0.0
+        self._safety = 0.0
         self._seen: list[str] = []
         if first is not None:
             self._current = self._adopt(first, clock())
@@ -77,11 +82,14 @@ class RefreshingCredentials:
             fresh = self._fetch()
         except CredentialsError as error:
             old = self._current
-            if old is None or old.expiration is None or old.expiration <= now:
+            if old is None or old.expiration is None:
+                raise
+            left = old.expiration - self._safety - now  # seconds the old keys may still sign
+            if left <= 0:
                 raise
             log.warning("could not renew the credentials from %s (the current ones work for "
-                        "%.0f s more): %s", old.source, old.expiration - now, error)
-            self._refresh_at = now + min(RETRY_AFTER_FAILURE, (old.expiration - now) / 2)
+                        "%.0f s more): %s", old.source, left, error)
+            self._refresh_at = now + min(RETRY_AFTER_FAILURE, left / 2)
             return old
         return self._adopt(fresh, now)
 
@@ -92,6 +100,7 @@ class RefreshingCredentials:
         else:
             life = max(fresh.expiration - now, 0.0)
             self._refresh_at = fresh.expiration - min(MAX_MARGIN, life / 3)
+            self._safety = min(MAX_SAFETY, life / 10)
         return fresh
 
 
