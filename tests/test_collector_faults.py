@@ -261,8 +261,13 @@ def test_ctrl_c_starts_no_new_region_or_page(fake: FakeEndpoint) -> None:
             threading.Event().wait(0.01)
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
 
-    threading.Thread(target=interrupt_on_first_page, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        collect(request(fake, regions=["all"], concurrency=1, lookup_account=False))
+    # Python's own Ctrl-C handler, whatever an earlier test in this process left installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=interrupt_on_first_page, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            collect(request(fake, regions=["all"], concurrency=1, lookup_account=False))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     (call,) = fake.cloud.calls_of("DescribeImages")  # 3 regions x 3 pages were due
     assert call.params["PageNumber"] == "1"
