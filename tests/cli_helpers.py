@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,20 @@ from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+# Two small rules (one high, one low) that the report and history CLI tests scan with.
+TWO_RULES = textwrap.dedent("""\
+    id: T-PUBLIC
+    title: Custom images are private
+    severity: high
+    require: {IsPublic: false}
+    message: "{{ image.ImageId }} is public"
+    ---
+    id: T-NVME
+    title: NVMe
+    severity: low
+    require: {Features.NvmeSupport: supported}
+    message: "{{ image.ImageId }} lacks NVMe"
+    """)
 
 
 @dataclass

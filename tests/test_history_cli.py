@@ -6,27 +6,13 @@ import json
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import REPO, invoke
+from cli_helpers import REPO, TWO_RULES, invoke
 
 ACCOUNT = "1234567890123456"
-RULES = textwrap.dedent("""\
-    id: T-PUBLIC
-    title: Custom images are private
-    severity: high
-    require: {IsPublic: false}
-    message: "{{ image.ImageId }} is public"
-    ---
-    id: T-NVME
-    title: NVMe
-    severity: low
-    require: {Features.NvmeSupport: supported}
-    message: "{{ image.ImageId }} lacks NVMe"
-    """)
 
 
 def image(image_id: str, *, public: bool = False, nvme: str = "supported") -> dict[str, Any]:
@@ -53,7 +39,7 @@ def write_inventory(path: Path, regions: dict[str, list[dict[str, Any]]], *,
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "rules.yaml").write_text(RULES)
+    (tmp_path / "rules.yaml").write_text(TWO_RULES)
     return tmp_path
 
 

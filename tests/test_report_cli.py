@@ -9,25 +9,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke
+from cli_helpers import TWO_RULES, invoke
 from junitparser import JUnitXml
 from sarif_checks import github_problems, schema_errors
 
 from auditor.errors import EXIT_POLICY, EXIT_USAGE
 
-RULES = textwrap.dedent("""\
-    id: T-PUBLIC
-    title: Custom images are private
-    severity: high
-    require: {IsPublic: false}
-    message: "{{ image.ImageId }} is public"
-    ---
-    id: T-NVME
-    title: NVMe
-    severity: low
-    require: {Features.NvmeSupport: supported}
-    message: "{{ image.ImageId }} lacks NVMe"
-    """)
 CONFIG = textwrap.dedent("""\
     waivers:
       - rule: T-PUBLIC
@@ -56,7 +43,7 @@ def write_images(path: Path, *extra: dict) -> None:
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     write_images(tmp_path / "images.json")
-    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
+    (tmp_path / "rules.yaml").write_text(TWO_RULES, encoding="utf-8")
     (tmp_path / "imgaudit.yaml").write_text(CONFIG, encoding="utf-8")
     (tmp_path / "out").mkdir()
     return tmp_path
