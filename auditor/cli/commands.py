@@ -107,7 +107,7 @@ def cli() -> None:
               help="Text report: list waived findings too (they are always counted).")
 @lang_option
 @click.pass_context
-def scan(ctx: click.Context, **p: Any) -> int:
+def scan(ctx: click.Context, /, **p: Any) -> int:
     """Collect (or read) images, evaluate the rules, report; the exit code is the gate."""
     setup_logging(p["verbose"], p["quiet"])
     settle(ctx, p["format"])  # command line or IMGAUDIT_FORMAT: errors as JSON from here
@@ -164,7 +164,7 @@ def _stdout_format(ctx: click.Context, config: Config, p: dict[str, Any]) -> str
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Where to write the inventory JSON.")
 @click.pass_context
-def collect(ctx: click.Context, **p: Any) -> int:
+def collect(ctx: click.Context, /, **p: Any) -> int:
     """Collect the inventory only (no rules), for a later `scan --input`."""
     setup_logging(p["verbose"], p["quiet"])
     configured(ctx, p)
@@ -197,7 +197,7 @@ _config_option = click.option("--config", "config_path", type=click.Path(path_ty
               show_default=True)
 @lang_option
 @click.pass_context
-def rules_list(ctx: click.Context, **p: Any) -> int:
+def rules_list(ctx: click.Context, /, **p: Any) -> int:
     """List the rules in force (built-in, config and --rules), as a scan would run them."""
     config = configured(ctx, p)
     shown = app.ListFilter(selection(p), p["severities"], tuple(p["tags"]))
@@ -211,7 +211,7 @@ def rules_list(ctx: click.Context, **p: Any) -> int:
 @_config_option
 @lang_option
 @click.pass_context
-def rules_show(ctx: click.Context, **p: Any) -> int:
+def rules_show(ctx: click.Context, /, **p: Any) -> int:
     """Show one rule: why it matters and how to fix it."""
     config = configured(ctx, p)
     return app.rules_show(p["rule_id"], p["rule_paths"], config, sys.stdout,

@@ -18,7 +18,7 @@ from auditor.engine.rule import Rule, build_rule
 from auditor.engine.ruleset import RuleSet, unmatched_problem
 from auditor.engine.waivers import is_glob
 from auditor.errors import InputError, RuleError, SourceProblem
-from auditor.yamlio import YamlDoc, did_you_mean, read_yaml
+from auditor.yamlio import Loc, YamlDoc, did_you_mean, read_yaml
 
 RULE_SUFFIXES = (".yaml", ".yml")
 
@@ -105,7 +105,7 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _rule_values(doc: YamlDoc, problems: list[SourceProblem]) -> Iterator[tuple[object, tuple]]:
+def _rule_values(doc: YamlDoc, problems: list[SourceProblem]) -> Iterator[tuple[object, Loc]]:
     """A document is one rule, or `rules: [...]`."""
     value = doc.value
     if isinstance(value, dict) and "rules" in value:
@@ -147,7 +147,7 @@ def _read_rules(files: list[Path], problems: list[SourceProblem]) -> list[Rule]:
     return rules
 
 
-def _where(doc: YamlDoc, loc: tuple) -> str:
+def _where(doc: YamlDoc, loc: Loc) -> str:
     line, column = doc.mark(loc)
     return f"{doc.path}:{line}:{column}"
 
@@ -174,7 +174,7 @@ def load_rules(
     return RuleSet(rules)
 
 
-def _unknown_rule(config: Config, loc: tuple, rule_id: str, ids: set[str]) -> SourceProblem:
+def _unknown_rule(config: Config, loc: Loc, rule_id: str, ids: set[str]) -> SourceProblem:
     text = f"unknown rule id {rule_id!r}{did_you_mean(rule_id, ids)}"
     return config.problem(loc, text, key=loc[0] in ("severity", "params"),
                           code="config.unknown-rule")

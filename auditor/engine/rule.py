@@ -141,7 +141,7 @@ class Rule:
 
 
 def _template(source: str | None, spec: RuleSpec, doc: YamlDoc,
-              loc: Loc) -> tuple[Renderer | None, list]:
+              loc: Loc) -> tuple[Renderer | None, list[SourceProblem]]:
     if source is None:
         return None, []
     try:
@@ -151,7 +151,8 @@ def _template(source: str | None, spec: RuleSpec, doc: YamlDoc,
         return None, [SourceProblem(doc.path, line + exc.line - 1, column, str(exc))]
 
 
-def _translations(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[dict[str, Renderer], list]:
+def _translations(spec: RuleSpec, doc: YamlDoc,
+                  base: Loc) -> tuple[dict[str, Renderer], list[SourceProblem]]:
     """Each `i18n` language must be one imgaudit speaks; each translated message template
     passes the same load-time check as the English one."""
     renders: dict[str, Renderer] = {}
@@ -171,7 +172,8 @@ def _translations(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[dict[str, Re
     return renders, problems
 
 
-def _examples(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[dict[str, list[Image]], list]:
+def _examples(spec: RuleSpec, doc: YamlDoc,
+              base: Loc) -> tuple[dict[str, list[Image]], list[SourceProblem]]:
     cases: dict[str, list[Image]] = {"pass": [], "fail": []}
     problems: list[SourceProblem] = []
     if spec.tests is None:

@@ -84,7 +84,8 @@ def header(conn: sqlite3.Connection) -> tuple[int, int]:
 
 def is_empty(conn: sqlite3.Connection) -> bool:
     """A new SQLite file: no header of ours and no objects of anyone's."""
-    return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    count: int = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    return count == 0
 
 
 def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> None:

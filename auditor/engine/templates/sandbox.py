@@ -8,8 +8,9 @@ from typing import Any
 
 import jinja2.filters
 from jinja2 import ChainableUndefined, Template, nodes, pass_context
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context, LoopContext
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from auditor.engine.templates.data import MISSING
 
