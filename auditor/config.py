@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from auditor.errors import RuleError, SourceProblem
 from auditor.findings import FailOn, Severity
+from auditor.formats import FORMATS
 from auditor.lang import Lang
 from auditor.yamlio import YamlDoc, read_yaml, validation_problems
 
@@ -120,7 +121,7 @@ class Config(BaseModel):
     waivers: list[Waiver] = Field(default_factory=list)
     # defaults of scan options (the command line and IMGAUDIT_* win over these)
     fail_on: FailOn | None = None
-    format: Literal["text", "json", "sarif", "html", "junit", "markdown"] | None = None
+    format: str | None = Field(default=None, description="what goes to stdout (a FORMATS name)")
     region: list[str] | None = None
     owner: str | None = None
     status: str | None = None
@@ -136,6 +137,15 @@ class Config(BaseModel):
 
     base_dir: Path = Field(default=Path("."), exclude=True)
     _doc: YamlDoc | None = PrivateAttr(default=None)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        if value is not None and value not in FORMATS:
+            names = [repr(name) for name in FORMATS]
+            raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                      {"expected": f"{', '.join(names[:-1])} or {names[-1]}"})
+        return value
 
     def problem(self, loc: tuple[str | int, ...], text: str, *, key: bool = False,
                 code: str = "config.invalid") -> SourceProblem:

@@ -35,6 +35,8 @@ from auditor.cli.options import (
     input_scope,
     lang_option,
     read_config,
+    report_files,
+    report_options,
     setup_logging,
 )
 from auditor.cli.progress import terminal_progress
@@ -53,10 +55,8 @@ from auditor.errors import (
     UsageError,
 )
 from auditor.findings import FAIL_ON_CHOICES
-from auditor.reporters import FORMATS
 from auditor.safetext import visible
 
-REPORT_FILE_OPTIONS = ("json", "sarif", "html", "junit", "markdown")
 EXIT_EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code:<3}  {text}"
                                            for code, text in EXIT_CODES.items())
 
@@ -75,14 +75,7 @@ def cli() -> None:
               help="Extra rule file or folder (repeatable).")
 @click.option("--no-builtin-rules", is_flag=True, help="Use only the rules given.")
 @selection_options
-@click.option("--format", type=click.Choice(FORMATS), default="text", show_default=True,
-              envvar=env_name("format"), help="What goes to stdout.")
-@click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write JSON report.")
-@click.option("--sarif", "sarif_file", type=click.Path(path_type=Path), help="Write SARIF.")
-@click.option("--html", "html_file", type=click.Path(path_type=Path), help="Write HTML report.")
-@click.option("--junit", "junit_file", type=click.Path(path_type=Path), help="Write JUnit XML.")
-@click.option("--markdown", "markdown_file", type=click.Path(path_type=Path),
-              help="Write Markdown summary.")
+@report_options
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="low", show_default=True,
               envvar=env_name("fail_on"), help="Lowest severity that fails the gate.")
 @click.option("--baseline", type=click.Path(path_type=Path),
@@ -130,7 +123,7 @@ def scan(ctx: click.Context, /, **p: Any) -> int:
         config=config,
         fail_on=p["fail_on"],
         stdout_format=_stdout_format(ctx, config, p),
-        files={fmt: p[f"{fmt}_file"] for fmt in REPORT_FILE_OPTIONS if p[f"{fmt}_file"]},
+        files=report_files(p),
         baseline=p["baseline"],
         save_inventory=p["save_inventory"],
         include_suppressed=p["sarif_suppressed"],
@@ -151,7 +144,7 @@ def scan(ctx: click.Context, /, **p: Any) -> int:
 def _stdout_format(ctx: click.Context, config: Config, p: dict[str, Any]) -> str | None:
     """The report for standard output: `--format` unless `-` was given as a file option
     (`--json -`) and `--format` was not chosen; two outputs there are refused later."""
-    dashes = [p[f"{fmt}_file"] for fmt in REPORT_FILE_OPTIONS] + [p["save_inventory"]]
+    dashes = [*report_files(p).values(), p["save_inventory"]]
     chosen = (ctx.get_parameter_source("format") != ParameterSource.DEFAULT
               or config.format is not None)
     if not chosen and any(app.is_stdout(str(path)) for path in dashes if path is not None):

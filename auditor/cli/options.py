@@ -15,6 +15,7 @@ from auditor.collector import CollectRequest
 from auditor.collector.params import OWNER_CHOICES, api_time, owner_scopes
 from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
 from auditor.errors import UsageError
+from auditor.formats import FILE_FORMATS, FORMATS
 from auditor.lang import LANGS, Lang, locale_lang
 from auditor.models import IMAGE_STATUSES, Scope
 from auditor.safetext import visible
@@ -121,6 +122,23 @@ class VisibleFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return visible(super().format(record), newlines=bool(record.exc_info))
+
+
+def report_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--format NAME` and one `--NAME FILE` per format that writes a file (auditor.formats)."""
+    options = [click.option("--format", type=click.Choice(FORMATS), default="text",
+                            show_default=True, envvar=env_name("format"),
+                            help="What goes to stdout.")]
+    options += [click.option(f"--{fmt.name}", f"{fmt.name}_file", type=click.Path(path_type=Path),
+                             help=f"Write {fmt.written}.") for fmt in FILE_FORMATS]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def report_files(p: dict[str, Any]) -> dict[str, Path]:
+    """The report files asked for, by format (`-`: standard output)."""
+    return {fmt.name: p[f"{fmt.name}_file"] for fmt in FILE_FORMATS if p[f"{fmt.name}_file"]}
 
 
 lang_option = click.option(

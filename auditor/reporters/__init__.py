@@ -1,15 +1,18 @@
 """Reporters: pure functions from an AuditResult to the text of one format.
 
-The registry is one plain dict; the CLI writes what they return.
+Which formats there are, and the module that renders each, is auditor.formats.REPORT_FORMATS;
+a reporter module is imported when its format is first rendered. The CLI writes what they return.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from auditor.errors import UsageError
 from auditor.findings import AuditResult
+from auditor.formats import FORMATS, REPORT_FORMATS
 
 
 @dataclass(frozen=True)
@@ -23,24 +26,15 @@ class ReportOptions:
 Reporter = Callable[[AuditResult, ReportOptions], str]
 
 
-def _registry() -> dict[str, Reporter]:
-    from auditor.reporters import html, json_report, junit, markdown, sarif, text
-
-    return {
-        "text": text.render,
-        "json": json_report.render,
-        "sarif": sarif.render,
-        "html": html.render,
-        "junit": junit.render,
-        "markdown": markdown.render,
-    }
-
-
-FORMATS = ("text", "json", "sarif", "html", "junit", "markdown")
+def _reporter(fmt: str) -> Reporter:
+    """The render function of a registered format."""
+    found = next((f for f in REPORT_FORMATS if f.name == fmt), None)
+    if found is None:
+        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(sorted(FORMATS))}")
+    module = importlib.import_module(f"auditor.reporters.{found.reporter}")
+    render_format: Reporter = module.render
+    return render_format
 
 
 def render(fmt: str, result: AuditResult, options: ReportOptions | None = None) -> str:
-    reporters = _registry()
-    if fmt not in reporters:
-        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(sorted(reporters))}")
-    return reporters[fmt](result, options or ReportOptions())
+    return _reporter(fmt)(result, options or ReportOptions())
