@@ -181,8 +181,8 @@ def _parse_raw(path: Path, doc: dict[str, Any], notes: list[DataNote]) -> _File:
         total_count=page.total_count,
         images=page.images,
         request_ids=[page.request_id] if page.request_id else [],
-        errors=[f"{path}: {problem}" for problem in page.problems],
-        complete=not page.problems,
+        errors=[f"{path}: {error}" for error in page.errors],
+        complete=not page.errors,
         notes=image_notes,
     )
     owners = tuple(sorted({i.ImageOwnerAlias or "" for i in page.images}))

@@ -1,7 +1,7 @@
 """The one reader of DescribeImages data: API pages (collector, `--input`) and saved images.
 
 `read_page` takes a parsed response body, `read_image` one image; both are used by the
-collector (`auditor.collector.pages`) and by `--input` (`auditor.inventory`), so what they
+collector (`auditor.collector.page_body`) and by `--input` (`auditor.inventory`), so what they
 accept, normalise and note is the same everywhere. One odd value never drops an image: what
 pydantic's lax mode cannot normalise is taken out of the image (the field then reads as
 absent) and kept, raw, in a `DataNote` naming the image, the field and the value. Only an entry
@@ -30,7 +30,7 @@ class Page:
     region_id: str | None
     images: list[Image]
     notes: list[DataNote] = field(default_factory=list)  # values kept raw: nothing lost
-    problems: list[str] = field(default_factory=list)  # entries left out: the listing is short
+    errors: list[str] = field(default_factory=list)  # entries left out: the listing is short
     entries: int = 0  # how many entries `Images.Image` held
 
 
@@ -152,7 +152,7 @@ def read_page(doc: Any) -> Page:
     for index, entry in enumerate(entries):
         image, image_notes = read_image(entry, api=True)
         if image is None:
-            page.problems.append(f"image entry #{index + 1} left out: {image_notes[0].message}"
+            page.errors.append(f"image entry #{index + 1} left out: {image_notes[0].message}"
                                  + _id_hint(entry))
         else:
             page.images.append(image)

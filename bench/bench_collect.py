@@ -64,8 +64,8 @@ CATEGORIES = (
     ("signing", ("signing.py",)),
     ("watchdog, bounded reads", ("transport.py",)),
     ("HTTP: requests, urllib3, http.client", ("requests/", "urllib3/", "http/client")),
-    ("thread pools, futures, page plan", ("concurrent/futures", "paginate.py")),
-    ("regions: merge, listing", ("region.py", "regions.py")),
+    ("thread pools, futures, page plan", ("concurrent/futures", "listing.py")),
+    ("regions: merge, region ids", ("collect_region.py", "region_ids.py")),
     ("CLI, app", ("auditor/app", "auditor/cli", "click/")),
 )
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from auditor.collector.pages import parse_page
+from auditor.collector.page_body import parse_page
 from auditor.inventory import dump_inventory, load_inputs
 from auditor.responses import read_image, read_page
 
@@ -40,7 +40,7 @@ ODD_VALUES = [
 def test_an_odd_value_keeps_the_image_and_notes_the_raw_value(name: str, value: Any) -> None:
     page = read_page(_page([{"ImageId": "m-odd", "ImageName": "n", name: value}]))
     (image,) = page.images
-    assert image.ImageId == "m-odd" and page.problems == []
+    assert image.ImageId == "m-odd" and page.errors == []
     assert page.notes, "the raw value must be noted"
     note = page.notes[0]
     assert note.image_id == "m-odd" and note.field is not None and note.field.startswith(name)
@@ -81,7 +81,7 @@ def test_an_entry_that_is_no_image_is_left_out_and_said_so() -> None:
     page = read_page(_page([{"ImageId": "m-1"}, "junk", {"ImageName": "no id"},
                             {"ImageId": ""}, {"ImageId": ["m-2"]}]))
     assert [i.ImageId for i in page.images] == ["m-1"]
-    assert page.problems == [
+    assert page.errors == [
         "image entry #2 left out: an entry of the image list is not an object, left out",
         "image entry #3 left out: an entry without a usable ImageId, left out",
         "image entry #4 left out: an entry without a usable ImageId, left out (ImageId '')",
@@ -106,7 +106,7 @@ def test_total_count_that_is_no_count_is_noted(total: Any) -> None:
 @pytest.mark.parametrize("images", [{}, None, {"Image": None}, {"Image": []}, []])
 def test_an_empty_images_wrapper_reads_as_no_image(images: Any) -> None:
     page = read_page(_page([], total=0) | {"Images": images})
-    assert page.images == [] and page.problems == [] and page.total_count == 0
+    assert page.images == [] and page.errors == [] and page.total_count == 0
 
 
 def test_images_of_the_wrong_shape_is_noted() -> None:

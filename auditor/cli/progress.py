@@ -20,12 +20,12 @@ class TerminalProgress:
     """One status line on stderr: regions done, pages and images listed so far."""
 
     def __init__(self) -> None:
-        self.pages: dict[str, int] = {}
-        self.images: dict[str, int] = {}
+        self.page_counts: dict[str, int] = {}
+        self.image_counts: dict[str, int] = {}
         self.done, self.total = 0, 0
 
-    def page(self, region: str, pages: int, images: int) -> None:
-        self.pages[region], self.images[region] = pages, images
+    def page(self, region: str, page_count: int, image_count: int) -> None:
+        self.page_counts[region], self.image_counts[region] = page_count, image_count
         self._draw()
 
     def region(self, region: str, done: int, total: int) -> None:
@@ -36,8 +36,8 @@ class TerminalProgress:
 
     def status(self) -> str:
         regions = f"{self.done}/{self.total}" if self.total else "…"
-        return (f"regions {regions}, {sum(self.pages.values())} pages, "
-                f"{sum(self.images.values())} images")
+        return (f"regions {regions}, {sum(self.page_counts.values())} pages, "
+                f"{sum(self.image_counts.values())} images")
 
     def _draw(self) -> None:
         click.echo(f"\r\033[K{self.status()}", err=True, nl=False)

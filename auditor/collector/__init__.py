@@ -32,7 +32,7 @@ class CollectRequest:
     aliyun_config: Path | None = None
 
 
-ProgressCallback = Callable[[str, int, int], None]  # (region, pages_done, images_so_far)
+ProgressCallback = Callable[[str, int, int], None]  # (region, page count, image count so far)
 RegionCallback = Callable[[str, int, int], None]    # (region finished, regions_done, total)
 
 

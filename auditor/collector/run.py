@@ -23,10 +23,10 @@ from auditor.collector import (
     sts,
 )
 from auditor.collector.client import ApiClient, new_session
+from auditor.collector.collect_region import RegionJob, collect_region
 from auditor.collector.credentials import CredentialOptions, resolve_credentials
 from auditor.collector.params import listing_params
-from auditor.collector.region import RegionJob, collect_region
-from auditor.collector.regions import (
+from auditor.collector.region_ids import (
     check_endpoint,
     check_known,
     describe_regions,
@@ -115,12 +115,12 @@ class _Progress:
             if self.on_region is not None:
                 self.on_region(region, self.done, self.total)
 
-    def page(self, region: str, images: int) -> None:
+    def page(self, region: str, image_count: int) -> None:
         with self.lock:
-            pages, seen = self.counts.get(region, (0, 0))
-            self.counts[region] = (pages + 1, seen + images)
+            page_count, seen = self.counts.get(region, (0, 0))
+            self.counts[region] = (page_count + 1, seen + image_count)
             if self.callback is not None:
-                self.callback(region, pages + 1, seen + images)
+                self.callback(region, page_count + 1, seen + image_count)
 
 
 def _collect_all(

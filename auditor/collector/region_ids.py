@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from auditor.collector.client import ApiClient, Call
-from auditor.collector.paginate import ECS_VERSION
+from auditor.collector.listing import ECS_VERSION
 from auditor.errors import ApiError, UsageError
 
 # DescribeRegions is answered by any regional endpoint; this one exists for every account.

@@ -4,8 +4,8 @@ Page 1 gives `TotalCount`, which plans the pages; the others are fetched concurr
 `concurrency` in flight, so the plan is bounded by what the pages deliver rather than by what
 `TotalCount` claims: fetching stops at a short page (the end of the listing), at a page that
 brings no image not already seen (a server repeating itself), and after MAX_PAGES pages. A
-`TotalCount` that cannot be a count (negative, or beyond MAX_PAGES pages) is recorded as a
-failure. Images are de-duplicated by `ImageId`, keeping the first page's copy. A page that
+`TotalCount` that cannot be a count (negative, or beyond MAX_PAGES pages) is recorded as an
+error. Images are de-duplicated by `ImageId`, keeping the first page's copy. A page that
 still fails after its retries is recorded, and the pages that did arrive are kept.
 """
 
@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from auditor.collector.client import ApiClient, Call
-from auditor.collector.pages import Page, parse_page
+from auditor.collector.page_body import Page, parse_page
 from auditor.collector.params import PAGE_SIZE
 from auditor.collector.retry import Deadline
 from auditor.errors import ApiError
@@ -34,10 +34,9 @@ class Listing:
     """What one listing produced: unique images in page order, and what went wrong."""
 
     total_count: int = 0
-    pages: int = 0
     images: dict[str, Image] = field(default_factory=dict)
     request_ids: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     notes: list[DataNote] = field(default_factory=list)  # values kept raw, repeated ImageIds
 
     def add_page(self, page: Page) -> None:
@@ -46,7 +45,7 @@ class Listing:
         for image in page.images:
             if self.images.setdefault(image.ImageId, image) is not image:
                 self.notes.append(repeated(image.ImageId))
-        self.failures += page.problems
+        self.errors += page.errors
         self.notes += page.notes
 
 
@@ -111,12 +110,12 @@ class Pager:
         listing.add_page(first)
         on_page(len(first.images))
         if total is None:
-            listing.failures.append(f"{self.region}: page 1 has no TotalCount")
+            listing.errors.append(f"{self.region}: page 1 has no TotalCount")
             total = -1  # plan by the pages alone
         elif total < 0:
-            listing.failures.append(f"{self.region}: TotalCount {total} is not a count")
+            listing.errors.append(f"{self.region}: TotalCount {total} is not a count")
         elif _pages_for(total) > MAX_PAGES:
-            listing.failures.append(
+            listing.errors.append(
                 f"{self.region}: TotalCount {total} is beyond {MAX_PAGES} pages of "
                 f"{PAGE_SIZE}; at most {MAX_PAGES} pages are read")
         plan = _Plan(last=planned_pages(total), more=len(first.images) > total)
@@ -125,13 +124,12 @@ class Pager:
         for number in sorted(results):
             result = results[number]
             if isinstance(result, ApiError):
-                listing.failures.append(f"{result}; page {number} of {plan.last} "
+                listing.errors.append(f"{result}; page {number} of {plan.last} "
                                         "not collected")
             else:
                 listing.add_page(result)
-        listing.pages = max([1, *results])
         if plan.stop_note:
-            listing.failures.append(f"{self.region}: {plan.stop_note}")
+            listing.errors.append(f"{self.region}: {plan.stop_note}")
         return listing
 
     def _fetch_rest(self, plan: _Plan, on_page: PageDone) -> dict[int, Page | ApiError]:

@@ -3,7 +3,7 @@
 The fast path validates the whole body in pydantic-core (no intermediate Python dicts); a
 page that fails it is read by `auditor.responses.read_page`, the one reader that `--input`
 uses too: an odd value is kept raw in a data-quality note (`Page.notes`) and its image kept;
-an entry that is no image at all is a `Page.problems` line. A body that is not JSON, or has
+an entry that is no image at all is a `Page.errors` line. A body that is not JSON, or has
 no usable TotalCount, raises ValueError: the client retries that as a transient
 `InvalidResponse`.
 """

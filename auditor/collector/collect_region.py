@@ -1,4 +1,4 @@
-"""Collect one region: one listing per owner alias, merged and de-duplicated by ImageId.
+"""Collect one region: one listing per owner scope, merged and de-duplicated by ImageId.
 
 When a listing's unique images disagree with its `TotalCount` (images created or deleted while
 paging), the listing is taken again once; a second disagreement is recorded in the region's
@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from auditor.collector.client import ApiClient
-from auditor.collector.paginate import Listing, Pager
+from auditor.collector.listing import Listing, Pager
 from auditor.collector.params import TAG_CAP, has_tags, tag_filters, without_tags
-from auditor.collector.regions import endpoint_for
+from auditor.collector.region_ids import endpoint_for
 from auditor.collector.retry import Deadline, RetryPolicy
 from auditor.errors import ApiError
 from auditor.models import DataNote, Image, RegionInventory
@@ -33,7 +33,7 @@ class RegionJob:
     client: ApiClient
     region: str
     endpoint: str | None
-    listings: dict[str, dict[str, str]]  # owner alias -> request parameters
+    listings: dict[str, dict[str, str]]  # owner scope -> request parameters
     page_concurrency: int
     retry: RetryPolicy
     on_page: Callable[[int], None]
@@ -54,10 +54,10 @@ class _Merged:
         self.notes += [note.model_copy(update={"region": region}) for note in listing.notes]
         for image_id, image in listing.images.items():
             self.images.setdefault(image_id, image)
-        if listing.failures:
+        if listing.errors:
             self.complete = False
-            self.errors += [f"{region}: {failure}" if failure.startswith("image ") else failure
-                            for failure in listing.failures]
+            self.errors += [f"{region}: {error}" if error.startswith("image ") else error
+                            for error in listing.errors]
 
 
 def _count_note(region: str, owner: str, listing: Listing) -> str:
@@ -73,18 +73,18 @@ def _count_note(region: str, owner: str, listing: Listing) -> str:
 def _listing(pager: Pager, job: RegionJob, owner: str) -> tuple[Listing, str | None]:
     """A listing, taken again once when its count disagrees with TotalCount."""
     listing = pager.listing(job.on_page)
-    if listing.failures or len(listing.images) == listing.total_count:
+    if listing.errors or len(listing.images) == listing.total_count:
         return listing, None
     log.info("%s: owner %s: %d unique images for TotalCount %d; listing again",
              job.region, owner, len(listing.images), listing.total_count)
     listing = pager.listing(job.on_page)
-    if listing.failures or len(listing.images) == listing.total_count:
+    if listing.errors or len(listing.images) == listing.total_count:
         return listing, None
     return listing, _count_note(job.region, owner, listing)
 
 
 def _capped(listing: Listing, params: dict[str, str]) -> bool:
-    return bool(tag_filters(params)) and not listing.failures and (
+    return bool(tag_filters(params)) and not listing.errors and (
         listing.total_count >= TAG_CAP or len(listing.images) >= TAG_CAP)
 
 
