@@ -42,12 +42,13 @@ ERROR_CODES: dict[str, str] = {
                         "too large",
     "input.invalid": "an input file (inventory, baseline, history) that was read but cannot "
                      "be used",
-    "config.syntax": "the config file is not valid YAML (or not UTF-8, or uses anchors)",
-    "config.unknown-key": "a key the config file does not know (with a did-you-mean)",
+    "config.syntax": "the config or accounts file is not valid YAML (or not UTF-8, or uses "
+                     "anchors)",
+    "config.unknown-key": "a key the config or accounts file does not know (with a did-you-mean)",
     "config.missing-key": "a required key is missing (a waiver's reason, owner, expires)",
     "config.invalid-value": "a value of the wrong type or out of range",
     "config.unknown-rule": "a rule id (severity, params, waivers) that names no loaded rule",
-    "config.invalid": "any other problem of the config file",
+    "config.invalid": "any other problem of the config or accounts file (a duplicate account)",
     "rule.syntax": "a rule file is not valid YAML (or not UTF-8, or uses anchors)",
     "rule.unknown-key": "a key a rule does not know (with a did-you-mean)",
     "rule.missing-key": "a required key of a rule is missing (id, title, severity, require)",

@@ -266,6 +266,7 @@ class ScanInfo(_Record):
     command_line: list[str] = Field(default_factory=list)
     account_id: str | None = None  # the one account scanned; None when unknown or several
     accounts: list[str] = Field(default_factory=list)  # every account known in the scan
+    account_names: dict[str, str] = Field(default_factory=dict)  # id -> name (organisations)
     source: Literal["api", "file"] = "file"
     inputs: list[str] = Field(default_factory=list)
     owners: list[str] = Field(default_factory=list)

@@ -310,6 +310,8 @@ def _merge(files: Sequence[_File]) -> Inventory:
         collected_at=max(inv.collected_at for inv in inventories),
         source=first.source,
         account_id=known[0] if len(known) == 1 else None,
+        account_names={k: v for inv in inventories for k, v in (inv.account_names or {}).items()}
+        or None,
         scope=first.scope.model_copy(update={"owners": owners}),
         regions=regions,
         notes=[note for inv in inventories for note in inv.notes],

@@ -315,6 +315,7 @@ class Inventory(BaseModel):
     collected_at: datetime
     source: Literal["api", "file"] = "api"
     account_id: str | None = None
+    account_names: dict[str, str] | None = None  # account id -> its name (organisation scans)
     scope: Scope = Field(default_factory=Scope)
     regions: list[RegionInventory] = Field(default_factory=list)
     notes: list[DataNote] = Field(default_factory=list)  # about the input, not one region

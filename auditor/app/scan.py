@@ -110,6 +110,7 @@ def build_result(
         command_line=options.command_line,
         account_id=inventory.account_id if len(inventory.accounts) <= 1 else None,
         accounts=inventory.accounts,
+        account_names=inventory.account_names or {},
         source="file" if options.inputs else "api",
         inputs=[str(p) for p in options.inputs],
         owners=inventory.scope.owners,

@@ -109,6 +109,10 @@ def scan(ctx: click.Context, /, **p: Any) -> int:
     region_given = ctx.get_parameter_source("region") == ParameterSource.COMMANDLINE
     if p["inputs"] and p["region"] and region_given:
         raise UsageError("give either --region (collect live) or --input FILE, not both")
+    if p["inputs"] and (p["accounts_file"] or p["resource_directory"]):
+        flag = "--accounts" if p["accounts_file"] else "--resource-directory"
+        raise UsageError(f"{flag} collects live; --input FILE reads saved inventories: "
+                         "give one of them")
     if p["format"] != "text" and (p["summary"] or p["show_waived"]):
         flag = "--summary" if p["summary"] else "--show-waived"
         raise UsageError(f"{flag} shapes the text report; --format {p['format']} carries "
@@ -163,7 +167,8 @@ def collect(ctx: click.Context, /, **p: Any) -> int:
     configured(ctx, p)
     request = collect_request(p)
     if request is None:
-        raise UsageError("collect needs --region ID (repeatable) or --region all")
+        raise UsageError("collect needs --region ID (repeatable) or --region all "
+                         "(or --accounts FILE, --resource-directory)")
     return app.run_collect(request, p["output"], terminal_progress(p["quiet"]), sys.stdout)
 
 

@@ -12,6 +12,7 @@ import click
 from click.core import ParameterSource
 
 from auditor.collector import CollectRequest
+from auditor.collector.accounts import DEFAULT_ROLE_NAME, check_role_name, load_accounts
 from auditor.collector.params import OWNER_CHOICES, api_time, owner_scopes
 from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
 from auditor.errors import UsageError
@@ -105,14 +106,22 @@ def _given(ctx: click.Context, p: dict[str, Any], name: str) -> bool:
 
 
 def collect_request(p: dict[str, Any]) -> CollectRequest | None:
-    if not p["region"]:
+    organisation = p["accounts_file"] is not None or p["resource_directory"]
+    if not p["region"] and not organisation:
         return None
     if p["concurrency"] < 1:
         raise UsageError("--concurrency must be at least 1")
+    try:
+        role_name = check_role_name(p["role_name"])
+    except ValueError as error:
+        raise UsageError(f"--role-name: {error}") from None
     return CollectRequest(
         regions=list(p["region"]), scope=_scope(p), endpoint=p["endpoint"],
         profile=p["profile"], signature=p["signature"], concurrency=p["concurrency"],
         timeout=p["timeout"],
+        accounts=tuple(load_accounts(p["accounts_file"])) if p["accounts_file"] else None,
+        resource_directory=p["resource_directory"], role_name=role_name,
+        caller_account=p["caller_account"],
     )
 
 
@@ -179,6 +188,19 @@ def collect_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--usage", type=click.Choice(["instance", "none"]), help="Usage filter."),
         click.option("--created-after", metavar="YYYY-MM-DDTHH:MMZ", help="CreationStartTime."),
         click.option("--created-before", metavar="YYYY-MM-DDTHH:MMZ", help="CreationEndTime."),
+        click.option("--accounts", "accounts_file", type=click.Path(path_type=Path),
+                     envvar=env_name("accounts"),
+                     help="Accounts file (YAML): scan these accounts too, each through its "
+                     "role (docs/organisation.md)."),
+        click.option("--resource-directory", is_flag=True,
+                     help="Scan every active member of the caller's Resource Directory "
+                     "(ResourceManager ListAccounts), each through --role-name."),
+        click.option("--role-name", default=DEFAULT_ROLE_NAME, show_default=True,
+                     envvar=env_name("role_name"),
+                     help="Role assumed in each member account that names no role_arn."),
+        click.option("--caller-account/--no-caller-account", default=True, show_default=True,
+                     help="With --accounts or --resource-directory: scan the caller's own "
+                     "account too."),
         click.option("--endpoint", envvar=env_name("endpoint"),
                      help="API base URL (default https://ecs.<region>.aliyuncs.com)."),
         click.option("--profile", envvar=env_name("profile"), help="aliyun CLI profile name."),

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.collector.accounts import DEFAULT_ROLE_NAME, Account
 from auditor.collector.retry import RetryPolicy
 from auditor.models import Inventory, Scope
 
@@ -30,6 +31,18 @@ class CollectRequest:
     sts_endpoint: str | None = None
     metadata_url: str | None = None
     aliyun_config: Path | None = None
+    # An organisation scan: these accounts (--accounts FILE) and/or the members of the
+    # caller's Resource Directory, each read through its role; the caller's own account too
+    # unless `caller_account` is False. Accounts x regions share the `concurrency` bound.
+    accounts: tuple[Account, ...] | None = None
+    resource_directory: bool = False
+    role_name: str = DEFAULT_ROLE_NAME
+    caller_account: bool = True
+    resourcemanager_endpoint: str | None = None  # None: env IMGAUDIT_RESOURCEMANAGER_ENDPOINT
+
+    @property
+    def organisation(self) -> bool:
+        return self.accounts is not None or self.resource_directory
 
 
 ProgressCallback = Callable[[str, int, int], None]  # (region, page count, image count so far)
@@ -52,4 +65,5 @@ def collect(
     return collect_inventory(request, progress=progress, on_region=on_region)
 
 
-__all__ = ["CollectRequest", "ProgressCallback", "RegionCallback", "RetryPolicy", "collect"]
+__all__ = ["Account", "CollectRequest", "ProgressCallback", "RegionCallback", "RetryPolicy",
+           "collect"]

@@ -12,7 +12,10 @@ import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
+
+import requests
 
 from auditor import __version__
 from auditor.collector import (
@@ -22,9 +25,17 @@ from auditor.collector import (
     metadata,
     sts,
 )
+from auditor.collector.accounts import Account
 from auditor.collector.client import ApiClient, new_session
 from auditor.collector.collect_region import RegionJob, collect_region
 from auditor.collector.credentials import CredentialOptions, resolve_credentials
+from auditor.collector.organisation import (
+    DEFAULT_RESOURCEMANAGER_ENDPOINT,
+    AccountClients,
+    Members,
+    members,
+    with_caller,
+)
 from auditor.collector.params import listing_params
 from auditor.collector.region_ids import (
     check_endpoint,
@@ -34,7 +45,7 @@ from auditor.collector.region_ids import (
 )
 from auditor.errors import ApiError, CredentialsError, UsageError
 from auditor.gcpause import gc_paused
-from auditor.models import Inventory, RegionInventory
+from auditor.models import DataNote, Inventory, RegionInventory
 
 log = logging.getLogger("imgaudit.collector")
 
@@ -69,24 +80,26 @@ def _sts_endpoint(request: CollectRequest) -> str:
             or sts.DEFAULT_STS_ENDPOINT).rstrip("/")
 
 
-def _regions(client: ApiClient, request: CollectRequest) -> list[str]:
-    """The region ids to collect: DescribeRegions' list for `all`, else checked against it."""
-    wanted = requested_regions(request.regions)
+def _known_regions(client: ApiClient, request: CollectRequest) -> list[str] | None:
+    """DescribeRegions' list; None when it fails and no `all` needs it."""
     try:
-        known = describe_regions(client, request.endpoint)
+        return describe_regions(client, request.endpoint)
     except ApiError as error:
         if error.code.startswith(AUTH_CODES):
             raise CredentialsError(
                 f"the API refused the credentials from {client.credentials.source}: {error}"
             ) from None
-        if "all" in wanted:
+        accounts = request.accounts or ()
+        if "all" in request.regions or any("all" in (a.regions or ()) for a in accounts):
             raise
         log.warning("cannot check the region ids, collecting them as given: %s", error)
-        return wanted
-    if "all" in wanted:
-        return known
-    check_known(wanted, known)
-    return wanted
+        return None
+
+
+def _regions(client: ApiClient, request: CollectRequest) -> list[str]:
+    """The region ids to collect: DescribeRegions' list for `all`, else checked against it."""
+    requested_regions(request.regions)
+    return _expanded(list(request.regions), _known_regions(client, request))
 
 
 def _account_id(client: ApiClient, sts_endpoint: str) -> str | None:
@@ -123,32 +136,45 @@ class _Progress:
                 self.callback(region, page_count + 1, seen + image_count)
 
 
+@dataclass(frozen=True)
+class _Work:
+    """One region of one account (`account` None: the caller's, in a one-account scan)."""
+
+    region: str
+    account: Account | None = None
+
+
 def _collect_all(
-    client: ApiClient, request: CollectRequest, regions: list[str], progress: _Progress
+    clients: AccountClients, request: CollectRequest, work: list[_Work], progress: _Progress
 ) -> list[RegionInventory]:
+    """Every region of every account, `request.concurrency` at once."""
     listings = listing_params(request.scope)
     pages_at_once = request.page_concurrency or request.concurrency
-    jobs = [
-        RegionJob(client, region, request.endpoint, listings, pages_at_once, request.retry,
-                  functools.partial(progress.page, region))
-        for region in regions
-    ]
-    progress.total = len(jobs)
+    progress.total = len(work)
 
-    def run(job: RegionJob) -> RegionInventory:
-        result = collect_region(job)
-        progress.region_done(job.region)
+    def run(item: _Work) -> RegionInventory:
+        try:
+            client = clients.client(item.account) if item.account else clients.caller
+        except CredentialsError as error:
+            result = RegionInventory(region=item.region, complete=False, errors=[str(error)])
+        else:
+            job = RegionJob(client, item.region, request.endpoint, listings, pages_at_once,
+                            request.retry, functools.partial(progress.page, item.region))
+            result = collect_region(job)
+        if item.account is not None:
+            result.account_id = item.account.id
+        progress.region_done(item.region)
         return result
 
     pool = ThreadPoolExecutor(max_workers=request.concurrency)
     try:
-        results = list(pool.map(run, jobs))
+        results = list(pool.map(run, work))
     except BaseException:  # Ctrl-C: no region or page starts any more; in-flight calls end
-        client.cancel()
+        clients.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
-    return sorted(results, key=lambda r: r.region)
+    return sorted(results, key=lambda r: (r.region, r.account_id or ""))
 
 
 def collect_inventory(
@@ -166,18 +192,23 @@ def collect_inventory(
 def _collect_inventory(request: CollectRequest, progress: _Progress) -> Inventory:
     _check_request(request)
     listing_params(request.scope)  # bad filters fail before any network traffic
-    requested_regions(request.regions)
+    if request.regions or not request.organisation:
+        requested_regions(request.regions)
     pages_at_once = request.page_concurrency or request.concurrency
     with new_session(request.concurrency * pages_at_once + 2) as session:
         credentials = resolve_credentials(_credential_options(request), session)
         client = ApiClient(session, credentials, signature=request.signature,
                            timeout=request.timeout, retry=request.retry)
+        if request.organisation:
+            return _organisation(session, client, request, progress)
+        clients = AccountClients(session, client, None, _sts_endpoint(request),
+                                 request.role_name)
         with ThreadPoolExecutor(max_workers=1) as side:
             account: Future[str | None] | None = None
             if request.lookup_account:
                 account = side.submit(_account_id, client, _sts_endpoint(request))
             regions = _regions(client, request)
-            results = _collect_all(client, request, regions, progress)
+            results = _collect_all(clients, request, [_Work(r) for r in regions], progress)
             account_id = account.result() if account is not None else None
     return Inventory(
         tool_version=__version__,
@@ -187,3 +218,91 @@ def _collect_inventory(request: CollectRequest, progress: _Progress) -> Inventor
         scope=request.scope,
         regions=results,
     )
+
+
+def _resourcemanager_endpoint(request: CollectRequest) -> str:
+    return (request.resourcemanager_endpoint
+            or os.environ.get("IMGAUDIT_RESOURCEMANAGER_ENDPOINT")
+            or DEFAULT_RESOURCEMANAGER_ENDPOINT).rstrip("/")
+
+
+def _organisation(session: requests.Session, client: ApiClient, request: CollectRequest,
+                  progress: _Progress) -> Inventory:
+    """Every account (the file's, the directory's, the caller's) x its regions."""
+    sts_endpoint = _sts_endpoint(request)
+    with ThreadPoolExecutor(max_workers=2) as side:
+        caller = side.submit(_account_id, client, sts_endpoint)
+        listed = (side.submit(members, client, _resourcemanager_endpoint(request))
+                  if request.resource_directory else None)
+        known = _known_regions(client, request) if _wants_regions(request) else None
+        caller_id = caller.result()
+        directory = listed.result() if listed is not None else Members()
+    for skipped in directory.skipped:
+        log.warning("%s", skipped)
+    accounts = _merged_accounts(request, directory, caller_id)
+    work = _account_work(request, accounts, known)
+    clients = AccountClients(session, client, caller_id, sts_endpoint, request.role_name)
+    results = _collect_all(clients, request, work, progress)
+    return Inventory(
+        tool_version=__version__,
+        collected_at=datetime.now(timezone.utc),
+        source="api",
+        account_id=caller_id if len(accounts) == 1 and accounts[0].id == caller_id else None,
+        account_names={a.id: a.name for a in accounts if a.name} or None,
+        scope=request.scope,
+        regions=results,
+        notes=[DataNote(source="ListAccounts", message=text) for text in directory.skipped],
+    )
+
+
+def _wants_regions(request: CollectRequest) -> bool:
+    """Whether any region id is to be checked (or `all` expanded) by DescribeRegions."""
+    return bool(request.regions) or any(a.regions for a in request.accounts or ())
+
+
+def _merged_accounts(request: CollectRequest, directory: Members,
+                     caller_id: str | None) -> list[Account]:
+    """The file's accounts, then the directory's members not in it; the caller's own first
+    unless left out. UsageError when nothing is left to scan."""
+    accounts = list(request.accounts or ())
+    listed = {a.id for a in accounts}
+    accounts += [a for a in directory.accounts if a.id not in listed]
+    if request.caller_account and caller_id is None:
+        log.warning("the caller's account id is unknown (STS GetCallerIdentity failed): "
+                    "it is scanned only if it is listed")
+    accounts = with_caller(accounts, caller_id, request.caller_account)
+    if not request.caller_account:
+        accounts = [a for a in accounts if a.id != caller_id]
+    if not accounts:
+        raise UsageError("no account to scan: the Resource Directory lists no active member "
+                         "and the caller's own account is left out")
+    return accounts
+
+
+def _account_work(request: CollectRequest, accounts: list[Account],
+                  known: list[str] | None) -> list[_Work]:
+    """Each account's regions (its own, else --region), region-major so that the first jobs
+    assume the roles of different accounts at once."""
+    default = _expanded(list(request.regions), known) if request.regions else []
+    per_account = []
+    for account in accounts:
+        regions = _expanded(list(account.regions), known) if account.regions else default
+        if not regions:
+            raise UsageError(f"account {account.label} has no region to scan: give --region "
+                             "(or `regions:` in the accounts file)")
+        per_account.append((account, regions))
+    rounds = max(len(regions) for _, regions in per_account)
+    return [_Work(regions[n], account) for n in range(rounds)
+            for account, regions in per_account if n < len(regions)]
+
+
+def _expanded(wanted: list[str], known: list[str] | None) -> list[str]:
+    wanted = requested_regions(wanted)
+    if known is None:
+        return wanted
+    if "all" in wanted:
+        return known
+    check_known(wanted, known)
+    return wanted
+
+

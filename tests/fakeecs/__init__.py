@@ -1,4 +1,4 @@
-"""A fake Alibaba Cloud ECS / STS / metadata endpoint for the collector's tests and benchmark."""
+"""A fake Alibaba Cloud ECS / STS / ResourceManager / metadata endpoint for the collector's tests and benchmark."""
 
 from .cloud import (
     ACCOUNT_ID,
@@ -9,6 +9,7 @@ from .cloud import (
     FakeCloud,
     Fault,
     Key,
+    Member,
     PageHook,
     image,
     many_images,
@@ -27,6 +28,7 @@ __all__ = [
     "FakeEndpoint",
     "Fault",
     "Key",
+    "Member",
     "PageHook",
     "collect_request",
     "image",

@@ -1,5 +1,6 @@
-"""The actions the fake answers: DescribeImages (with its filters), DescribeRegions, and STS
-GetCallerIdentity / AssumeRole (ExternalId, Policy, expiring keys) / AssumeRoleWithOIDC.
+"""The actions the fake answers: DescribeImages (with its filters; each account its own
+images), DescribeRegions, STS GetCallerIdentity / AssumeRole (ExternalId, Policy, expiring
+keys) / AssumeRoleWithOIDC, and ResourceManager ListAccounts (paged).
 Each returns the JSON body or raises RefusedError."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .auth import RefusedError
-from .cloud import FakeCloud, Key
+from .cloud import ACCOUNT_ID, FakeCloud, Key
 
 ECS_VERSION = "2014-05-26"
 # What selects a listing (everything but the page and the signature parameters).
@@ -22,6 +23,7 @@ LISTING_PARAMS = frozenset({"ImageOwnerAlias", "IsPublic", "Status", "OSType", "
                                               for p in ("Key", "Value")}
                            | {f"Filter.{n}.{p}" for n in (1, 2) for p in ("Key", "Value")})
 STS_VERSION = "2015-04-01"
+RESOURCEMANAGER_VERSION = "2020-03-31"
 TAG_CAP = 1000  # "Up to 1,000 resources that match the specified tags can be returned"
 FILTER_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
 CHOICES = {"OSType": ("windows", "linux", "InvalidOSType"),
@@ -133,12 +135,20 @@ def _page_numbers(params: dict[str, str]) -> tuple[int, int]:
     return page, size
 
 
-def describe_images(cloud: FakeCloud, params: dict[str, str]) -> dict[str, Any] | bytes:
-    """One page; a JSON document, or its encoded bytes when served from the page cache."""
+def describe_images(cloud: FakeCloud, params: dict[str, str],
+                    account: str = ACCOUNT_ID) -> dict[str, Any] | bytes:
+    """One page of `account`'s images; a JSON document, or its encoded bytes when served from
+    the page cache."""
     region = params.get("RegionId")
     if not region:
         raise RefusedError(400, "MissingParameter", "RegionId is mandatory for this action.")
-    if region not in cloud.regions:
+    member = (cloud.members or {}).get(account)
+    if member is not None and member.images_denied:
+        raise RefusedError(403, "Forbidden.RAM",
+                           "User not authorized to operate on the specified resource, or "
+                           "this API doesn't support RAM.")
+    regions = cloud.regions_of(account)
+    if region not in regions:
         raise RefusedError(404, "InvalidRegionId.NotFound",
                            "The specified RegionId does not exist.")
     owner = params.get("ImageOwnerAlias")
@@ -152,32 +162,33 @@ def describe_images(cloud: FakeCloud, params: dict[str, str]) -> dict[str, Any] 
     _is_public(params)
     page, size = _page_numbers(params)
     if cloud.cache_pages:
-        return _cached_page(cloud, params, region, page, size, tags, times)
-    images = _listing(cloud, params, region, tags, times)
+        return _cached_page(cloud, params, regions, region, page, size, tags, times, account)
+    images = _listing(cloud, params, regions[region], tags, times)
     body = synth.raw_page(images, len(images), page, size, region)
     body["RequestId"] = request_id()
     return body
 
 
-def _listing(cloud: FakeCloud, params: dict[str, str], region: str, tags: list,
-             times: list) -> list[dict[str, Any]]:
+def _listing(cloud: FakeCloud, params: dict[str, str], listed: list[dict[str, Any]],
+             tags: list, times: list) -> list[dict[str, Any]]:
     with cloud.lock:
-        images = [i for i in cloud.regions[region] if _keep(i, params, tags, times)]
+        images = [i for i in listed if _keep(i, params, tags, times)]
     images.sort(key=lambda i: (str(i.get("CreationTime", "")), i["ImageId"]), reverse=True)
     return images[:TAG_CAP] if tags else images
 
 
-def _cached_page(cloud: FakeCloud, params: dict[str, str], region: str, page: int, size: int,
-                 tags: list, times: list) -> bytes:
+def _cached_page(cloud: FakeCloud, params: dict[str, str], regions: dict[str, Any],
+                 region: str, page: int, size: int, tags: list, times: list,
+                 account: str) -> bytes:
     """For the benchmark: the fake's own CPU must not be what is measured. Listings and the
-    encoded `Images` of each page are kept per (region, filters); changes clear the cache."""
-    listing_key = (region, tuple(sorted((k, v) for k, v in params.items()
-                                        if k in LISTING_PARAMS)))
+    encoded `Images` of each page are kept per (account, region, filters)."""
+    listing_key = (account, region, tuple(sorted((k, v) for k, v in params.items()
+                                                 if k in LISTING_PARAMS)))
     with cloud.lock:
         cached = cloud.page_cache.get(listing_key)
         if cached is None:
-            cached = cloud.page_cache[listing_key] = (_listing(cloud, params, region, tags,
-                                                               times), {})
+            cached = cloud.page_cache[listing_key] = (_listing(cloud, params, regions[region],
+                                                               tags, times), {})
         images, pages = cached
         if (page, size) not in pages:
             raw = synth.raw_page(images, len(images), page, size, region)["Images"]
@@ -188,9 +199,11 @@ def _cached_page(cloud: FakeCloud, params: dict[str, str], region: str, page: in
     return json.dumps(head).encode("utf-8")[:-1] + b', "Images": ' + encoded + b"}"
 
 
-def describe_regions(cloud: FakeCloud, params: dict[str, str]) -> dict[str, Any]:
+def describe_regions(cloud: FakeCloud, params: dict[str, str],
+                     account: str = ACCOUNT_ID) -> dict[str, Any]:
     regions = [{"RegionId": r, "LocalName": r, "Status": "available",
-                "RegionEndpoint": f"ecs.{r}.aliyuncs.com"} for r in sorted(cloud.regions)]
+                "RegionEndpoint": f"ecs.{r}.aliyuncs.com"}
+               for r in sorted(cloud.regions_of(account))]
     return {"RequestId": request_id(), "Regions": {"Region": regions}}
 
 
@@ -237,6 +250,11 @@ def _issued(cloud: FakeCloud, account: str, params: dict[str, str]) -> dict[str,
 
 def assume_role(cloud: FakeCloud, key: Key, params: dict[str, str]) -> dict[str, Any]:
     account = _role_params(cloud, params)
+    member = (cloud.members or {}).get(account)
+    if member is not None and member.assume_denied:
+        raise RefusedError(403, "NoPermission",
+                           "You are not authorized to do this action. You should be "
+                           "authorized by RAM.")
     wanted = cloud.external_ids.get(params["RoleArn"])
     if wanted is not None and params.get("ExternalId") != wanted:
         raise RefusedError(403, "NoPermission",
@@ -261,6 +279,38 @@ def assume_role_with_oidc(cloud: FakeCloud, params: dict[str, str]) -> dict[str,
     return _issued(cloud, account, params)
 
 
+def _positive(params: dict[str, str], name: str, default: int, most: int | None) -> int:
+    raw = params.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1 or (most is not None and int(raw) > most):
+        raise RefusedError(400, f"InvalidParameter.{name}",
+                           f"The specified parameter {name} is not valid.")
+    return int(raw)
+
+
+def list_accounts(cloud: FakeCloud, key: Key, params: dict[str, str]) -> dict[str, Any]:
+    """ResourceManager ListAccounts: the directory's members, the management account first."""
+    if cloud.members is None or key.account_id != ACCOUNT_ID:
+        raise RefusedError(404, "EntityNotExists.ResourceDirectory",
+                           "The resource directory for the account is not enabled.")
+    page = _positive(params, "PageNumber", 1, None)
+    size = _positive(params, "PageSize", 10, 100)
+    with cloud.lock:
+        members = list(cloud.members.values())
+    listed = [_member(ACCOUNT_ID, "management", "CreateSuccess", "created"), *(
+        _member(m.account_id, m.display_name, m.status, m.join_method) for m in members)]
+    return {"RequestId": request_id(), "TotalCount": len(listed), "PageNumber": page,
+            "PageSize": size,
+            "Accounts": {"Account": listed[(page - 1) * size:page * size]}}
+
+
+def _member(account_id: str, name: str, status: str, join: str) -> dict[str, Any]:
+    return {"AccountId": account_id, "DisplayName": name, "Status": status,
+            "Type": "ResourceAccount" if join == "created" else "CloudAccount",
+            "JoinMethod": join, "FolderId": "fd-Fake0001", "ResourceDirectoryId": "rd-Fake01",
+            "ResourceDirectoryPath": f"rd-Fake01/r-Root01/fd-Fake0001/{account_id}",
+            "JoinTime": "2025-01-18T08:01:50.522Z", "ModifyTime": "2025-01-18T08:04:37.668Z"}
+
+
 def answer(cloud: FakeCloud, action: str, version: str, key: Key,
            params: dict[str, str]) -> dict[str, Any] | bytes:
     """Dispatch by action; the version must be the action's product version."""
@@ -268,7 +318,11 @@ def answer(cloud: FakeCloud, action: str, version: str, key: Key,
     if action in ecs:
         if version != ECS_VERSION:
             raise RefusedError(400, "InvalidVersion", "Specified parameter Version is not valid.")
-        return ecs[action](cloud, params)
+        return ecs[action](cloud, params, key.account_id)
+    if action == "ListAccounts":
+        if version != RESOURCEMANAGER_VERSION:
+            raise RefusedError(400, "InvalidVersion", "Specified parameter Version is not valid.")
+        return list_accounts(cloud, key, params)
     if action in ("GetCallerIdentity", "AssumeRole"):
         if version != STS_VERSION:
             raise RefusedError(400, "InvalidVersion", "Specified parameter Version is not valid.")

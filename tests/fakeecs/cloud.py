@@ -36,6 +36,23 @@ class Key:
 
 
 @dataclass
+class Member:
+    """A member account of the caller's Resource Directory, with its own images. Its role
+    `acs:ram::<id>:role/<role name>` is assumable by the caller unless `assume_denied`;
+    `images_denied` refuses its DescribeImages (Forbidden.RAM), as a role without the
+    permission would."""
+
+    account_id: str
+    display_name: str
+    status: str = "CreateSuccess"
+    regions: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {r: [] for r in REGIONS})
+    assume_denied: bool = False
+    images_denied: bool = False
+    join_method: str = "created"
+
+
+@dataclass
 class Fault:
     """An injected failure. `kind`: throttle | unavailable | internal | badgateway | error |
     slow | truncated | cut | nonjson | redirect | body (answers `body` as is) | total (the
@@ -142,7 +159,25 @@ class FakeCloud:
     nonces: set[str] = field(default_factory=set)
     cache_pages: bool = False  # the benchmark's switch; tests change images between pages
     page_cache: dict[Any, Any] = field(default_factory=dict)
+    # The caller's Resource Directory (ListAccounts): None, not enabled; else its members
+    # besides the caller's own (management) account, which ListAccounts lists first.
+    members: dict[str, Member] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def add_member(self, member: Member,
+                   role_name: str = "ResourceDirectoryAccountAccessRole") -> Member:
+        """A member of the directory (enabled by the first one), its role assumable."""
+        with self.lock:
+            if self.members is None:
+                self.members = {}
+            self.members[member.account_id] = member
+            self.roles[f"acs:ram::{member.account_id}:role/{role_name}"] = member.account_id
+        return member
+
+    def regions_of(self, account_id: str) -> dict[str, list[dict[str, Any]]]:
+        """The regions and images of an account: a member's own, else the caller's."""
+        member = (self.members or {}).get(account_id)
+        return member.regions if member is not None else self.regions
 
     def add_images(self, region: str, images: list[dict[str, Any]]) -> None:
         with self.lock:

@@ -19,6 +19,6 @@ def collect_request(
     """A collect request aimed at the fake for every URL, with tiny backoff."""
     base = CollectRequest(
         regions=regions or ["cn-hangzhou"], endpoint=fake.url, sts_endpoint=fake.url,
-        metadata_url=fake.url, retry=FAST_RETRY,
+        metadata_url=fake.url, retry=FAST_RETRY, resourcemanager_endpoint=fake.url,
     )
     return replace(base, **fields)
