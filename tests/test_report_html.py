@@ -4,6 +4,7 @@ import json
 import re
 from html.parser import HTMLParser
 
+from cli_helpers import REPO
 from report_samples import RULES, XSS_DESCRIPTION, XSS_NAME, finding, sample_result
 
 from auditor.findings import BaselineSummary, FixedFinding, Severity
@@ -19,6 +20,11 @@ def blob(page: str) -> dict:
     match = re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S)
     assert match
     return json.loads(match.group(1))
+
+
+def named(data: dict, kind: str, rows: list[list]) -> list[dict]:
+    """Rows of the blob as dicts, by the column names it carries."""
+    return [dict(zip(data["columns"][kind], row, strict=True)) for row in rows]
 
 
 class Tags(HTMLParser):
@@ -66,12 +72,29 @@ def test_summary_cards_scope_and_incomplete_banner():
 def test_blob_carries_status_evidence_and_rules():
     data = blob(html(sample_result()))
     strings = data["strings"]
-    statuses = sorted(f[5] for f in data["findings"])
+    findings = named(data, "finding", data["findings"])
+    statuses = sorted(f["status"] for f in findings)
     assert statuses == [0, 0, 0, 0, 0, 1, 2]  # open, one waived, one with an expired waiver
-    first = data["findings"][0]
-    assert [[strings[i] for i in e] for e in first[4]] == [["IsPublic", "true", "false"]]
-    assert data["rules"][0]["remediation"] == "Cancel the public share."
-    assert data["waivers"][1] == ["migration pending", "ops", "2026-01-31", True]
+    evidence = named(data, "evidence", findings[0]["evidence"])
+    assert [{k: strings[i] for k, i in e.items()} for e in evidence] == [
+        {"path": "IsPublic", "actual": "true", "expected": "false"}]
+    assert data["rules"][findings[0]["rule"]]["remediation"] == "Cancel the public share."
+    assert named(data, "waiver", data["waivers"])[1] == {
+        "reason": "migration pending", "owner": "ops", "expires": "2026-01-31", "expired": True}
+    image = named(data, "image", data["images"])[findings[0]["image"]]
+    assert strings[image["region"]] == "cn-hangzhou"
+
+
+def test_the_script_reads_every_column_by_a_name_the_blob_declares():
+    script = (REPO / "auditor/reporters/templates/report.js").read_text(encoding="utf-8")
+    declared = blob(html(sample_result()))["columns"]
+    kinds = {"FC": "finding", "IC": "image", "EC": "evidence", "WC": "waiver"}
+    used = re.findall(r"\b(FC|IC|EC|WC)\.(\w+)", script)
+    assert {kind for kind, _ in used} == set(kinds)
+    assert sorted({f"{kinds[k]}.{name}" for k, name in used} - {
+        f"{kind}.{name}" for kind, names in declared.items() for name in names}) == []
+    # a row's cell by position (`f[3]`, `im[0]`) is what the names replaced
+    assert re.findall(r"\b(?:f|im|e|w|F\[\w+\])\[\d+\]", script) == []
 
 
 def test_baseline_new_and_fixed():
@@ -84,7 +107,9 @@ def test_baseline_new_and_fixed():
     page = html(result)
     assert re.search(r'data-count="new">2<', page) and re.search(r'data-count="fixed">1<', page)
     assert "Gone &lt;b&gt;rule&lt;/b&gt;" in page and "m-gone" in page
-    assert sorted(f[7] for f in blob(page)["findings"]) == [1, 1, 2, 2, 2, 2, 2]
+    data = blob(page)
+    assert sorted(f["baseline"] for f in named(data, "finding", data["findings"])) == [
+        1, 1, 2, 2, 2, 2, 2]
 
 
 def test_many_findings_stay_compact():

@@ -1,7 +1,9 @@
 """The HTML report's data: a compact JSON blob for the findings table and the summary tables.
 
 100,000 findings must fit in a few megabytes, so the blob is columnar: every string is stored
-once in `strings` and referred to by index; a finding is a short array of integers. The blob
+once in `strings` and referred to by index; a finding is a short array of integers. The
+columns of each kind of row are named once, by the NamedTuples below; the blob carries their
+names (`columns`) and report.js looks every column up by name, never by position. The blob
 sits inside a <script> element, so `<`, `>`, `&` and U+2028/9 are escaped as \\u escapes: no cloud
 string can close the element or break the parser.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor.findings import SEVERITIES, AuditResult, Finding, RuleInfo, Severity, image_arn
 from auditor.safetext import visible
@@ -21,6 +23,44 @@ ARN_FROM_ACCOUNT = -2
 BASELINE_CODES = {None: 0, "new": 1, "unchanged": 2}
 _SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+class ImageRow(NamedTuple):
+    """An image with findings; every value indexes `strings` (-1: none)."""
+
+    id: int
+    name: int
+    region: int
+    owner: int
+    arn: int  # ARN_FROM_ACCOUNT: the usual ARN, rebuilt by the page
+
+
+class EvidenceRow(NamedTuple):
+    path: int
+    actual: int
+    expected: int
+
+
+class WaiverRow(NamedTuple):
+    reason: str
+    owner: str
+    expires: str
+    expired: bool
+
+
+class FindingRow(NamedTuple):
+    rule: int                  # index into `rules`
+    severity: int              # index into `severities`
+    image: int                 # index into `images`
+    message: int
+    evidence: list[EvidenceRow]
+    status: int                # STATUS_OPEN, STATUS_WAIVED or STATUS_EXPIRED
+    waiver: int                # index into `waivers`, -1: none
+    baseline: int              # BASELINE_CODES
+
+
+COLUMNS = {"finding": FindingRow._fields, "image": ImageRow._fields,
+           "evidence": EvidenceRow._fields, "waiver": WaiverRow._fields}
 
 
 class _Strings:
@@ -45,8 +85,8 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> 
     words the script writes, in the report's language."""
     s = _Strings()
     images: dict[tuple[str, str], int] = {}
-    image_rows: list[list[int]] = []
-    waivers: dict[tuple[str, str, str, bool], int] = {}
+    image_rows: list[ImageRow] = []
+    waivers: dict[WaiverRow, int] = {}
     rule_index = {rule.id: i for i, rule in enumerate(result.rules)}
     rules = [_rule(rule.model_dump(mode="json")) for rule in result.rules]
     severity_index = {Severity(v): i for i, v in enumerate(SEVERITIES)}
@@ -58,13 +98,20 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> 
         image = images.get((f.region, f.image_id))
         if image is None:
             image = images[f.region, f.image_id] = len(image_rows)
-            image_rows.append([s(f.image_id), s.maybe(f.image_name), s(f.region),
-                               s.maybe(f.owner_alias), _resource(s, f, result.scan.account_id)])
-        rows.append([rule_index[f.rule_id], severity_index[f.severity], image, s(f.message),
-                     [[s(e.path), s(_actual(e.actual)), s(e.expected)] for e in f.evidence],
-                     _status(f), _waiver(f, waivers), BASELINE_CODES[f.baseline_state]])
-    data = {"strings": s.table(), "rules": rules, "images": image_rows, "findings": rows,
-            "waivers": [list(w) for w in waivers], "severities": list(SEVERITIES),
+            image_rows.append(ImageRow(
+                id=s(f.image_id), name=s.maybe(f.image_name), region=s(f.region),
+                owner=s.maybe(f.owner_alias), arn=_resource(s, f, result.scan.account_id)))
+        rows.append(FindingRow(
+            rule=rule_index[f.rule_id], severity=severity_index[f.severity], image=image,
+            message=s(f.message),
+            evidence=[EvidenceRow(path=s(e.path), actual=s(_actual(e.actual)),
+                                  expected=s(e.expected)) for e in f.evidence],
+            status=_status(f), waiver=_waiver(f, waivers),
+            baseline=BASELINE_CODES[f.baseline_state]))
+    data = {"strings": s.table(), "columns": COLUMNS,
+            "rules": rules,
+            "images": image_rows, "findings": rows, "waivers": list(waivers),
+            "severities": list(SEVERITIES), "arn_from_account": ARN_FROM_ACCOUNT,
             "baseline": result.baseline is not None,
             "account": visible(result.scan.account_id or "") or None,
             "labels": labels or {}}
@@ -117,10 +164,11 @@ def _status(f: Finding) -> int:
     return STATUS_EXPIRED if f.waiver.expired else STATUS_WAIVED
 
 
-def _waiver(f: Finding, waivers: dict[tuple[str, str, str, bool], int]) -> int:
+def _waiver(f: Finding, waivers: dict[WaiverRow, int]) -> int:
     if f.waiver is None:
         return -1
-    key = (f.waiver.reason, f.waiver.owner, f.waiver.expires.isoformat(), f.waiver.expired)
+    key = WaiverRow(reason=f.waiver.reason, owner=f.waiver.owner,
+                    expires=f.waiver.expires.isoformat(), expired=f.waiver.expired)
     return waivers.setdefault(key, len(waivers))
 
 

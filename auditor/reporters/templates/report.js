@@ -12,7 +12,14 @@
   }
   var str = function (i) { return i < 0 ? "" : S[i]; };
   var $ = function (id) { return document.getElementById(id); };
-  // finding row: [rule, severity index, image, message, evidence, status, waiver, baseline]
+  // each row is an array; its columns are named in D.columns (html_data.py declares them)
+  function columns(names) {
+    var c = {};
+    names.forEach(function (name, i) { c[name] = i; });
+    return c;
+  }
+  var FC = columns(D.columns.finding), IC = columns(D.columns.image),
+      EC = columns(D.columns.evidence), WC = columns(D.columns.waiver);
   var F = D.findings, IMG = D.images, RULES = D.rules;
   var state = { sevs: {}, rule: -1, region: -1, owner: -1, status: -1, baseline: -1,
                 text: "", sort: "sev", dir: 1, page: 0, size: 100 };
@@ -27,12 +34,13 @@
   }
   function sevBadge(i) { return el("span", SEVNAME[i], "sev sev-" + SEV[i]); }
   function statusTag(f) {
-    var cls = ["tag", "tag waived", "tag expired"][f[5]];
-    return el("span", STATUS[f[5]], cls);
+    var cls = ["tag", "tag waived", "tag expired"][f[FC.status]];
+    return el("span", STATUS[f[FC.status]], cls);
   }
-  function img(f) { return IMG[f[2]]; }  // [id, name, region, owner, arn]
+  function img(f) { return IMG[f[FC.image]]; }
   function arn(im) {
-    return im[4] === -2 ? "acs:ecs:" + S[im[2]] + ":" + D.account + ":image/" + S[im[0]] : str(im[4]);
+    if (im[IC.arn] !== D.arn_from_account) return str(im[IC.arn]);
+    return "acs:ecs:" + S[im[IC.region]] + ":" + D.account + ":image/" + S[im[IC.id]];
   }
 
   function fillSelect(id, values) {
@@ -52,19 +60,19 @@
 
   function buildHaystack() {
     haystack = F.map(function (f) {
-      var im = img(f), r = RULES[f[0]];
-      return [str(im[0]), str(im[1]), str(f[3]), r.id, r.title].join("\n").toLowerCase();
+      var im = img(f), r = RULES[f[FC.rule]];
+      return [str(im[IC.id]), str(im[IC.name]), str(f[FC.message]), r.id, r.title].join("\n").toLowerCase();
     });
   }
 
   function matches(f, i) {
-    if (!state.sevs[f[1]]) return false;
-    if (state.rule >= 0 && f[0] !== state.rule) return false;
+    if (!state.sevs[f[FC.severity]]) return false;
+    if (state.rule >= 0 && f[FC.rule] !== state.rule) return false;
     var im = img(f);
-    if (state.region >= 0 && im[2] !== state.region) return false;
-    if (state.owner >= 0 && im[3] !== state.owner) return false;
-    if (state.status >= 0 && f[5] !== state.status) return false;
-    if (state.baseline >= 0 && f[7] !== state.baseline) return false;
+    if (state.region >= 0 && im[IC.region] !== state.region) return false;
+    if (state.owner >= 0 && im[IC.owner] !== state.owner) return false;
+    if (state.status >= 0 && f[FC.status] !== state.status) return false;
+    if (state.baseline >= 0 && f[FC.baseline] !== state.baseline) return false;
     if (state.text) {
       if (!haystack) buildHaystack();
       if (haystack[i].indexOf(state.text) < 0) return false;
@@ -73,14 +81,14 @@
   }
 
   var KEYS = {
-    sev: function (f) { return f[1]; },
-    rule: function (f) { return RULES[f[0]].id; },
-    image: function (f) { return str(img(f)[0]); },
-    region: function (f) { return str(img(f)[2]); },
-    owner: function (f) { return str(img(f)[3]); },
-    message: function (f) { return str(f[3]); },
-    status: function (f) { return f[5]; },
-    baseline: function (f) { return f[7]; }
+    sev: function (f) { return f[FC.severity]; },
+    rule: function (f) { return RULES[f[FC.rule]].id; },
+    image: function (f) { return str(img(f)[IC.id]); },
+    region: function (f) { return str(img(f)[IC.region]); },
+    owner: function (f) { return str(img(f)[IC.owner]); },
+    message: function (f) { return str(f[FC.message]); },
+    status: function (f) { return f[FC.status]; },
+    baseline: function (f) { return f[FC.baseline]; }
   };
 
   function recompute() {
@@ -93,7 +101,7 @@
       var x = keys[a], y = keys[b];
       if (x < y) return -dir;
       if (x > y) return dir;
-      return F[a][1] - F[b][1] || a - b;
+      return F[a][FC.severity] - F[b][FC.severity] || a - b;
     });
     state.page = 0;
     draw();
@@ -102,17 +110,17 @@
   function row(i) {
     var f = F[i], im = img(f), tr = el("tr");
     tr.dataset.index = String(i);
-    var c = el("td"); c.appendChild(sevBadge(f[1])); tr.appendChild(c);
-    c = el("td"); c.appendChild(el("code", RULES[f[0]].id)); c.title = RULES[f[0]].title; tr.appendChild(c);
-    c = el("td"); c.appendChild(el("code", str(im[0])));
-    if (im[1] >= 0) c.appendChild(el("span", str(im[1]), "img-name"));
+    var c = el("td"); c.appendChild(sevBadge(f[FC.severity])); tr.appendChild(c);
+    c = el("td"); c.appendChild(el("code", RULES[f[FC.rule]].id)); c.title = RULES[f[FC.rule]].title; tr.appendChild(c);
+    c = el("td"); c.appendChild(el("code", str(im[IC.id])));
+    if (im[IC.name] >= 0) c.appendChild(el("span", str(im[IC.name]), "img-name"));
     tr.appendChild(c);
-    tr.appendChild(el("td", str(im[2]), "nowrap"));
-    tr.appendChild(el("td", str(im[3]), "nowrap"));
-    tr.appendChild(el("td", str(f[3]), "msg"));
+    tr.appendChild(el("td", str(im[IC.region]), "nowrap"));
+    tr.appendChild(el("td", str(im[IC.owner]), "nowrap"));
+    tr.appendChild(el("td", str(f[FC.message]), "msg"));
     c = el("td"); c.appendChild(statusTag(f)); tr.appendChild(c);
     if (D.baseline) {
-      c = el("td"); if (f[7]) c.appendChild(el("span", BASE[f[7]], f[7] === 1 ? "tag new" : "tag"));
+      c = el("td"); if (f[FC.baseline]) c.appendChild(el("span", BASE[f[FC.baseline]], f[FC.baseline] === 1 ? "tag new" : "tag"));
       tr.appendChild(c);
     }
     return tr;
@@ -139,28 +147,28 @@
     [T("field", {}), T("actual", {}), T("expected", {})].forEach(function (h) { head.appendChild(el("th", h)); });
     t.appendChild(el("thead")).appendChild(head);
     var body = t.appendChild(el("tbody"));
-    f[4].forEach(function (e) {
+    f[FC.evidence].forEach(function (e) {
       var tr = el("tr");
-      var c = el("td"); c.appendChild(el("code", str(e[0]))); tr.appendChild(c);
-      c = el("td"); c.appendChild(el("code", str(e[1]))); tr.appendChild(c);
-      tr.appendChild(el("td", str(e[2])));
+      var c = el("td"); c.appendChild(el("code", str(e[EC.path]))); tr.appendChild(c);
+      c = el("td"); c.appendChild(el("code", str(e[EC.actual]))); tr.appendChild(c);
+      tr.appendChild(el("td", str(e[EC.expected])));
       body.appendChild(tr);
     });
     return t;
   }
 
   function findingCard(f) {
-    var r = RULES[f[0]], box = el("div", null, "finding"), h = el("h3");
-    h.appendChild(sevBadge(f[1])); h.appendChild(el("code", r.id)); h.appendChild(el("span", r.title));
+    var r = RULES[f[FC.rule]], box = el("div", null, "finding"), h = el("h3");
+    h.appendChild(sevBadge(f[FC.severity])); h.appendChild(el("code", r.id)); h.appendChild(el("span", r.title));
     h.appendChild(statusTag(f));
-    if (D.baseline && f[7]) h.appendChild(el("span", BASE[f[7]], f[7] === 1 ? "tag new" : "tag"));
+    if (D.baseline && f[FC.baseline]) h.appendChild(el("span", BASE[f[FC.baseline]], f[FC.baseline] === 1 ? "tag new" : "tag"));
     box.appendChild(h);
-    box.appendChild(el("p", str(f[3])));
-    if (f[4].length) box.appendChild(evidenceTable(f));
-    if (f[6] >= 0) {
-      var w = D.waivers[f[6]];
-      box.appendChild(el("p", T(w[3] ? "waiver_expired" : "waived_until",
-        { expires: w[2], owner: w[1], reason: w[0] }), w[3] ? "bad" : "muted"));
+    box.appendChild(el("p", str(f[FC.message])));
+    if (f[FC.evidence].length) box.appendChild(evidenceTable(f));
+    if (f[FC.waiver] >= 0) {
+      var w = D.waivers[f[FC.waiver]];
+      box.appendChild(el("p", T(w[WC.expired] ? "waiver_expired" : "waived_until",
+        { expires: w[WC.expires], owner: w[WC.owner], reason: w[WC.reason] }), w[WC.expired] ? "bad" : "muted"));
     }
     if (r.description) box.appendChild(el("p", r.description, "muted"));
     if (r.remediation) {
@@ -178,17 +186,17 @@
 
   function showImage(imageIndex) {
     var im = IMG[imageIndex];
-    $("d-title").textContent = T("image", { id: str(im[0]) });
+    $("d-title").textContent = T("image", { id: str(im[IC.id]) });
     var meta = $("d-meta"); meta.replaceChildren();
-    [[T("name", {}), str(im[1])], [T("region", {}), str(im[2])], [T("owner", {}), str(im[3])],
+    [[T("name", {}), str(im[IC.name])], [T("region", {}), str(im[IC.region])], [T("owner", {}), str(im[IC.owner])],
      ["ARN", arn(im)]]
       .forEach(function (kv) {
         if (!kv[1]) return;
         meta.appendChild(el("dt", kv[0])); meta.appendChild(el("dd", kv[1]));
       });
     var list = $("d-findings"); list.replaceChildren();
-    F.filter(function (f) { return f[2] === imageIndex; })
-      .sort(function (a, b) { return a[1] - b[1]; })
+    F.filter(function (f) { return f[FC.image] === imageIndex; })
+      .sort(function (a, b) { return a[FC.severity] - b[FC.severity]; })
       .forEach(function (f) { list.appendChild(findingCard(f)); });
     $("detail").hidden = false;
   }
@@ -196,8 +204,8 @@
   function num(v) { return v === "" ? -1 : Number(v); }
   function bind() {
     fillSelect("f-rule", RULES.map(function (r, i) { return [i, r.id + " · " + r.title]; }));
-    fillSelect("f-region", distinct(2));
-    fillSelect("f-owner", distinct(3));
+    fillSelect("f-region", distinct(IC.region));
+    fillSelect("f-owner", distinct(IC.owner));
     document.querySelectorAll("input[name=severity]").forEach(function (box) {
       box.addEventListener("change", function () {
         state.sevs[SEV.indexOf(box.value)] = box.checked; recompute();
@@ -224,7 +232,7 @@
     });
     $("rows").addEventListener("click", function (ev) {
       var tr = ev.target.closest("tr");
-      if (tr) showImage(F[Number(tr.dataset.index)][2]);
+      if (tr) showImage(F[Number(tr.dataset.index)][FC.image]);
     });
     $("d-close").addEventListener("click", function () { $("detail").hidden = true; });
     document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") $("detail").hidden = true; });
@@ -252,19 +260,19 @@
         recompute(); $("findings").scrollIntoView();
       });
     });
-    var pick = function (attr, id, key, col) {
+    var pick = function (attr, id, key, byRule) {
       document.querySelectorAll("a[" + attr + "]").forEach(function (a) {
         a.addEventListener("click", function (ev) {
           ev.preventDefault();
           var value = a.getAttribute(attr), idx = -1;
-          if (col < 0) RULES.forEach(function (r, i) { if (r.id === value) idx = i; });
+          if (byRule) RULES.forEach(function (r, i) { if (r.id === value) idx = i; });
           else idx = S.indexOf(value);
           setSelect(id, key, idx); recompute(); $("findings").scrollIntoView();
         });
       });
     };
-    pick("data-filter-rule", "f-rule", "rule", -1);
-    pick("data-filter-region", "f-region", "region", 2);
+    pick("data-filter-rule", "f-rule", "rule", true);
+    pick("data-filter-region", "f-region", "region", false);
   }
 
   function reset() {
