@@ -54,6 +54,10 @@ ERROR_CODES: dict[str, str] = {
     "rule.missing-key": "a required key of a rule is missing (id, title, severity, require)",
     "rule.invalid-value": "a value of the wrong type or out of range",
     "rule.unknown-field": "a condition names an image field that does not exist",
+    "rule.unknown-framework": "`frameworks:` names a framework imgaudit does not declare "
+                              "(with a did-you-mean)",
+    "rule.invalid-control": "`frameworks:` names a control id its framework does not have, "
+                            "or one twice",
     "rule.invalid": "any other problem of a rule file (operators, params, templates, tests)",
     "credentials.unusable": "no usable credentials, or a broken credentials source",
     "api.failed": "the cloud API (or the way to it) failed for the whole run",

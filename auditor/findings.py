@@ -150,6 +150,7 @@ class RuleInfo(_Record):
     remediation: str = ""
     references: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    frameworks: dict[str, list[str]] = Field(default_factory=dict)  # framework id -> controls
     title_en: str | None = _english("the title in English (when `lang` is not en)")
     description_en: str | None = _english("the description in English")
     remediation_en: str | None = _english("the remediation in English")

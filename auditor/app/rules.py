@@ -16,6 +16,7 @@ from auditor.engine.conditions import tree_lines
 from auditor.engine.evaluate import utc_today
 from auditor.errors import EXIT_OK, EXIT_POLICY, UsageError
 from auditor.findings import RuleInfo, Severity
+from auditor.frameworks import FRAMEWORKS
 from auditor.lang import DEFAULT_LANG
 from auditor.reporters.i18n import catalogue
 from auditor.safetext import visible as v
@@ -38,11 +39,23 @@ class ListFilter:
                 and (not self.tags or bool(set(self.tags) & set(info.tags))))
 
 
-def markdown_table(infos: Sequence[RuleInfo]) -> str:
-    """The README's rule table; a test regenerates it and fails on drift."""
-    rows = ["| id | severity | title |", "| --- | --- | --- |"]
-    rows += [f"| `{r.id}` | {r.severity.value} | {r.title} |" for r in infos]
+def markdown_table(infos: Sequence[RuleInfo], frameworks: Sequence[str] = ()) -> str:
+    """The README's rule table; a test regenerates it and fails on drift. With `frameworks`
+    (`--framework`), a column of each rule's controls in them."""
+    if frameworks:
+        rows = ["| id | severity | controls | title |", "| --- | --- | --- | --- |"]
+        rows += [f"| `{r.id}` | {r.severity.value} | {controls_text(r, frameworks)} | {r.title} |"
+                 for r in infos]
+    else:
+        rows = ["| id | severity | title |", "| --- | --- | --- |"]
+        rows += [f"| `{r.id}` | {r.severity.value} | {r.title} |" for r in infos]
     return "\n".join(rows) + "\n"
+
+
+def controls_text(info: RuleInfo, frameworks: Sequence[str]) -> str:
+    """`cis-alibaba-v2 4.2, 4.5; mlps2-l3 8.1.4.8`: the rule's controls in `frameworks`."""
+    return "; ".join(f"{f} {', '.join(info.frameworks[f])}" for f in frameworks
+                     if f in info.frameworks)
 
 
 def rules_list(paths: Sequence[Path], config: Config, fmt: str, out: TextIO,
@@ -52,15 +65,20 @@ def rules_list(paths: Sequence[Path], config: Config, fmt: str, out: TextIO,
     shown = shown or ListFilter()
     ruleset = _ruleset(paths, config).select(shown.selection or Selection.from_config(config))
     infos = [info for info in ruleset.infos(lang) if shown.keep(info)]
+    frameworks = shown.selection.frameworks if shown.selection else ()
     if fmt == "markdown":
-        out.write(markdown_table(infos))
+        out.write(markdown_table(infos, frameworks))
     elif fmt == "json":
         out.write(json.dumps([i.model_dump(mode="json") for i in infos], indent=2,
                              ensure_ascii=False) + "\n")
     else:
         width = max((len(i.id) for i in infos), default=2)
+        controls = {i.id: controls_text(i, frameworks) for i in infos}
+        cwidth = max((len(c) for c in controls.values()), default=0)
         for info in infos:
-            out.write(f"{v(info.id):<{width}}  {info.severity.value:<8}  {v(info.title)}\n")
+            column = f"{v(controls[info.id]):<{cwidth}}  " if frameworks else ""
+            out.write(f"{v(info.id):<{width}}  {info.severity.value:<8}  {column}"
+                      f"{v(info.title)}\n")
     return EXIT_OK
 
 
@@ -83,6 +101,13 @@ def rules_show(rule_id: str, paths: Sequence[Path], config: Config, out: TextIO,
         out.write(f"{t('rules.see')}: {v(ref)}\n")
     if info.tags:
         out.write(f"{t('rules.tags')}: {v(', '.join(info.tags))}\n")
+    if info.frameworks:
+        out.write(f"{t('rules.controls')}:\n")
+    for framework_id, controls in info.frameworks.items():
+        known = FRAMEWORKS[framework_id].controls
+        for control in controls:
+            title = f"  {known[control]}" if control in known else ""
+            out.write(f"  {v(framework_id)} {v(control)}{title}\n")
     return EXIT_OK
 
 

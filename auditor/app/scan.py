@@ -76,7 +76,7 @@ def _load_ruleset(options: ScanOptions) -> RuleSet:
     selected = ruleset.select(options.selection or Selection.from_config(config))
     if not selected.rules:
         log.warning("no rule selected: nothing is checked (see --rule, --skip-rule, "
-                    "--min-severity)")
+                    "--min-severity, --framework)")
     return selected
 
 

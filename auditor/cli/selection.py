@@ -1,4 +1,5 @@
-"""`--rule`, `--skip-rule` and `--min-severity`: which loaded rules run (scan, rules list).
+"""`--rule`, `--skip-rule`, `--min-severity` and `--framework`: which loaded rules run (scan,
+rules list).
 
 Each option's config key (`select`, `disable`, `min_severity`) is its default and the
 environment (`IMGAUDIT_RULE`, `IMGAUDIT_SKIP_RULE`: space-separated) wins over that; a value
@@ -16,6 +17,7 @@ import click
 from auditor.cli.options import env_name
 from auditor.engine import Selection
 from auditor.findings import SEVERITIES, Severity
+from auditor.frameworks import FRAMEWORKS
 
 
 def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -26,6 +28,10 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      envvar=env_name("skip_rule"), help="Do not run these rules (repeatable)."),
         click.option("--min-severity", type=click.Choice(SEVERITIES),
                      envvar=env_name("min_severity"), help="Do not run rules below this."),
+        click.option("--framework", "frameworks", multiple=True, metavar="ID",
+                     envvar=env_name("framework"),
+                     help="Only rules mapped to this framework (repeatable; "
+                          f"{', '.join(FRAMEWORKS)}; see docs/frameworks.md)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -35,7 +41,7 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def selection(p: dict[str, Any]) -> Selection:
     level = p["min_severity"]
     return Selection(tuple(p["rule"]), tuple(p["skip_rule"]),
-                     Severity(level) if level is not None else None)
+                     Severity(level) if level is not None else None, tuple(p["frameworks"]))
 
 
 def split_severities(_ctx: click.Context, param: click.Parameter,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from auditor.engine.codegen import Filter, Split, compile_filter, compile_split
 from auditor.engine.compiler import Compiled, compile_cond
@@ -18,6 +18,7 @@ from auditor.engine.conditions import Cond, Parser
 from auditor.engine.templates import Renderer, TemplateError, compile_message
 from auditor.errors import SourceProblem
 from auditor.findings import RuleInfo, Severity
+from auditor.frameworks import FRAMEWORKS
 from auditor.lang import DEFAULT_LANG, TRANSLATIONS
 from auditor.models import Image
 from auditor.yamlio import Loc, YamlDoc, did_you_mean, validation_problems
@@ -50,6 +51,17 @@ class RuleText(BaseModel):
 LOCALISED = ("title", "description", "remediation", "message")  # the keys RuleText translates
 
 
+def _control_text(value: Any) -> Any:
+    """A control id is a string: YAML reads an unquoted 4.10 as the number 4.1."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f"write control ids in quotes ('{value}'): YAML reads an unquoted "
+                         "4.10 as the number 4.1")
+    return value
+
+
+ControlId = Annotated[str, BeforeValidator(_control_text)]
+
+
 class RuleSpec(BaseModel):
     """One rule as written in YAML (DESIGN §5)."""
 
@@ -62,6 +74,11 @@ class RuleSpec(BaseModel):
     remediation: str = ""
     references: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    frameworks: dict[str, Annotated[list[ControlId], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="controls this rule evidences, by framework id: "
+                    f"{', '.join(FRAMEWORKS)} (see docs/frameworks.md)",
+        json_schema_extra={"propertyNames": {"enum": list(FRAMEWORKS)}})
     when: dict[str, Any] | None = Field(None, description="applicability filter (a condition)")
     require: dict[str, Any] = Field(description="what a compliant image satisfies (a condition)")
     message: str | None = Field(
@@ -172,6 +189,39 @@ def _translations(spec: RuleSpec, doc: YamlDoc,
     return renders, problems
 
 
+def _frameworks(value: dict[str, Any], doc: YamlDoc, base: Loc) -> list[SourceProblem]:
+    """Each framework must be declared (auditor/frameworks.py), each control id must be one of
+    its controls, and no control is named twice. Read from the rule's raw mapping, so that
+    these problems are reported with pydantic's (a number for a control id, an empty list)."""
+    mapping = value.get("frameworks")
+    problems: list[SourceProblem] = []
+    for framework_id, controls in (mapping.items() if isinstance(mapping, dict) else ()):
+        if not isinstance(framework_id, str) or not isinstance(controls, list):
+            continue  # pydantic said so
+        loc = (*base, "frameworks", framework_id)
+        framework = FRAMEWORKS.get(framework_id)
+        if framework is None:
+            hint = did_you_mean(framework_id, FRAMEWORKS)
+            problems.append(doc.problem(
+                loc, f"frameworks: unknown framework {framework_id!r}{hint}; known: "
+                f"{', '.join(FRAMEWORKS)}", key=True, code="rule.unknown-framework"))
+            continue
+        seen: set[str] = set()
+        for i, control in enumerate(controls):
+            if not isinstance(control, str):
+                continue
+            problem = framework.control_problem(control)
+            if problem is None and control in seen:
+                problem = f"control {control!r} of {framework_id} is listed twice"
+            elif problem is not None and framework.complete:
+                problem += did_you_mean(control, framework.controls)
+            if problem is not None:
+                problems.append(doc.problem((*loc, i), f"frameworks: {problem}",
+                                            code="rule.invalid-control"))
+            seen.add(control)
+    return problems
+
+
 def _examples(spec: RuleSpec, doc: YamlDoc,
               base: Loc) -> tuple[dict[str, list[Image]], list[SourceProblem]]:
     cases: dict[str, list[Image]] = {"pass": [], "fail": []}
@@ -224,7 +274,8 @@ def build_rule(doc: YamlDoc, value: Any, base: Loc) -> tuple[Rule | None, list[S
     render, template_problems = _template(spec.message, spec, doc, (*base, "message"))
     renders, translation_problems = _translations(spec, doc, base)
     examples, example_problems = _examples(spec, doc, base)
-    problems += parser.problems + template_problems + translation_problems + example_problems
+    problems += (parser.problems + template_problems + translation_problems + example_problems
+                 + _frameworks(value, doc, base))
     if problems or require is None:
         return None, problems
     rule = Rule(spec, doc, base, when, require, render, spec.severity, dict(spec.params), examples,

@@ -10,6 +10,7 @@ from auditor.config import Config
 from auditor.engine.rule import Rule
 from auditor.errors import UsageError
 from auditor.findings import RuleInfo, Severity
+from auditor.frameworks import FRAMEWORKS
 from auditor.lang import DEFAULT_LANG
 from auditor.yamlio import did_you_mean
 
@@ -32,11 +33,13 @@ def unmatched_problem(pattern: str, ids: Sequence[str]) -> str | None:
 @dataclass(frozen=True)
 class Selection:
     """Which loaded rules run: `--rule`, `--skip-rule`, `--min-severity` (or their config keys
-    `select`, `disable`, `min_severity`)."""
+    `select`, `disable`, `min_severity`), and `--framework` (rules mapped to one of these
+    frameworks)."""
 
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     min_severity: Severity | None = None
+    frameworks: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Config) -> Selection:
@@ -60,16 +63,22 @@ class RuleSet:
 
     def select(self, selection: Selection) -> RuleSet:
         """The rules named by `selection.only` (all when empty), less `selection.skip`, at or
-        above `selection.min_severity`. Every id or glob must name a rule: a typo must not
-        silently run (or skip) nothing."""
+        above `selection.min_severity`, mapped to one of `selection.frameworks` (when given).
+        Every id or glob must name a rule, every framework id a declared framework: a typo
+        must not silently run (or skip) nothing."""
         ids = self.ids()
         problems = [unmatched_problem(p, ids) for p in (*selection.only, *selection.skip)]
+        problems += [f"unknown framework {f!r}{did_you_mean(f, FRAMEWORKS)}; known: "
+                     f"{', '.join(FRAMEWORKS)}" for f in selection.frameworks
+                     if f not in FRAMEWORKS]
         if any(problems):
             raise UsageError("\n".join(p for p in problems if p))
         floor = selection.min_severity.rank if selection.min_severity is not None else 0
         return RuleSet([r for r in self.rules
                         if (not selection.only or matches(r.id, selection.only))
-                        and not matches(r.id, selection.skip) and r.severity.rank >= floor])
+                        and not matches(r.id, selection.skip) and r.severity.rank >= floor
+                        and (not selection.frameworks
+                             or set(selection.frameworks) & set(r.spec.frameworks))])
 
     def get(self, rule_id: str) -> Rule:
         """The rule with this id; an unknown id is a UsageError with a did-you-mean."""

@@ -48,6 +48,7 @@ MESSAGES: dict[str, str] = {
     "rules.remediation": "Remediation",
     "rules.see": "See",
     "rules.tags": "Tags",
+    "rules.controls": "Controls",
     # Markdown
     "md.title.fail": "## imgaudit: ❌ fails the gate (fail on {fail_on} and above)",
     "md.title.pass": "## imgaudit: ✅ passes the gate (fail on {fail_on} and above)",

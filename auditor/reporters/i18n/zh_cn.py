@@ -40,6 +40,7 @@ MESSAGES: dict[str, str] = {
     "rules.remediation": "修复建议",
     "rules.see": "参考",
     "rules.tags": "标签",
+    "rules.controls": "对应控制项",
     "md.title.fail": "## imgaudit：❌ 未通过门禁（{fail_on} 及以上级别即失败）",
     "md.title.pass": "## imgaudit：✅ 通过门禁（{fail_on} 及以上级别即失败）",
     "md.incomplete": "> [!CAUTION]\n> **扫描不完整**：{regions} 未能完整读取，"
