@@ -72,6 +72,24 @@ def test_pages_are_all_fetched_and_counted(fake: FakeEndpoint) -> None:
     assert sorted(s[1] for s in seen) == [1, 2, 3]
 
 
+def test_at_most_page_concurrency_requests_are_in_flight() -> None:
+    """A page's successor is asked for once its answer arrived (while it is parsed), yet never
+    more than `page_concurrency` requests wait for an answer at once."""
+    cloud = FakeCloud(latency=0.02)
+    cloud.add_images("cn-hangzhou", many_images("p", 1000))
+    with FakeEndpoint(cloud) as fake:
+        region = collect(request(fake, page_concurrency=2, lookup_account=False)).regions[0]
+    assert len(region.images) == 1000 and region.complete
+    calls = cloud.calls_of("DescribeImages")
+    assert sorted(int(c.params["PageNumber"]) for c in calls) == list(range(1, 11))
+    # each request waits at least the latency at the server: those windows are in flight
+    edges = sorted([(c.started, 1) for c in calls] + [(c.started + 0.02, -1) for c in calls])
+    in_flight = [0]
+    for _, step in edges:
+        in_flight.append(in_flight[-1] + step)
+    assert max(in_flight) <= 2
+
+
 def test_region_callback_counts_regions_done(fake: FakeEndpoint) -> None:
     from fakeecs import Fault
 
