@@ -7,6 +7,7 @@ is the versioned JSON report (see docs/json-report.md) and the input of `--basel
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal, TypeVar
@@ -14,6 +15,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_POLICY
+from auditor.frameworks import FRAMEWORKS, control_sort_key
 from auditor.lang import DEFAULT_LANG, Lang
 from auditor.models import DataNote
 
@@ -181,6 +183,65 @@ class RuleInfo(_Record):
 RuleCounts = tuple[int, int, int]  # the engine's count per rule: evaluated, failed, waived
 
 
+class ControlReport(_Record):
+    """One control of a framework: the rules that evidence it and their counts added up (image
+    checks: an image judged by two rules of the control counts twice). `fail`: a rule of it
+    has an open (unwaived) failure; `pass`: its rules judged images and none failed open;
+    `not evaluated`: its rules judged no image."""
+
+    id: str
+    title: str | None = None  # None: a control id the framework declares no title for
+    rules: list[str]
+    evaluated: int
+    passed: int
+    failed: int
+    waived: int
+    status: Literal["pass", "fail", "not evaluated"]
+
+
+class FrameworkReport(_Record):
+    """A framework some rule of the run maps to, with each of its controls so mapped."""
+
+    id: str
+    title: str
+    version: str
+    url: str
+    controls: list[ControlReport]
+
+
+def framework_reports(rules: list[RuleInfo], only: Sequence[str] = ()) -> list[FrameworkReport]:
+    """Per declared framework named by a rule's `frameworks:` (of `only` when given: `scan
+    --framework`), its controls (in number order) with their rules and counts (see
+    docs/frameworks.md)."""
+    reports = []
+    for framework in FRAMEWORKS.values():
+        if only and framework.id not in only:
+            continue
+        by_control: dict[str, list[RuleInfo]] = {}
+        for rule in rules:
+            for control in rule.frameworks.get(framework.id, []):
+                by_control.setdefault(control, []).append(rule)
+        if not by_control:
+            continue
+        controls = [_control_report(c, framework.controls.get(c), by_control[c])
+                    for c in sorted(by_control, key=control_sort_key)]
+        reports.append(FrameworkReport(id=framework.id, title=framework.title,
+                                       version=framework.version, url=framework.url,
+                                       controls=controls))
+    return reports
+
+
+def _control_report(control: str, title: str | None, rules: list[RuleInfo]) -> ControlReport:
+    evaluated = sum(r.evaluated for r in rules)
+    failed = sum(r.failed for r in rules)
+    waived = sum(r.waived for r in rules)
+    status: Literal["pass", "fail", "not evaluated"] = (
+        "fail" if failed > waived else "pass" if evaluated else "not evaluated")
+    return ControlReport(id=control, title=title, rules=[r.id for r in rules],
+                         evaluated=evaluated, passed=evaluated - failed, failed=failed,
+                         waived=waived, status=status)
+
+
 class RegionReport(_Record):
     region: str
     account_id: str | None = None
@@ -292,6 +353,7 @@ class AuditResult(_Record):
     baseline: BaselineSummary | None = None
     data_quality: list[DataNote] = Field(default_factory=list)  # values kept raw; nothing lost
     history: HistorySummary | None = None
+    frameworks: list[FrameworkReport] = Field(default_factory=list)  # controls the rules map to
     lang: Lang = DEFAULT_LANG  # the language of titles, messages and the human reports
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -38,9 +38,6 @@ class Framework:
         """Two control ids, to show what the pattern means."""
         return " or ".join(f"'{c}'" for c in list(self.controls)[:2])
 
-    @property
-    def label(self) -> str:
-        return f"{self.title} {self.version}"
 
 
 # CIS Alibaba Cloud Foundation Benchmark v2.0.0: every recommendation, numbered and titled as
@@ -164,7 +161,7 @@ FRAMEWORKS: dict[str, Framework] = {f.id: f for f in (
         id="cis-alibaba-v2",
         title="CIS Alibaba Cloud Foundation Benchmark",
         version="v2.0.0",
-        url="https://www.cisecurity.org/benchmark/alibaba_cloud",
+        url="https://benchmarks.cisecurity.org",
         source="recommendation numbers and titles as reproduced in "
                "turbot/steampipe-mod-alicloud-compliance (cis_v200/section_*.pp)",
         pattern=r"[1-9][0-9]*\.[1-9][0-9]*",
@@ -173,7 +170,7 @@ FRAMEWORKS: dict[str, Framework] = {f.id: f for f in (
     ),
     Framework(
         id="mlps2-l3",
-        title="GB/T 22239-2019 (MLPS 2.0), level 3",
+        title="MLPS 2.0 baseline, level 3",
         version="GB/T 22239-2019",
         url="https://openstd.samr.gov.cn/",
         source="clause numbers of GB/T 22239-2019 clause 8 (level 3), as used by Alibaba Cloud "

@@ -25,7 +25,7 @@ from auditor.collector import CollectRequest, collect
 from auditor.config import DEFAULT_WAIVER_WARNING_DAYS, Config
 from auditor.engine import Evaluation, RuleSet, Selection, evaluate, load_rules
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
-from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo
+from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo, framework_reports
 from auditor.history import DEFAULT_TIMEOUT, check_history
 from auditor.inventory import dump_inventory, load_inputs
 from auditor.lang import DEFAULT_LANG, Lang
@@ -125,12 +125,15 @@ def build_result(
                      images=len(r.images), total_count=r.total_count, errors=r.errors)
         for r in inventory.regions
     ]
+    rules = [info.counted(evaluation.counts.get(info.id, (0, 0, 0)))
+             for info in ruleset.infos(options.lang)]
     return AuditResult(
         scan=scan,
         fail_on=options.fail_on,
         regions=regions,
-        rules=[info.counted(evaluation.counts.get(info.id, (0, 0, 0)))
-               for info in ruleset.infos(options.lang)],
+        rules=rules,
+        frameworks=framework_reports(rules, options.selection.frameworks
+                                     if options.selection else ()),
         findings=evaluation.findings,
         waivers=evaluation.waivers,
         data_quality=inventory.all_notes,

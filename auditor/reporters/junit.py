@@ -5,7 +5,8 @@ a baseline is given), so the test view agrees with the exit code. Its single <fa
 those findings one line per image: Jenkins, GitLab and most viewers show only the first
 <failure> of a test case, so one element per finding would hide all but one. The rule's other
 findings (waived, below the threshold, unchanged since the baseline) are listed in its
-<system-out>. An incomplete region is an <error> test case of its own.
+<system-out>. An incomplete region is an <error> test case of its own. A rule's <properties>
+carry its counts and the controls it evidences (`framework.ID`, docs/frameworks.md).
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def _rule_case(result: AuditResult, rule: RuleInfo, findings: list[Finding],
                         ("failed", rule.failed), ("waived", rule.waived),
                         ("compliance", rule.compliance_text)):
         ET.SubElement(properties, "property", name=name, value=str(value))
+    for framework, controls in rule.frameworks.items():  # the controls it evidences
+        ET.SubElement(properties, "property", name=f"framework.{framework}",
+                      value=_clean(", ".join(controls)))
     open_ = [f for f in findings if result.fails_gate(f)]
     others = [f for f in findings if not result.fails_gate(f)]
     if open_:

@@ -41,6 +41,7 @@ def render(result: AuditResult, options: ReportOptions) -> str:
     head = "\n".join(_header(result, t)) + "\n"
     lines = _rules_table(result, t)
     body = _fit(lines, LIMIT // 4, t, "rules")
+    body += _fit(_frameworks_section(result, t), LIMIT // 8, t, "controls")
     body += _findings_section(result, LIMIT - len(head) - len(body) - 200, t)
     return head + body
 
@@ -103,6 +104,24 @@ def _rules_table(result: AuditResult, t: Catalogue) -> list[str]:
               f"| {r.evaluated} | {r.passed} | {r.failed} | {r.waived} | {open_[r.id]} "
               f"| {t.compliance(r.compliance)} |" for r in rules]
     return lines
+
+
+def _frameworks_section(result: AuditResult, t: Catalogue) -> list[str]:
+    """Per framework the rules map to: each control, its title, status, rules and counts."""
+    if not result.frameworks:
+        return []
+    lines = ["", t("md.compliance_by_framework")]
+    for fw in result.frameworks:
+        heading = t("md.framework_heading", title=cell(fw.title), version=cell(fw.version),
+                    id=cell(fw.id, 60))
+        lines += ["", heading, "", t("md.framework_head"), "|---|---|---|---|--:|--:|--:|--:|"]
+        for c in fw.controls:
+            status = t(f"framework.status.{c.status.replace(' ', '_')}")
+            mark = "❌ " if c.status == "fail" else "✅ " if c.status == "pass" else ""
+            lines.append(f"| {cell(c.id, 30)} | {cell(c.title or '')} | {mark}{status} "
+                         f"| {cell(', '.join(c.rules))} | {c.evaluated} | {c.passed} "
+                         f"| {c.failed} | {c.waived} |")
+    return [*lines, "", f"_{t('framework.counts_note')}_"]
 
 
 def _findings_section(result: AuditResult, budget: int, t: Catalogue) -> str:

@@ -26,13 +26,17 @@ from auditor.reporters.sarif_model import (
     Notification,
     ReportingConfiguration,
     ReportingDescriptor,
+    ReportingDescriptorReference,
+    ReportingDescriptorRelationship,
     Result,
     Run,
     RunAutomationDetails,
     SarifLog,
     Suppression,
+    Taxon,
     Tool,
     ToolComponent,
+    ToolComponentReference,
 )
 
 MAX_RESULTS = 25_000  # GitHub's limit per run
@@ -70,7 +74,8 @@ def build(result: AuditResult, options: ReportOptions) -> SarifLog:
     """The SARIF log (one run). Ids, levels and property names stay as they are in every
     language; the run's `language` says which one its message strings are in."""
     t = catalogue(result.lang)
-    rules = _rules(result, t)
+    taxonomies = _taxonomies(result)
+    rules = _rules(result, t, taxonomies)
     index = {rule.id: i for i, rule in enumerate(rules)}
     findings = [f for f in result.findings if options.include_suppressed or not f.suppressed]
     findings.sort(key=lambda f: -f.severity.rank)  # stable: most severe kept when truncating
@@ -79,10 +84,13 @@ def build(result: AuditResult, options: ReportOptions) -> SarifLog:
         tool=Tool(driver=ToolComponent(
             name=TOOL_NAME, version=result.scan.tool_version,
             semantic_version=result.scan.tool_version, rules=rules,
+            supported_taxonomies=[ToolComponentReference(name=x.name, index=i)
+                                  for i, x in enumerate(taxonomies)] or None,
         )),
         automation_details=RunAutomationDetails(id=automation_id(result)),
         invocations=[_invocation(result, len(findings), t)],
         results=[_result(result, f, index[f.rule_id], t) for f in kept],
+        taxonomies=taxonomies or None,
         language=SARIF_LANGUAGE[result.lang],
         properties=_run_properties(result, len(findings) - len(kept)),
     )
@@ -107,17 +115,42 @@ def automation_id(result: AuditResult) -> str:
     return f"imgaudit/{account}/{'+'.join(sorted(set(regions))) or 'no-region'}/"
 
 
-def _rules(result: AuditResult, t: Catalogue) -> list[ReportingDescriptor]:
+def _taxonomies(result: AuditResult) -> list[ToolComponent]:
+    """One taxonomy per framework the rules map to, its taxa the controls (SARIF §3.19.3)."""
+    return [ToolComponent(
+        name=fw.id, full_name=fw.title, version=fw.version, information_uri=fw.url,
+        taxa=[Taxon(id=c.id, short_description=MultiformatMessage(text=c.title) if c.title
+                    else None) for c in fw.controls],
+    ) for fw in result.frameworks]
+
+
+def _relationships(rule: RuleInfo, taxonomies: list[ToolComponent]
+                   ) -> list[ReportingDescriptorRelationship] | None:
+    """The rule's controls as links to the run's taxa."""
+    links = []
+    for i, taxonomy in enumerate(taxonomies):
+        taxa = [taxon.id for taxon in taxonomy.taxa or []]
+        links += [ReportingDescriptorRelationship(target=ReportingDescriptorReference(
+            id=control, index=taxa.index(control) if control in taxa else None,
+            tool_component=ToolComponentReference(name=taxonomy.name, index=i)))
+            for control in rule.frameworks.get(taxonomy.name, [])]
+    return links or None
+
+
+def _rules(result: AuditResult, t: Catalogue,
+           taxonomies: list[ToolComponent]) -> list[ReportingDescriptor]:
     known = {rule.id: rule for rule in result.rules}
     for finding in result.findings:  # a finding whose rule metadata is missing still needs one
         if finding.rule_id not in known:
             known[finding.rule_id] = RuleInfo(
                 id=finding.rule_id, title=finding.title, severity=finding.severity
             )
-    return [_descriptor(rule, t) for rule in known.values()]
+    return [_descriptor(rule, t, _relationships(rule, taxonomies)) for rule in known.values()]
 
 
-def _descriptor(rule: RuleInfo, t: Catalogue) -> ReportingDescriptor:
+def _descriptor(rule: RuleInfo, t: Catalogue,
+                relationships: list[ReportingDescriptorRelationship] | None = None
+                ) -> ReportingDescriptor:
     description = rule.description or rule.title
     remediation = rule.remediation or t("sarif.no_remediation")
     links = [ref for ref in rule.references if ref.startswith(("https://", "http://"))]
@@ -125,13 +158,17 @@ def _descriptor(rule: RuleInfo, t: Catalogue) -> ReportingDescriptor:
     markdown = f"**{rule.title}**\n\n{description}\n\n**{label}:** {remediation}"
     if links:
         markdown += "\n\n" + "\n".join(f"- <{link}>" for link in links)
+    controls = [f"{framework}/{control}" for framework, ids in rule.frameworks.items()
+                for control in ids]
     properties: dict[str, object] = {
-        "tags": ["security", "alibabacloud", "ecs-image", *rule.tags],
+        "tags": ["security", "alibabacloud", "ecs-image", *rule.tags, *controls],
         "imgaudit-severity": rule.severity.value,
         # the rule's posture in this scan, counted by the engine (docs/json-report.md)
         "evaluated": rule.evaluated, "passed": rule.passed, "failed": rule.failed,
         "waived": rule.waived, "compliance": rule.compliance,
     }
+    if rule.frameworks:  # the controls it evidences (also as tags and relationships)
+        properties["frameworks"] = rule.frameworks
     if rule.severity in SECURITY_SEVERITY:
         properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
     return ReportingDescriptor(
@@ -143,6 +180,7 @@ def _descriptor(rule: RuleInfo, t: Catalogue) -> ReportingDescriptor:
                                 markdown=markdown),
         help_uri=links[0] if links else None,
         default_configuration=ReportingConfiguration(level=LEVELS[rule.severity]),
+        relationships=relationships,
         properties=properties,
     )
 

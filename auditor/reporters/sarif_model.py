@@ -36,6 +36,32 @@ class ReportingConfiguration(_Sarif):
     level: Level
 
 
+class ToolComponentReference(_Sarif):
+    name: str
+    index: int | None = None
+
+
+class ReportingDescriptorReference(_Sarif):
+    id: str
+    index: int | None = None
+    tool_component: ToolComponentReference
+
+
+class ReportingDescriptorRelationship(_Sarif):
+    """A rule's link to a taxon (a control of a framework): SARIF §3.53."""
+
+    target: ReportingDescriptorReference
+    kinds: list[str] = Field(default_factory=lambda: ["relevant"])
+
+
+class Taxon(_Sarif):
+    """One control of a framework, in a run's `taxonomies` (SARIF §3.19.3)."""
+
+    id: str
+    name: str | None = None
+    short_description: MultiformatMessage | None = None
+
+
 class ReportingDescriptor(_Sarif):
     id: str
     name: str | None = None
@@ -44,15 +70,19 @@ class ReportingDescriptor(_Sarif):
     help: MultiformatMessage
     help_uri: str | None = None
     default_configuration: ReportingConfiguration
+    relationships: list[ReportingDescriptorRelationship] | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
 
 
 class ToolComponent(_Sarif):
     name: str
     version: str
+    full_name: str | None = None
     semantic_version: str | None = None
     information_uri: str | None = None
-    rules: list[ReportingDescriptor] = Field(default_factory=list)
+    rules: list[ReportingDescriptor] | None = None
+    taxa: list[Taxon] | None = None
+    supported_taxonomies: list[ToolComponentReference] | None = None
 
 
 class Tool(_Sarif):
@@ -135,6 +165,7 @@ class Run(_Sarif):
     automation_details: RunAutomationDetails
     invocations: list[Invocation]
     results: list[Result]
+    taxonomies: list[ToolComponent] | None = None  # the frameworks the rules map to
     column_kind: Literal["unicodeCodePoints", "utf16CodeUnits"] = "unicodeCodePoints"
     language: str | None = Field(None, description="RFC 5646 tag of the message strings "
                                  "(absent: en-US)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import groupby
+from unicodedata import east_asian_width
 
 from auditor.findings import SEVERITIES, AuditResult, Finding
 from auditor.reporters import ReportOptions
@@ -142,6 +143,42 @@ def _posture(result: AuditResult, t: Catalogue) -> str:
     return f"\n{t('text.compliance_by_rule')}\n" + "".join(f"{line.rstrip()}\n" for line in lines)
 
 
+_FRAMEWORK_COLUMNS = ("control", "status", "evaluated", "passed", "failed", "waived", "rules")
+
+
+def _cells(text: str) -> int:
+    """Terminal cells `text` takes: a CJK character takes two."""
+    return sum(2 if east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, *, left: bool) -> str:
+    fill = " " * (width - _cells(text))
+    return text + fill if left else fill + text
+
+
+def _frameworks(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
+    """Per framework the rules map to: each control, its status, counts and rules."""
+    if not result.frameworks:
+        return ""
+    out = [f"\n{t('text.compliance_by_framework')}\n"]
+    for framework in result.frameworks:
+        out.append(f"  {v(framework.title)}, {v(framework.version)} ({v(framework.id)})\n")
+        head = [t(f"framework.{name}") if name in ("control", "status", "rules")
+                else t(f"posture.{name}") for name in _FRAMEWORK_COLUMNS]
+        rows = [[v(c.id), t(f"framework.status.{c.status.replace(' ', '_')}"), str(c.evaluated),
+                 str(c.passed), str(c.failed), str(c.waived), v(", ".join(c.rules))]
+                for c in framework.controls]
+        widths = [max(_cells(row[i]) for row in [head, *rows]) for i in range(len(head))]
+        for number, row in enumerate([head, *rows]):
+            cells = [_pad(cell, w, left=i < 2 or i == 6)
+                     for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+            if number and row[1] == t("framework.status.fail"):
+                cells[1] = _paint(cells[1], "fail", options)
+            out.append(("    " + "  ".join(cells)).rstrip() + "\n")
+    out.append(f"  ({t('framework.counts_note')})\n")
+    return "".join(out)
+
+
 def _summary(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
     counts = result.counts_by_severity()
     waived = sum(1 for f in result.findings if f.suppressed)
@@ -174,5 +211,6 @@ def render(result: AuditResult, options: ReportOptions) -> str:
     if notes:
         out.append("\n" + notes)
     out.append(_posture(result, t))
+    out.append(_frameworks(result, options, t))
     out.append(_summary(result, options, t))
     return "".join(out)

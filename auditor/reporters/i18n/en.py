@@ -71,6 +71,7 @@ MESSAGES: dict[str, str] = {
     "md.baseline_head": " Baseline |",
     "md.waiver_expired": " (waiver expired)",
     "md.more.rules": "_… {count} more rules not shown; see the HTML or JSON report._",
+    "md.more.controls": "_… {count} more rows not shown; see the HTML or JSON report._",
     "md.more.findings": "_… {count} more findings not shown; see the HTML or JSON report._",
     "baseline.new": "new",
     "baseline.unchanged": "unchanged",
@@ -223,4 +224,21 @@ MESSAGES: dict[str, str] = {
     "html.expiring.other": "{count} waivers expiring soon",
     "html.expiring_item": "Rule {rule}, owner {owner}, expires {expires}",
     "html.waiver_state.expiring": "expiring",
+    # compliance by framework (every format; docs/frameworks.md)
+    "framework.control": "control",
+    "framework.status": "status",
+    "framework.rules": "rules",
+    "framework.status.pass": "pass",
+    "framework.status.fail": "fail",
+    "framework.status.not_evaluated": "not evaluated",
+    "framework.counts_note": "counts are image checks: an image judged by two rules of a "
+                             "control counts twice",
+    "text.compliance_by_framework": "compliance by framework:",
+    "md.compliance_by_framework": "### Compliance by framework",
+    "md.framework_heading": "#### {title}, {version} (`{id}`)",
+    "md.framework_head": "| Control | Title | Status | Rules | Evaluated | Passed | Failed "
+                         "| Waived |",
+    "html.compliance_by_framework": "Compliance by framework",
+    "html.control": "Control",
+    "html.rules": "Rules",
 }
