@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,8 +26,9 @@ from pydantic_core import PydanticCustomError
 from auditor.errors import RuleError, SourceProblem
 from auditor.findings import FailOn, Severity
 from auditor.formats import FORMATS
+from auditor.frameworks import FRAMEWORKS
 from auditor.lang import Lang
-from auditor.yamlio import YamlDoc, read_yaml, validation_problems
+from auditor.yamlio import YamlDoc, did_you_mean, read_yaml, validation_problems
 
 DEFAULT_CONFIG_NAME = "imgaudit.yaml"
 DEFAULT_WAIVER_WARNING_DAYS = 14  # waivers in use that expire this soon are warned about
@@ -38,6 +40,18 @@ SCAN_OPTION_KEYS = ("fail_on", "format", "region", "owner", "status", "endpoint"
 
 
 Pattern = Annotated[str, Field(min_length=1)]
+
+
+def _known_framework(name: str) -> str:
+    if name not in FRAMEWORKS:
+        raise PydanticCustomError(
+            "unknown_framework", "unknown framework {name}{hint}; known: {known}",
+            {"name": repr(name), "hint": did_you_mean(name, FRAMEWORKS),
+             "known": ", ".join(FRAMEWORKS)})
+    return name
+
+
+FrameworkId = Annotated[str, AfterValidator(_known_framework)]  # declared in auditor/frameworks.py
 # The keys of a waiver that select images; a waiver gives at least one.
 SELECTOR_KEYS = ("images", "image_names", "image_families", "tags", "accounts")
 
@@ -116,6 +130,9 @@ class Config(BaseModel):
     disable: list[str] = Field(default_factory=list,
                                description="rule ids or globs to skip: --skip-rule")
     min_severity: Severity | None = Field(None, description="rules below it are not run")
+    frameworks: list[FrameworkId] = Field(
+        default_factory=list,
+        description="run only the rules mapped to these frameworks: --framework")
     severity: dict[str, Severity] = Field(default_factory=dict, description="rule id -> severity")
     params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="rule id -> params")
     waivers: list[Waiver] = Field(default_factory=list)
@@ -163,7 +180,8 @@ class Config(BaseModel):
         defaults = {k: getattr(self, k) for k in SCAN_OPTION_KEYS if getattr(self, k) is not None}
         if self.history:  # a path, like `rules:`, is relative to the config file
             defaults["history"] = self.base_dir / self.history
-        selection = {"rule": self.select, "skip_rule": self.disable}  # option <- key
+        selection = {"rule": self.select, "skip_rule": self.disable,  # option <- key
+                     "frameworks": self.frameworks}
         return defaults | {option: value for option, value in selection.items() if value}
 
 

@@ -237,6 +237,12 @@ def _select(w: Workdir) -> None:
     assert _rule_ids(offline(w, "select: [IMG-PUBLIC-SELF]\n")) == {"IMG-PUBLIC-SELF"}
 
 
+def _frameworks(w: Workdir) -> None:
+    assert "IMG-PUBLIC-SELF" in _rule_ids(offline(w, "{}"))
+    mapped = _rule_ids(offline(w, "frameworks: [cis-alibaba-v2]\n"))
+    assert "IMG-UNENCRYPTED-DISK" in mapped and "IMG-PUBLIC-SELF" not in mapped
+
+
 def _disable(w: Workdir) -> None:
     assert "IMG-PUBLIC-SELF" in _rule_ids(offline(w, "{}"))
     assert "IMG-PUBLIC-SELF" not in _rule_ids(offline(w, "disable: [IMG-PUBLIC-SELF]\n"))
@@ -262,7 +268,7 @@ def _waivers(w: Workdir) -> None:
 
 ENGINE_CASES: dict[str, Callable[[Workdir], None]] = {
     "rules": _rules, "builtin_rules": _builtin_rules, "select": _select, "disable": _disable,
-    "severity": _severity, "params": _params, "waivers": _waivers,
+    "frameworks": _frameworks, "severity": _severity, "params": _params, "waivers": _waivers,
 }
 
 

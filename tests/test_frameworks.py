@@ -213,3 +213,28 @@ def test_scan_framework_from_the_environment_and_unknown_ones(tmp_path: Path) ->
     bad = invoke("scan", "--input", INVENTORY, "--framework", "CIS")
     assert bad.exit_code == 2
     assert "unknown framework 'CIS'" in bad.stderr and bad.stdout == ""
+
+
+# --- the config file's `frameworks:` ----------------------------------------------------------
+
+def test_config_frameworks_selects_and_the_command_line_replaces_it(tmp_path: Path) -> None:
+    config = _write(tmp_path, "frameworks: [mlps2-l3]\n", "imgaudit.yaml")
+    listed = invoke("rules", "list", "--config", config, "--format", "json").stdout
+    assert {r["id"] for r in json.loads(listed)} == {
+        rule for rule, framework, _ in _builtin_mappings() if framework == "mlps2-l3"}
+    replaced = invoke("rules", "list", "--config", config, "--framework", "cis-alibaba-v2")
+    assert [line.split()[0] for line in replaced.stdout.splitlines()] == [
+        "IMG-EOL-OS", "IMG-MAX-AGE", "IMG-UNENCRYPTED-DISK"]
+    report = invoke("scan", "--input", INVENTORY, "--config", config, "--format", "json",
+                    "--fail-on", "never")
+    assert [f["id"] for f in json.loads(report.stdout)["frameworks"]] == ["mlps2-l3"]
+
+
+def test_config_unknown_framework_is_a_positioned_error(tmp_path: Path) -> None:
+    config = _write(tmp_path, "select: [IMG-*]\nframeworks: [cis-alibaba-v2, mlps-l3]\n",
+                    "imgaudit.yaml")
+    result = invoke("scan", "--input", INVENTORY, "--config", config)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"imgaudit: error: {config}:2:30: frameworks.1: unknown framework 'mlps-l3' (did you "
+        "mean 'mlps2-l3'?); known: cis-alibaba-v2, mlps2-l3\n")

@@ -33,8 +33,8 @@ def unmatched_problem(pattern: str, ids: Sequence[str]) -> str | None:
 @dataclass(frozen=True)
 class Selection:
     """Which loaded rules run: `--rule`, `--skip-rule`, `--min-severity` (or their config keys
-    `select`, `disable`, `min_severity`), and `--framework` (rules mapped to one of these
-    frameworks)."""
+    `select`, `disable`, `min_severity`), and `--framework` (`frameworks`: rules mapped to
+    one of these frameworks)."""
 
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
@@ -43,7 +43,8 @@ class Selection:
 
     @classmethod
     def from_config(cls, config: Config) -> Selection:
-        return cls(tuple(config.select), tuple(config.disable), config.min_severity)
+        return cls(tuple(config.select), tuple(config.disable), config.min_severity,
+                   tuple(config.frameworks))
 
 
 @dataclass
