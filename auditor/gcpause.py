@@ -1,17 +1,17 @@
-"""Pause the cyclic garbage collector while a phase builds many long-lived records.
+"""Pause the cyclic garbage collector for a whole run of the command line.
 
-Loading 100,000 images, evaluating rules into 100,000s of findings, or building a large
-report creates millions of small objects, none of them garbage and none in a reference cycle.
-With the collector running, every few hundred allocations trigger a pass, and full passes walk
-all of them again: seconds of work that free nothing. Re-enabling the collector at the end of
-such a phase then triggers one more full pass over everything just built (measured: 2.4 s
-after a 100,000-image scan).
+Reading 100,000 images, evaluating rules into 100,000s of findings, or building a large
+report creates millions of small objects, none of them in a reference cycle: reference
+counting frees what is dropped (a streamed image, a parsed line) at once. With the cyclic
+collector running, every few hundred allocations trigger a pass, and full passes walk all the
+long-lived records (findings, the rules) again: seconds of work that free nothing.
 
-So the collector is paused during the phase, and at the end the objects that survived it are
-moved to the permanent generation (`gc.freeze`) before it is re-enabled: later passes skip
-them. Reference counting still frees them as soon as they are dropped; only a reference cycle
-among frozen objects would outlive its last reference (our records form none). Nested pauses
-are cheap: only the outermost one freezes and re-enables.
+So the application enters this pause once, around a whole command (`auditor.cli.main`); no
+stage (reader, engine, collector, reporter) pauses on its own. At the end the survivors are
+moved to the permanent generation (`gc.freeze`) before the collector is re-enabled, so a
+process that goes on (a test session) never walks them again; only a reference cycle among
+frozen objects would outlive its last reference (our records form none). Nested pauses are
+cheap: only the outermost one freezes and re-enables.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from pydantic import ValidationError
 
 from auditor import __version__
 from auditor.errors import InputError
-from auditor.gcpause import gc_paused
 from auditor.models import (
     INVENTORY_FORMAT,
     DataNote,
@@ -331,12 +330,10 @@ def merge(inventories: Sequence[Inventory]) -> Inventory:
 
 
 def load_inputs(paths: Sequence[Path]) -> Inventory:
-    """Every input file read and merged (100,000s of records, none of them garbage: the
-    cyclic GC is paused, see auditor/gcpause.py)."""
+    """Every input file read and merged."""
     if sum(1 for path in paths if str(path) == "-") > 1:
         raise InputError(Path("-"), "standard input can be read only once")
-    with gc_paused():
-        return _merge([_read(path) for path in paths])
+    return _merge([_read(path) for path in paths])
 
 
 def dump_inventory(inventory: Inventory) -> str:

@@ -27,6 +27,7 @@ from synth import generate  # noqa: E402
 
 from auditor.engine import RuleSet, builtin_rules_dir, evaluate, load_rules  # noqa: E402
 from auditor.engine.evaluate import failing  # noqa: E402
+from auditor.gcpause import gc_paused  # noqa: E402
 from auditor.models import Image, Inventory  # noqa: E402
 
 MISSION = ("IMG-PUBLIC-SELF", "IMG-NVME", "IMG-HIGH-RISK", "IMG-REQUIRED-TAGS")
@@ -85,4 +86,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    with gc_paused():  # as `imgaudit` runs every command (auditor/gcpause.py)
+        STATUS = main()
+    raise SystemExit(STATUS)

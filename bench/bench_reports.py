@@ -32,6 +32,7 @@ from auditor.findings import (
     fingerprint,
     image_arn,
 )
+from auditor.gcpause import gc_paused
 from auditor.reporters import FORMATS, ReportOptions, render
 
 ACCOUNT = "1234567890123456"
@@ -147,4 +148,6 @@ def browse(page_html: str) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    with gc_paused():  # as `imgaudit` runs every command (auditor/gcpause.py)
+        STATUS = main()
+    raise SystemExit(STATUS)

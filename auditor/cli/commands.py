@@ -55,6 +55,7 @@ from auditor.errors import (
     UsageError,
 )
 from auditor.findings import FAIL_ON_CHOICES
+from auditor.gcpause import gc_paused
 from auditor.safetext import visible
 
 EXIT_EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code:<3}  {text}"
@@ -253,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     asked = ErrorFormat(args)  # with --format json, each error is also JSON on stdout
     try:
-        with _sigterm_unwinds():
+        with _sigterm_unwinds(), gc_paused():  # the one GC pause: auditor/gcpause.py
             result = cli.main(args=args, prog_name="imgaudit", standalone_mode=False,
                               obj=asked)
         sys.stdout.flush()

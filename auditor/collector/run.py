@@ -44,7 +44,6 @@ from auditor.collector.region_ids import (
     requested_regions,
 )
 from auditor.errors import ApiError, CredentialsError, UsageError
-from auditor.gcpause import gc_paused
 from auditor.models import DataNote, Inventory, RegionInventory
 
 log = logging.getLogger("imgaudit.collector")
@@ -184,9 +183,7 @@ def collect_inventory(
     on_region: RegionCallback | None = None,
 ) -> Inventory:
     """The inventory of every region asked for; see the module docstring for what raises."""
-    # tens of thousands of new records: no cyclic GC passes holding the GIL the I/O threads need
-    with gc_paused():
-        return _collect_inventory(request, _Progress(progress, on_region))
+    return _collect_inventory(request, _Progress(progress, on_region))
 
 
 def _collect_inventory(request: CollectRequest, progress: _Progress) -> Inventory:

@@ -26,7 +26,6 @@ from auditor.findings import (
     image_arn,
     trusted,
 )
-from auditor.gcpause import gc_paused
 from auditor.lang import DEFAULT_LANG
 from auditor.models import Image, Inventory
 
@@ -161,8 +160,7 @@ def evaluate(
     findings: list[Finding] = []
     counts: dict[str, RuleCounts] = {}
     failures = RenderFailures()
-    with gc_paused():  # findings are many small objects, none garbage: auditor/gcpause.py
-        _evaluate(inventory, ruleset, index, today, findings, counts, failures, lang)
+    _evaluate(inventory, ruleset, index, today, findings, counts, failures, lang)
     return Evaluation(findings, index.reports(), counts, failures.warnings())
 
 

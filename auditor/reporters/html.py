@@ -17,7 +17,6 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from auditor.findings import SEVERITIES, AuditResult
-from auditor.gcpause import gc_paused
 from auditor.reporters import ReportOptions
 from auditor.reporters.html_data import findings_blob, summarize
 from auditor.reporters.i18n import Catalogue, catalogue
@@ -58,11 +57,6 @@ def _asset(name: str) -> Markup:
 
 
 def render(result: AuditResult, options: ReportOptions) -> str:
-    with gc_paused():
-        return _render(result)
-
-
-def _render(result: AuditResult) -> str:
     template = _environment().get_template("report.html.j2")
     fixed = result.baseline.fixed if result.baseline else []
     t = catalogue(result.lang)

@@ -14,7 +14,6 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from auditor.findings import AuditResult, Finding, RuleInfo, Severity, image_arn
-from auditor.gcpause import gc_paused
 from auditor.reporters import ReportOptions
 from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.reporters.sarif_model import (
@@ -62,9 +61,8 @@ LEVELS: dict[Severity, Level] = {
 
 
 def render(result: AuditResult, options: ReportOptions) -> str:
-    with gc_paused():
-        log = build(result, options)
-        return log.model_dump_json(by_alias=True, exclude_none=True, indent=1) + "\n"
+    log = build(result, options)
+    return log.model_dump_json(by_alias=True, exclude_none=True, indent=1) + "\n"
 
 
 SARIF_LANGUAGE = {"en": None, "zh-CN": "zh-CN"}  # None: SARIF's default, en-US
