@@ -1,19 +1,26 @@
-"""Read and merge input files: saved inventories and raw DescribeImages response bodies.
+"""Read and merge input files: saved inventories (JSON or JSON Lines) and raw DescribeImages
+response bodies, one batch of images at a time.
 
 A raw response is what the API (or `aliyun ecs DescribeImages`) prints: one page, or all pages
-merged by the CLI's pager. Both kinds are read by the one reader of `auditor.responses`, so an
+merged by the CLI's pager. Every kind is read by the one reader of `auditor.responses`, so an
 odd value never drops an image (it is kept raw in a data-quality note). Several files of one
 region merge into one region, de-duplicated by ImageId (the first copy kept, as the collector
 does, with a note). Raw pages of one listing (same owners, same TotalCount) are complete when
 their entries reach that TotalCount; a saved inventory's regions keep the completeness
-the collector recorded. Inputs are read whole, up to `MAX_INPUT_BYTES`; `-` is standard input,
-and a FIFO (`<(command)`) reads like a file.
+the collector recorded.
+
+`open_inputs` streams: images are validated a batch at a time while the scan evaluates them,
+and only the regions' metadata stays (`InventorySummary`). A JSON Lines inventory (`collect -o
+FILE.jsonl`, docs/inventory.md) is read line by line, so its size is not bounded; a JSON
+document (saved inventory or raw page) is read whole, up to `MAX_INPUT_BYTES`, and its images
+are turned into records batch by batch. `-` is standard input, and a FIFO (`<(command)`)
+reads like a file.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,16 +36,26 @@ from auditor.models import (
     DataNote,
     Image,
     Inventory,
+    InventorySummary,
     RegionInventory,
+    RegionSummary,
     Scope,
     owner_scope,
 )
-from auditor.responses import first_of_each, read_image, read_page
+from auditor.responses import read_image, read_page, repeated
 
 # Far above any real inventory (100,000 images are ~110 MB saved): a bound, so that an input
-# that never ends (/dev/zero, a runaway pipe) is refused instead of filling memory.
+# that never ends (/dev/zero, a runaway pipe) is refused instead of filling memory. A JSON
+# Lines inventory is read a line at a time: only each line is bounded.
 MAX_INPUT_BYTES = 1 << 30
+MAX_LINE_BYTES = 16 << 20
+LINES_LAYOUT = "jsonl"  # the header's `layout`: images follow, one per line
+BATCH = 1000  # images validated and evaluated at a time
 _CHUNK = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+
+Batch = tuple[str, str | None, list[Image]]  # region, account (when known), images
+Keep = Callable[[Image], bool]
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -54,68 +71,108 @@ def _open(path: Path) -> IO[bytes]:
         raise InputError(path, f"cannot read: {exc.strerror}", unreadable=True) from None
 
 
-def read_bytes(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
-    """The whole input, refused past `limit` bytes or when it cannot be JSON at all."""
-    handle = _open(path)
-    chunks: list[bytes] = []
-    size = 0
+def _close(handle: IO[bytes]) -> None:
+    if handle is not sys.stdin.buffer:
+        handle.close()
+
+
+def _read_chunks(path: Path, handle: IO[bytes], chunks: list[bytes], limit: int,
+                 until_newline: bool = False) -> None:
+    """Append chunks of `handle` to `chunks` until its end (or, with `until_newline`, the
+    first chunk holding a newline); refused past `limit` bytes or when it cannot be JSON."""
+    size = sum(map(len, chunks))
     try:
         while size <= limit:
             chunk = handle.read(_CHUNK)
             if not chunk:
                 break
-            if not chunks and chunk.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] not in (b"{", b"[", b""):
+            if not size and chunk.lstrip(b" \t\r\n" + _BOM)[:1] not in (b"{", b"[", b""):
                 raise InputError(path, "not JSON: it does not start with { or [")
             chunks.append(chunk)
             size += len(chunk)
+            if until_newline and b"\n" in chunk:
+                return
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}", unreadable=True) from None
-    finally:
-        if handle is not sys.stdin.buffer:
-            handle.close()
     if size > limit:
         raise InputError(path, f"larger than {limit >> 20} MiB, more than any real inventory; "
                                "is it the right file?")
+
+
+def read_bytes(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The whole input, refused past `limit` bytes or when it cannot be JSON at all."""
+    handle = _open(path)
+    chunks: list[bytes] = []
+    try:
+        _read_chunks(path, handle, chunks, limit)
+    finally:
+        _close(handle)
     return b"".join(chunks)
 
 
-def read_json(path: Path, notes: list[DataNote] | None = None) -> Any:
-    """Parse with orjson (twice as fast as the stdlib on a 100 MB inventory).
-
-    Bytes that are not UTF-8 are replaced by U+FFFD, with a note, so the rest is not lost."""
-    data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
+def _utf8(path: Path, data: bytes, notes: list[DataNote] | None, where: str = "") -> bytes:
+    """Bytes that are not UTF-8 replaced by U+FFFD, with a note, so the rest is not lost."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         if notes is not None:
-            notes.append(DataNote(source=str(path), message=f"bytes that are not UTF-8 (the "
-                                  f"first at byte {exc.start}) read as U+FFFD"))
+            notes.append(DataNote(source=str(path), message=f"{where}bytes that are not UTF-8 "
+                                  f"(the first at byte {exc.start}) read as U+FFFD"))
         data = data.decode("utf-8", errors="replace").encode()
+    return data
+
+
+def _loads(path: Path, data: bytes, notes: list[DataNote] | None, where: str = "") -> Any:
+    """Parse with orjson (twice as fast as the stdlib on a 100 MB inventory)."""
+    data = _utf8(path, data.removeprefix(_BOM), notes, where)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise InputError(path, f"not JSON: {exc.msg} at {where}") from None
+        at = f"line {exc.lineno}, column {exc.colno}" if not where else f"column {exc.colno}"
+        raise InputError(path, f"{where}not JSON: {exc.msg} at {at}") from None
+
+
+def read_json(path: Path, notes: list[DataNote] | None = None) -> Any:
+    """The whole input parsed; bytes that are not UTF-8 are read as U+FFFD, with a note."""
+    return _loads(path, read_bytes(path), notes)
 
 
 @dataclass
 class _Part:
-    """One file's share of one region; `listing` is (owners, TotalCount) for a raw page."""
+    """One file's share of one region. `listing` is (owners, TotalCount) for a raw page;
+    `pending` the image entries of a saved JSON region not read yet."""
 
     region: RegionInventory
     listing: tuple[tuple[str, ...], int | None] | None = None
     entries: int = 0  # the entries of a raw page, repeated ImageIds included
+    pending: list[Any] | None = None
 
 
 @dataclass
 class _File:
+    """One input, opened: its metadata read, its images still to come (`batches`)."""
+
     path: Path
-    inventory: Inventory
+    inventory: Inventory  # the file's metadata; regions hold the images already read
     parts: list[_Part] = field(default_factory=list)
+    lines: _Lines | None = None  # a JSON Lines inventory: the image lines still to read
 
     @property
     def accounts(self) -> set[str | None]:
         return {self.inventory.account_of(part.region) for part in self.parts}
+
+    def batches(self) -> Iterator[tuple[_Part, list[Image]]]:
+        """The file's images in its own order, at most BATCH at a time."""
+        if self.lines is not None:
+            yield from self.lines.batches(self.path, self.parts)
+            return
+        for part in self.parts:
+            if part.pending is not None:
+                yield from _saved_batches(part)
+                continue
+            images = part.region.images
+            for start in range(0, len(images), BATCH):
+                yield part, images[start:start + BATCH]
 
 
 def _problem(exc: ValidationError) -> str:
@@ -125,46 +182,61 @@ def _problem(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}"
 
 
-def _saved_images(region: dict[str, Any]) -> None:
-    """Each image mapping of a saved region replaced by its Image (freeing the mapping as it
-    goes: peak memory is the records plus what is left of the JSON); values kept raw and
-    entries left out are added to the region's notes and errors."""
-    images = region.get("images")
-    if not isinstance(images, list):
-        return
-    notes: list[DataNote] = []
-    errors: list[str] = []
-    name = region.get("region") if isinstance(region.get("region"), str) else None
-    kept = []
-    for index, item in enumerate(images):
-        image, image_notes = read_image(item, api=False)
-        images[index] = None
-        if image is None:
-            errors.append(f"image entry #{index + 1} left out: {image_notes[0].message}")
-            continue
-        kept.append(image)
-        notes += [n.model_copy(update={"region": name}) for n in image_notes]
-    region["images"] = kept
-    if notes:
-        region["notes"] = [*_list(region.get("notes")), *notes]
-    if errors:
-        region["errors"] = [*_list(region.get("errors")), *errors]
-        region["complete"] = False
+def _read_saved(part: _Part, item: Any, entry: str) -> Image | None:
+    """One saved image entry; values kept raw and entries left out go to the part's region
+    notes and errors (`entry` names the entry: `#3`, `on line 7`)."""
+    region = part.region
+    image, notes = read_image(item, api=False)
+    if image is None:
+        region.errors.append(f"image entry {entry} left out: {notes[0].message}")
+        region.complete = False
+        return None
+    region.notes += [n.model_copy(update={"region": region.region}) for n in notes]
+    return image
+
+
+def _saved_batches(part: _Part) -> Iterator[tuple[_Part, list[Image]]]:
+    """A saved region's entries as Images, a batch at a time, each mapping freed as it is
+    read (peak memory: what is left of the JSON, and one batch)."""
+    items = part.pending or []
+    part.pending = None
+    for start in range(0, len(items), BATCH):
+        batch = []
+        for index in range(start, min(start + BATCH, len(items))):
+            image = _read_saved(part, items[index], f"#{index + 1}")
+            items[index] = None
+            if image is not None:
+                batch.append(image)
+        yield part, batch
 
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _parse_inventory(path: Path, doc: dict[str, Any]) -> _File:
+def _metadata(path: Path, doc: dict[str, Any]) -> tuple[Inventory, list[list[Any] | None]]:
+    """A saved inventory's metadata validated, and each region's image entries set apart."""
+    pending: list[list[Any] | None] = []
     for region in _list(doc.get("regions")):
-        if isinstance(region, dict):
-            _saved_images(region)
+        images = region.get("images") if isinstance(region, dict) else None
+        if isinstance(images, list):
+            del region["images"]
+            pending.append(images)
+        else:
+            pending.append(None)  # not a list: validation says so
+    doc.pop("layout", None)
     try:
         inventory = Inventory.model_validate(doc)
     except ValidationError as exc:
         raise InputError(path, f"not a valid inventory: {_problem(exc)}") from None
-    return _File(path, inventory, [_Part(region) for region in inventory.regions])
+    return inventory, pending
+
+
+def _parse_inventory(path: Path, doc: dict[str, Any]) -> _File:
+    inventory, pending = _metadata(path, doc)
+    parts = [_Part(region, pending=items) for region, items in
+             zip(inventory.regions, pending, strict=True)]
+    return _File(path, inventory, parts)
 
 
 def _parse_raw(path: Path, doc: dict[str, Any], notes: list[DataNote]) -> _File:
@@ -202,9 +274,13 @@ def _is_raw(doc: Any) -> bool:
         key in doc for key in ("Images", "TotalCount", "RequestId", "RegionId"))
 
 
-def _read(path: Path) -> _File:
-    notes: list[DataNote] = []
-    doc = read_json(path, notes)
+def _is_lines_header(doc: Any) -> bool:
+    return (isinstance(doc, dict) and doc.get("format") == INVENTORY_FORMAT
+            and doc.get("layout") == LINES_LAYOUT)
+
+
+def _document(path: Path, doc: Any, notes: list[DataNote]) -> _File:
+    """A whole JSON input: a saved inventory or a raw DescribeImages response."""
     if isinstance(doc, dict) and doc.get("format") == INVENTORY_FORMAT:
         read = _parse_inventory(path, doc)
         read.inventory.notes[:0] = notes
@@ -218,9 +294,104 @@ def _read(path: Path) -> _File:
     )
 
 
-def load_file(path: Path) -> Inventory:
-    """One input file as an Inventory (a raw response becomes a one-region inventory)."""
-    return load_inputs([path])
+class _Lines:
+    """The image lines of a JSON Lines inventory, read as they are asked for."""
+
+    def __init__(self, handle: IO[bytes], rest: bytes, line: int) -> None:
+        self.handle, self.rest, self.line = handle, rest, line
+
+    def _lines(self, path: Path) -> Iterator[bytes]:
+        pending = self.rest
+        self.rest = b""
+        try:
+            while True:
+                cut = pending.find(b"\n")
+                if cut < 0:
+                    more = self.handle.readline(MAX_LINE_BYTES + 1)
+                    if not more:
+                        if pending.strip():
+                            yield pending
+                        return
+                    pending += more
+                    if len(pending) > MAX_LINE_BYTES:
+                        raise InputError(path, f"line {self.line + 1} is longer than "
+                                         f"{MAX_LINE_BYTES >> 20} MiB: not one image")
+                    continue
+                line, pending = pending[:cut], pending[cut + 1:]
+                self.line += 1
+                if line.strip():
+                    yield line
+        except OSError as exc:
+            raise InputError(path, f"cannot read: {exc.strerror}", unreadable=True) from None
+        finally:
+            _close(self.handle)
+
+    def batches(self, path: Path, parts: Sequence[_Part]) -> Iterator[tuple[_Part, list[Image]]]:
+        """`{"region": ..., ["account_id": ...,] "image": {...}}` per line, as batches of
+        consecutive lines of one region."""
+        by_key = {(p.region.account_id, p.region.region): p for p in parts}
+        part: _Part | None = None
+        batch: list[Image] = []
+        for text in self._lines(path):
+            where = f"line {self.line}: "
+            entry = _loads(path, text, None, where)
+            if not isinstance(entry, dict) or not isinstance(entry.get("region"), str) \
+                    or "image" not in entry:
+                raise InputError(path, f"{where}not an image line "
+                                 '({"region": ..., "image": {...}})')
+            key = (entry.get("account_id"), entry["region"])
+            target = by_key.get(key)
+            if target is None:
+                raise InputError(path, f"{where}region {entry['region']} is not listed in the "
+                                 "header line")
+            if target is not part or len(batch) >= BATCH:
+                if part is not None and batch:
+                    yield part, batch
+                part, batch = target, []
+            image = _read_saved(target, entry["image"], f"on line {self.line}")
+            if image is not None:
+                batch.append(image)
+        if part is not None and batch:
+            yield part, batch
+
+
+def _open_file(path: Path) -> _File:
+    """Open one input: a JSON Lines inventory is read up to its header, anything else whole."""
+    notes: list[DataNote] = []
+    handle = _open(path)
+    chunks: list[bytes] = []
+    lines = False  # the handle handed on to the line reader, which closes it
+    try:
+        _read_chunks(path, handle, chunks, MAX_INPUT_BYTES, until_newline=True)
+        data = b"".join(chunks)
+        cut = data.find(b"\n")
+        if cut >= 0 and data[cut + 1:].strip():  # more than one line: a header line?
+            header = _header(path, data[:cut], notes)
+            if header is not None:
+                read = _parse_inventory(path, header)
+                read.inventory.notes[:0] = notes
+                read.lines, lines = _Lines(handle, data[cut + 1:], 1), True
+                return read
+        chunks = [data]
+        _read_chunks(path, handle, chunks, MAX_INPUT_BYTES)
+    finally:
+        if not lines:
+            _close(handle)
+    doc = _loads(path, b"".join(chunks), notes)
+    return _document(path, doc, notes)
+
+
+def _header(path: Path, line: bytes, notes: list[DataNote]) -> dict[str, Any] | None:
+    """The first line as a JSON Lines header, or None when it is not one (the first line of
+    an indented JSON document is not JSON at all)."""
+    try:
+        doc = orjson.loads(_utf8(path, line.removeprefix(_BOM), None))
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict) or not _is_lines_header(doc):
+        return None
+    _utf8(path, line, notes, "line 1: ")  # the note only when it is the header
+    return doc
 
 
 def _owners_of(images: Sequence[Image]) -> list[str]:
@@ -239,7 +410,7 @@ def _listing_checks(parts: Sequence[_Part]) -> tuple[int | None, list[str]]:
 
     A listing is short when its pages hold fewer entries than its TotalCount; a page given
     twice (same RequestId and images) counts once, and an ImageId repeated within
-    the pages is a note (see `first_of_each`), not a missing page."""
+    the pages is a note, not a missing page."""
     listings: dict[tuple[tuple[str, ...], int | None], dict[Any, int]] = {}
     for part in parts:
         if part.listing is not None:
@@ -254,24 +425,6 @@ def _listing_checks(parts: Sequence[_Part]) -> tuple[int | None, list[str]]:
         if total is not None and present < total:
             errors.append(f"{present} of {total} images present in the input (pages missing?)")
     return (sum(totals) if totals else None), errors
-
-
-def _merge_region(name: str, parts: Sequence[_Part], account: str | None) -> RegionInventory:
-    images, repeats = first_of_each([i for p in parts for i in p.region.images], name)
-    raw_total, short = _listing_checks(parts)
-    saved_totals = [p.region.total_count for p in parts
-                    if p.listing is None and p.region.total_count is not None]
-    totals = [*saved_totals, *([raw_total] if raw_total is not None else [])]
-    return RegionInventory(
-        region=name,
-        account_id=account,
-        complete=all(p.region.complete for p in parts) and not short,
-        total_count=sum(totals) if totals else None,
-        images=images,
-        request_ids=[rid for p in parts for rid in p.region.request_ids],
-        errors=[err for p in parts for err in p.region.errors] + short,
-        notes=[note for p in parts for note in p.region.notes] + repeats,
-    )
 
 
 def _accounts(files: Sequence[_File]) -> list[str]:
@@ -290,52 +443,172 @@ def _accounts(files: Sequence[_File]) -> list[str]:
     return known
 
 
-def _merge(files: Sequence[_File]) -> Inventory:
-    """Regions of the same account and name merge; accounts are kept apart."""
-    known = _accounts(files)
-    by_region: dict[tuple[str | None, str], list[_Part]] = {}
-    for read in files:
-        for part in read.parts:
-            account = read.inventory.account_of(part.region) or (known[0] if known else None)
-            by_region.setdefault((account, part.region.region), []).append(part)
-    inventories = [read.inventory for read in files]
-    first = inventories[0]
-    owners = sorted({o for inv in inventories for o in inv.scope.owners})
-    several = len(known) > 1
-    regions = [_merge_region(name, parts, account if several else None)
-               for (account, name), parts in sorted(by_region.items(), key=_region_order)]
-    return Inventory(
-        tool_version=first.tool_version,
-        collected_at=max(inv.collected_at for inv in inventories),
-        source=first.source,
-        account_id=known[0] if len(known) == 1 else None,
-        account_names={k: v for inv in inventories for k, v in (inv.account_names or {}).items()}
-        or None,
-        scope=first.scope.model_copy(update={"owners": owners}),
-        regions=regions,
-        notes=[note for inv in inventories for note in inv.notes],
-    )
+@dataclass
+class _Region:
+    """One merged region (an account's region over every input) while its images stream."""
+
+    name: str
+    account: str | None  # the account its images are of, when known
+    parts: list[_Part] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # ImageIds read so far
+    repeats: list[DataNote] = field(default_factory=list)
+    images: int = 0  # kept in scope
+
+    def summary(self, several: bool) -> tuple[RegionSummary, list[DataNote]]:
+        parts = self.parts
+        raw_total, short = _listing_checks(parts)
+        saved_totals = [p.region.total_count for p in parts
+                        if p.listing is None and p.region.total_count is not None]
+        totals = [*saved_totals, *([raw_total] if raw_total is not None else [])]
+        region = RegionSummary(
+            region=self.name,
+            account_id=self.account if several else None,
+            complete=all(p.region.complete for p in parts) and not short,
+            images=self.images,
+            total_count=sum(totals) if totals else None,
+            request_ids=[rid for p in parts for rid in p.region.request_ids],
+            errors=[err for p in parts for err in p.region.errors] + short,
+        )
+        return region, [note for p in parts for note in p.region.notes] + self.repeats
 
 
-def _region_order(item: tuple[tuple[str | None, str], list[_Part]]) -> tuple[str, str]:
-    (account, name), _ = item
-    return name, account or ""
+class InventoryStream:
+    """Input files opened and merged; `batches()` reads their images once, then `summary()`
+    tells what reports need of the inventory (no image)."""
+
+    def __init__(self, files: Sequence[_File], keep: Keep | None = None) -> None:
+        self.files, self.keep = files, keep
+        known = _accounts(files)
+        self.account_id = known[0] if len(known) == 1 else None
+        self.several = len(known) > 1
+        self.regions: dict[tuple[str | None, str], _Region] = {}
+        self._part_region: dict[int, _Region] = {}
+        for read in files:
+            for part in read.parts:
+                account = read.inventory.account_of(part.region) or self.account_id
+                key = (account, part.region.region)
+                region = self.regions.get(key) or self.regions.setdefault(
+                    key, _Region(part.region.region, account))
+                region.parts.append(part)
+                self._part_region[id(part)] = region
+
+    def batches(self) -> Iterator[Batch]:
+        """Every image once (the first copy of an ImageId in a region), in input order,
+        at most BATCH at a time; with `keep`, only the images it keeps."""
+        keep = self.keep
+        for read in self.files:
+            for part, images in read.batches():
+                region = self._part_region[id(part)]
+                seen, kept = region.seen, []
+                for image in images:
+                    image_id = image.ImageId
+                    if image_id in seen:
+                        region.repeats.append(repeated(image_id, region.name))
+                    else:
+                        seen.add(image_id)
+                        if keep is None or keep(image):
+                            kept.append(image)
+                region.images += len(kept)
+                if kept:
+                    yield region.name, region.account, kept
+
+    def _sorted(self) -> list[_Region]:
+        return [region for _, region in sorted(
+            self.regions.items(), key=lambda item: (item[0][1], item[0][0] or ""))]
+
+    def summary(self) -> InventorySummary:
+        """The merged inventory without its images (once `batches()` has been read)."""
+        inventories = [read.inventory for read in self.files]
+        first = inventories[0]
+        regions, notes = [], [note for inv in inventories for note in inv.notes]
+        for region in self._sorted():
+            merged, more = region.summary(self.several)
+            regions.append(merged)
+            notes += more
+        owners = sorted({o for inv in inventories for o in inv.scope.owners})
+        return InventorySummary(
+            tool_version=first.tool_version,
+            collected_at=max(inv.collected_at for inv in inventories),
+            source=first.source,
+            account_id=self.account_id,
+            account_names={k: v for inv in inventories for k, v in
+                           (inv.account_names or {}).items()} or None,
+            scope=first.scope.model_copy(update={"owners": owners}),
+            regions=regions,
+            notes=notes,
+        )
+
+    def inventory(self) -> Inventory:
+        """Every image read and held: the merged Inventory."""
+        held: dict[int, list[Image]] = {}
+        by_name = {(r.name, r.account): r for r in self.regions.values()}
+        for name, account, images in self.batches():
+            held.setdefault(id(by_name[(name, account)]), []).extend(images)
+        summary = self.summary()
+        regions = []
+        for own, region in zip(self._sorted(), summary.regions, strict=True):
+            _, notes = own.summary(self.several)
+            regions.append(RegionInventory(
+                region=region.region, account_id=region.account_id, complete=region.complete,
+                total_count=region.total_count, images=held.get(id(own), []),
+                request_ids=region.request_ids, errors=region.errors, notes=notes))
+        return Inventory(
+            tool_version=summary.tool_version, collected_at=summary.collected_at,
+            source=summary.source, account_id=summary.account_id,
+            account_names=summary.account_names, scope=summary.scope, regions=regions,
+            notes=[note for read in self.files for note in read.inventory.notes])
 
 
-def merge(inventories: Sequence[Inventory]) -> Inventory:
-    """Merge inventories: regions of the same account and name merge, images de-duplicated
-    by ImageId."""
-    return _merge([_File(Path(f"<inventory {n + 1}>"), inv, [_Part(r) for r in inv.regions])
-                   for n, inv in enumerate(inventories)])
+def open_inputs(paths: Sequence[Path], keep: Keep | None = None) -> InventoryStream:
+    """Every input file opened (a JSON document read whole, a JSON Lines inventory up to its
+    header) and merged; images are read when `batches()` is."""
+    if sum(1 for path in paths if str(path) == "-") > 1:
+        raise InputError(Path("-"), "standard input can be read only once")
+    return InventoryStream([_open_file(path) for path in paths], keep)
 
 
 def load_inputs(paths: Sequence[Path]) -> Inventory:
-    """Every input file read and merged."""
-    if sum(1 for path in paths if str(path) == "-") > 1:
-        raise InputError(Path("-"), "standard input can be read only once")
-    return _merge([_read(path) for path in paths])
+    """Every input file read and merged, every image held."""
+    return open_inputs(paths).inventory()
 
 
-def dump_inventory(inventory: Inventory) -> str:
-    """Compact JSON (like the JSON report): a third smaller and faster than indented."""
+def load_file(path: Path) -> Inventory:
+    """One input file as an Inventory (a raw response becomes a one-region inventory)."""
+    return load_inputs([path])
+
+
+INVENTORY_FORMATS = ("json", "jsonl")
+
+
+def inventory_format(path: Path | str, given: str | None = None) -> str:
+    """`given`, else `jsonl` for a path ending in `.jsonl`, else `json`."""
+    if given is not None:
+        return given
+    return "jsonl" if str(path).lower().endswith(".jsonl") else "json"
+
+
+def dump_inventory(inventory: Inventory, fmt: str = "json") -> str:
+    """Compact JSON (like the JSON report: a third smaller and faster than indented), or
+    JSON Lines (`fmt` jsonl, see `dump_inventory_lines`)."""
+    if fmt == "jsonl":
+        return dump_inventory_lines(inventory)
     return inventory.model_dump_json(exclude_none=True)
+
+
+def dump_inventory_lines(inventory: Inventory) -> str:
+    """The JSON Lines inventory: a header line (the inventory without its images, with
+    `"layout": "jsonl"`), then one line per image, `{"region": ..., "image": {...}}` (and
+    `account_id` when the region names one). Every line ends with a newline."""
+    header = inventory.model_dump(mode="json", exclude_none=True,
+                                  exclude={"regions": {"__all__": {"images"}}})
+    first = {"format": header.pop("format"), "format_version": header.pop("format_version"),
+             "layout": LINES_LAYOUT, **header}
+    lines = [orjson.dumps(first).decode()]
+    for region in inventory.regions:
+        where = {"region": region.region}
+        if region.account_id is not None:
+            where["account_id"] = region.account_id
+        prefix = orjson.dumps(where).decode()[:-1] + ',"image":'
+        lines += [prefix + image.model_dump_json(exclude_none=True) + "}"
+                  for image in region.images]
+    return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ handled by `auditor.responses` (the image is kept, the value goes to a `DataNote
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -341,3 +342,59 @@ class Inventory(BaseModel):
     def all_notes(self) -> list[DataNote]:
         """Every data-quality note: the input's, then each region's."""
         return [*self.notes, *(note for region in self.regions for note in region.notes)]
+
+    def summary(self) -> InventorySummary:
+        """What reports need of this inventory: everything but the images."""
+        regions = [RegionSummary(region=r.region, account_id=r.account_id, complete=r.complete,
+                                 images=len(r.images), total_count=r.total_count,
+                                 request_ids=r.request_ids, errors=r.errors)
+                   for r in self.regions]
+        return InventorySummary(tool_version=self.tool_version, collected_at=self.collected_at,
+                                source=self.source, account_id=self.account_id,
+                                account_names=self.account_names, scope=self.scope,
+                                regions=regions, notes=self.all_notes)
+
+
+@dataclass(frozen=True)
+class RegionSummary:
+    """A region of an inventory whose images were read and let go: how many there were."""
+
+    region: str
+    account_id: str | None
+    complete: bool
+    images: int
+    total_count: int | None
+    request_ids: list[str]
+    errors: list[str]
+
+
+@dataclass(frozen=True)
+class InventorySummary:
+    """An inventory without its images (a streamed scan holds none): scope, regions, counts,
+    completeness and every data-quality note (the input's, then each region's)."""
+
+    tool_version: str
+    collected_at: datetime
+    source: Literal["api", "file"]
+    account_id: str | None
+    account_names: dict[str, str] | None
+    scope: Scope
+    regions: list[RegionSummary]
+    notes: list[DataNote]
+
+    @property
+    def complete(self) -> bool:
+        return all(region.complete for region in self.regions)
+
+    def account_of(self, region: RegionSummary) -> str | None:
+        return region.account_id or self.account_id
+
+    @property
+    def accounts(self) -> list[str]:
+        """Every known account of the inventory."""
+        known = {self.account_of(region) for region in self.regions} | {self.account_id}
+        return sorted(account for account in known if account)
+
+    @property
+    def image_count(self) -> int:
+        return sum(region.images for region in self.regions)

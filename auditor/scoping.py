@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from auditor.models import Image, Inventory, owner_scope
+from auditor.models import Image, Inventory, Scope, owner_scope
 
 PLAIN = ("OSType", "Architecture", "ImageFamily", "Usage")
 Match = Callable[[Image], bool]
@@ -69,19 +69,29 @@ def _matchers(scope: OfflineScope) -> list[Match]:
     return checks
 
 
+def matcher(scope: OfflineScope) -> Match | None:
+    """`image -> whether the scope lists it`; None when the scope filters nothing."""
+    if not scope:
+        return None
+    checks = _matchers(scope)
+    return lambda image: all(check(image) for check in checks)
+
+
+def recorded(scope: OfflineScope, inventory_scope: Scope) -> Scope:
+    """The scope an inventory records once `scope` filtered it."""
+    return inventory_scope.model_copy(update={
+        "owners": scope.owners if scope.owners is not None else inventory_scope.owners,
+        "statuses": scope.statuses if scope.statuses is not None else inventory_scope.statuses,
+        "filters": {**inventory_scope.filters, **scope.filters},
+    })
+
+
 def select(inventory: Inventory, scope: OfflineScope) -> Inventory:
     """The inventory holding only the images the scope lists; its recorded scope updated."""
-    if not scope:
+    keep = matcher(scope)
+    if keep is None:
         return inventory
-    checks = _matchers(scope)
-    regions = [
-        region.model_copy(update={"images": [i for i in region.images
-                                             if all(check(i) for check in checks)]})
-        for region in inventory.regions
-    ]
-    recorded = inventory.scope.model_copy(update={
-        "owners": scope.owners if scope.owners is not None else inventory.scope.owners,
-        "statuses": scope.statuses if scope.statuses is not None else inventory.scope.statuses,
-        "filters": {**inventory.scope.filters, **scope.filters},
-    })
-    return inventory.model_copy(update={"regions": regions, "scope": recorded})
+    regions = [region.model_copy(update={"images": list(filter(keep, region.images))})
+               for region in inventory.regions]
+    return inventory.model_copy(update={"regions": regions,
+                                        "scope": recorded(scope, inventory.scope)})

@@ -135,7 +135,7 @@ def write_stdout(stream: TextIO, text: str) -> None:
     """Write and flush standard output; a failure (a closed pipe, a full disk) is an
     OutputError, not a traceback at exit."""
     try:
-        stream.write(text)
+        _write(stream, text)
         stream.flush()
     except OSError as exc:
         raise OutputError("standard output", exc.strerror or str(exc), stdout=True) from None
@@ -203,7 +203,7 @@ def _stage(where: Target, text: str) -> str:
         raise OutputError(where.given, exc.strerror or str(exc)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            _write(handle, text)
         os.chmod(temp, _file_mode(where.path))  # mkstemp made it 0600
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
@@ -218,9 +218,15 @@ def _write_direct(where: Target, text: str) -> None:
     try:
         target: Path | int = where.path if where.path is not None else os.dup(where.fd or 0)
         with open(target, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            _write(handle, text)
     except OSError as exc:
         raise OutputError(where.given, exc.strerror or str(exc)) from None
+
+
+def _write(stream: TextIO, text: str, piece: int = 1 << 20) -> None:
+    """A piece at a time, so that a 100 MB report is not encoded into a second copy whole."""
+    for start in range(0, len(text), piece):
+        stream.write(text[start:start + piece])
 
 
 def _file_mode(path: Path) -> int:

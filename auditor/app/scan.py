@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -23,15 +23,16 @@ from auditor.app.output import STDOUT, Target
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.collector import CollectRequest, collect
 from auditor.config import DEFAULT_WAIVER_WARNING_DAYS, Config
-from auditor.engine import Evaluation, RuleSet, Selection, evaluate, load_rules
+from auditor.engine import Evaluation, RuleSet, Selection, load_rules
+from auditor.engine.evaluate import Batch, batches, evaluate_batches
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
 from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo, framework_reports
 from auditor.history import DEFAULT_TIMEOUT, check_history
-from auditor.inventory import dump_inventory, load_inputs
+from auditor.inventory import dump_inventory, inventory_format, load_inputs, open_inputs
 from auditor.lang import DEFAULT_LANG, Lang
-from auditor.models import Inventory, RegionInventory
+from auditor.models import Inventory, InventorySummary, RegionInventory
 from auditor.reporters import ReportOptions, render
-from auditor.scoping import OfflineScope, select
+from auditor.scoping import OfflineScope, matcher, recorded, select
 
 log = logging.getLogger("imgaudit")
 
@@ -81,12 +82,41 @@ def _load_ruleset(options: ScanOptions) -> RuleSet:
 
 
 def _inventory(options: ScanOptions) -> Inventory:
+    """The whole inventory, held: collected, or every input read (to save it)."""
     if options.inputs:
         inventory = load_inputs(options.inputs)
         return select(inventory, options.input_scope) if options.input_scope else inventory
     if options.collect is None:
         raise UsageError("nothing to scan: give --region (collect live) or --input FILE")
     return _collect(options.collect, options.progress)
+
+
+def _evaluated(options: ScanOptions, ruleset: RuleSet, targets: dict[str, Target],
+               stdout: TextIO, today: date) -> tuple[InventorySummary, Evaluation]:
+    """Read (or collect) the images and evaluate them. Input files are streamed: their images
+    are evaluated a batch at a time and let go; only findings and counts stay. A collected
+    inventory, or one saved with --save-inventory, is held whole."""
+    run = set(ruleset.ids())  # a waiver of a rule not run is neither used nor stale
+    waivers = [w for w in options.config.waivers if w.rule in run]
+
+    def evaluated(batches: Iterable[Batch]) -> Evaluation:
+        return evaluate_batches(batches, ruleset, waivers=waivers, today=today,
+                                lang=options.lang,
+                                expiry_warning_days=options.waiver_warning_days)
+
+    if options.inputs and options.save_inventory is None:
+        scope = options.input_scope
+        stream = open_inputs(options.inputs, matcher(scope) if scope else None)
+        evaluation = evaluated(stream.batches())
+        summary = stream.summary()
+        if scope:
+            summary = replace(summary, scope=recorded(scope, summary.scope))
+        return summary, evaluation
+    inventory = _inventory(options)
+    if options.save_inventory is not None:
+        text = dump_inventory(inventory, inventory_format(options.save_inventory))
+        output.write_output(targets["--save-inventory"], text, stdout)
+    return inventory.summary(), evaluated(batches(inventory))
 
 
 def _collect(request: CollectRequest, progress: Progress | None) -> Inventory:
@@ -96,7 +126,7 @@ def _collect(request: CollectRequest, progress: Progress | None) -> Inventory:
 
 
 def build_result(
-    inventory: Inventory,
+    inventory: InventorySummary,
     ruleset: RuleSet,
     evaluation: Evaluation,
     options: ScanOptions,
@@ -122,7 +152,7 @@ def build_result(
     )
     regions = [
         RegionReport(region=r.region, account_id=inventory.account_of(r), complete=r.complete,
-                     images=len(r.images), total_count=r.total_count, errors=r.errors)
+                     images=r.images, total_count=r.total_count, errors=r.errors)
         for r in inventory.regions
     ]
     rules = [info.counted(evaluation.counts.get(info.id, (0, 0, 0)))
@@ -136,7 +166,7 @@ def build_result(
                                      if options.selection else ()),
         findings=evaluation.findings,
         waivers=evaluation.waivers,
-        data_quality=inventory.all_notes,
+        data_quality=inventory.notes,
         lang=options.lang,
     )
 
@@ -177,15 +207,9 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
         ruleset = _load_ruleset(options)
         baseline = load_baseline(options.baseline) if options.baseline else None
     started_at = datetime.now(timezone.utc)
-    with _timed("collected or read the inventory"):
-        inventory = _inventory(options)
-    if options.save_inventory is not None:
-        output.write_output(targets["--save-inventory"], dump_inventory(inventory), stdout)
-    with _timed(f"evaluated {len(ruleset.rules)} rules on {inventory.image_count} images"):
-        run = set(ruleset.ids())  # a waiver of a rule not run is neither used nor stale
-        waivers = [w for w in options.config.waivers if w.rule in run]
-        evaluation = evaluate(inventory, ruleset, waivers=waivers, today=started_at.date(),
-                              lang=options.lang, expiry_warning_days=options.waiver_warning_days)
+    with _timed(f"read and evaluated {len(ruleset.rules)} rules"):
+        inventory, evaluation = _evaluated(options, ruleset, targets, stdout, started_at.date())
+    log.debug("%d images, %d findings", inventory.image_count, len(evaluation.findings))
     for warning in evaluation.warnings:
         log.warning("%s", warning)
     for waiver in evaluation.waivers:  # once, whatever the formats (each report says it too)
@@ -211,11 +235,12 @@ def _timed(what: str) -> Iterator[None]:
 
 
 def run_collect(request: CollectRequest, path: Path | str, progress: Progress | None,
-                stdout: TextIO) -> int:
-    """Collect only, and save the inventory (`-`: standard output); exit 3 when incomplete."""
+                stdout: TextIO, fmt: str | None = None) -> int:
+    """Collect only, and save the inventory (`-`: standard output) as JSON or JSON Lines
+    (`fmt`, else by the file's suffix); exit 3 when incomplete."""
     target = output.plan({"--output": path})["--output"]
     inventory = _collect(request, progress)
-    output.write_output(target, dump_inventory(inventory), stdout)
+    output.write_output(target, dump_inventory(inventory, inventory_format(path, fmt)), stdout)
     _warn_region_errors(inventory.regions)
     return EXIT_OK if inventory.complete else EXIT_INCOMPLETE
 

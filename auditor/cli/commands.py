@@ -56,6 +56,7 @@ from auditor.errors import (
 )
 from auditor.findings import FAIL_ON_CHOICES
 from auditor.gcpause import gc_paused
+from auditor.inventory import INVENTORY_FORMATS
 from auditor.safetext import visible
 
 EXIT_EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code:<3}  {text}"
@@ -160,7 +161,10 @@ def _stdout_format(ctx: click.Context, config: Config, p: dict[str, Any]) -> str
 @cli.command(epilog=EXIT_EPILOG)
 @collect_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="Where to write the inventory JSON.")
+              help="Where to write the inventory (`-`: standard output).")
+@click.option("--inventory-format", type=click.Choice(INVENTORY_FORMATS), default=None,
+              help="json: one document; jsonl: JSON Lines, one image per line, for "
+                   "inventories too large to hold (default: jsonl for a FILE.jsonl, else json).")
 @click.pass_context
 def collect(ctx: click.Context, /, **p: Any) -> int:
     """Collect the inventory only (no rules), for a later `scan --input`."""
@@ -170,7 +174,8 @@ def collect(ctx: click.Context, /, **p: Any) -> int:
     if request is None:
         raise UsageError("collect needs --region ID (repeatable) or --region all "
                          "(or --accounts FILE, --resource-directory)")
-    return app.run_collect(request, p["output"], terminal_progress(p["quiet"]), sys.stdout)
+    return app.run_collect(request, p["output"], terminal_progress(p["quiet"]), sys.stdout,
+                           p["inventory_format"])
 
 
 @cli.group()

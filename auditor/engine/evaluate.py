@@ -1,15 +1,14 @@
 """Evaluate a RuleSet over an inventory: pure, no I/O, deterministic output.
 
-Per rule and region, one list comprehension calls the compiled closures; Finding objects,
-evidence and messages are built only for images that fail.
+Per rule and batch of images, one generated list comprehension picks the failing images;
+Finding objects, evidence and messages are built only for them. The images are not kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from operator import attrgetter
 from typing import Any
 
 from auditor.config import Waiver
@@ -142,6 +141,14 @@ def make_finding(rule: Rule, image: Image, region: str, account: str | None, tod
     return finding_maker(rule, account, today, lang=lang)(image, region, waiver)
 
 
+Batch = tuple[str, str | None, Sequence[Image]]  # region, account (when known), images
+
+
+def batches(inventory: Inventory) -> Iterator[Batch]:
+    """An inventory held in memory as batches: a region at a time."""
+    return ((r.region, inventory.account_of(r), r.images) for r in inventory.regions)
+
+
 def evaluate(
     inventory: Inventory,
     ruleset: RuleSet,
@@ -151,48 +158,68 @@ def evaluate(
     lang: str = DEFAULT_LANG,
     expiry_warning_days: int = 0,
 ) -> Evaluation:
-    """Every finding of every rule on every image, waivers applied, sorted; titles and
-    messages in `lang`. Per rule, the images its `when` selected, the failing and the waived
-    ones (see `RuleInfo`). `expiry_warning_days`: report waivers in use that expire within
-    that many days."""
+    """`evaluate_batches` over a whole inventory held in memory."""
+    return evaluate_batches(batches(inventory), ruleset, waivers=waivers, today=today, lang=lang,
+                            expiry_warning_days=expiry_warning_days)
+
+
+def evaluate_batches(
+    batches: Iterable[Batch],
+    ruleset: RuleSet,
+    *,
+    waivers: Sequence[Waiver] = (),
+    today: date | None = None,
+    lang: str = DEFAULT_LANG,
+    expiry_warning_days: int = 0,
+) -> Evaluation:
+    """Every finding of every rule on every image, waivers applied, sorted (severity desc,
+    rule id, region, account, image id); titles and messages in `lang`. Images come in
+    batches (a streamed inventory) and are not kept: only the findings are. Per rule, the
+    images its `when` selected, the failing and the waived ones (see `RuleInfo`); an image
+    with a data-quality note counts like any other (its unreadable value reads as absent, as
+    the rule sees it). `expiry_warning_days`: report waivers in use that expire within that
+    many days."""
     today = today or utc_today()
     index = WaiverIndex(waivers, today, expiry_warning_days)
-    findings: list[Finding] = []
-    counts: dict[str, RuleCounts] = {}
     failures = RenderFailures()
-    _evaluate(inventory, ruleset, index, today, findings, counts, failures, lang)
+    rules = [_Counted(rule, today, index, failures, lang) for rule in ruleset.rules]
+    for region, account, images in batches:
+        for rule in rules:
+            rule.add(region, account or None, images)
+    findings = [finding for rule in rules for finding in rule.findings]
+    findings.sort(key=_order)
+    counts = {rule.rule.id: (rule.evaluated, len(rule.findings), rule.waived) for rule in rules}
     return Evaluation(findings, index.reports(), counts, failures.warnings())
 
 
-def _evaluate(inventory: Inventory, ruleset: RuleSet, index: WaiverIndex, today: date,
-              findings: list[Finding], counts: dict[str, RuleCounts],
-              failures: RenderFailures, lang: str) -> None:
-    """Findings come out sorted (severity desc, rule id, region, image id) by walking rules,
-    regions and failing images in that order, instead of sorting them afterwards.
+class _Counted:
+    """One rule over the batches: its findings and posture counts so far."""
 
-    Counts are of the images in the inventory (its scope); an image with a data-quality note
-    counts like any other (its unreadable value reads as absent, as the rule sees it)."""
-    by_region: dict[tuple[str, str], list[Image]] = {}
-    for part in inventory.regions:
-        account = inventory.account_of(part) or ""
-        by_region.setdefault((part.region, account), []).extend(part.images)
-    regions = sorted(by_region.items())
-    accounts = {account for (_, account) in by_region}
-    for rule in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id)):
-        makers = {account: finding_maker(rule, account or None, today, failures, lang)
-                  for account in accounts}
-        apply, split = index.apply, rule.split(today)
-        evaluated = failed = waived = 0
-        for (region, account), images in regions:
-            selected, hits = split(images)
-            hits.sort(key=_image_id)
-            make, known = makers[account], account or None
-            made = [make(i, region, apply(rule.id, i, known)) for i in hits]
-            evaluated, failed = evaluated + selected, failed + len(made)
-            if index.covers(rule.id):
-                waived += sum(1 for f in made if f.suppressed)
-            findings += made
-        counts[rule.id] = (evaluated, failed, waived)
+    def __init__(self, rule: Rule, today: date, index: WaiverIndex, failures: RenderFailures,
+                 lang: str) -> None:
+        self.rule, self.today, self.failures, self.lang = rule, today, failures, lang
+        self.split, self.apply = rule.split(today), index.apply
+        self.waivable = index.covers(rule.id)
+        self.makers: dict[str | None, FindingMaker] = {}
+        self.findings: list[Finding] = []
+        self.evaluated = self.waived = 0
+
+    def add(self, region: str, account: str | None, images: Sequence[Image]) -> None:
+        selected, hits = self.split(images)
+        self.evaluated += selected
+        if not hits:
+            return
+        make = self.makers.get(account)
+        if make is None:
+            make = self.makers[account] = finding_maker(self.rule, account, self.today,
+                                                        self.failures, self.lang)
+        rule_id, apply = self.rule.id, self.apply
+        made = [make(i, region, apply(rule_id, i, account)) for i in hits]
+        if self.waivable:
+            self.waived += sum(1 for f in made if f.suppressed)
+        self.findings += made
 
 
-_image_id = attrgetter("ImageId")
+def _order(finding: Finding) -> tuple[int, str, str, str, str]:
+    return (-finding.severity.rank, finding.rule_id, finding.region, finding.account_id or "",
+            finding.image_id)

@@ -11,4 +11,6 @@ from auditor.reporters import ReportOptions
 
 
 def render(result: AuditResult, options: ReportOptions) -> str:
-    return result.model_dump_json(by_alias=True) + "\n"
+    text = result.model_dump_json(by_alias=True)
+    text += "\n"  # in place (the only reference): no second copy of a 100 MB report
+    return text
