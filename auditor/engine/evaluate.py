@@ -55,24 +55,29 @@ def message(rule: Rule, image: Image, region: str, account: str | None = None,
 
 @dataclass
 class RenderFailures:
-    """Messages that failed to render, per rule: the first failure and how many."""
+    """Messages that failed to render, per rule: the first failure in the findings' order
+    (region, account, image id; whatever order the images came in) and how many."""
 
-    first: dict[str, tuple[str, str]] = field(default_factory=dict)  # rule id -> image, error
+    # rule id -> ((region, account, image id), error)
+    first: dict[str, tuple[tuple[str, str, str], str]] = field(default_factory=dict)
     count: dict[str, int] = field(default_factory=dict)
 
-    def add(self, rule_id: str, image_id: str, exc: Exception) -> None:
-        if rule_id not in self.first:
+    def add(self, rule_id: str, where: tuple[str, str, str], exc: Exception) -> None:
+        known = self.first.get(rule_id)
+        if known is None or where < known[0]:
             text = str(exc).replace("\n", " ")
             error = type(exc).__name__ + (f": {text[:200]}" if text else "")
-            self.first[rule_id] = (image_id, error)
+            self.first[rule_id] = (where, error)
         self.count[rule_id] = self.count.get(rule_id, 0) + 1
 
-    def warnings(self) -> list[str]:
-        """One line per rule whose message failed."""
+    def warnings(self, order: Sequence[str] = ()) -> list[str]:
+        """One line per rule whose message failed, rules in `order` first."""
+        rank = {rule_id: n for n, rule_id in enumerate(order)}
+        rules = sorted(self.first, key=lambda rule_id: rank.get(rule_id, len(rank)))
         return [f"rule {rule_id}: the message template failed for {self.count[rule_id]} "
-                f"finding(s), first for image {image_id} ({error}); those findings carry "
-                "the fallback message"
-                for rule_id, (image_id, error) in self.first.items()]
+                f"finding(s), first for image {self.first[rule_id][0][2]} "
+                f"({self.first[rule_id][1]}); those findings carry the fallback message"
+                for rule_id in rules]
 
 
 def _messages(rule: Rule, account: str | None, failures: RenderFailures,
@@ -95,7 +100,7 @@ def _messages(rule: Rule, account: str | None, failures: RenderFailures,
         try:
             return render(image, {**base, "region": region})
         except Exception as exc:  # a sandbox refusal or a type error must not stop a scan
-            failures.add(rule_id, image.ImageId, exc)
+            failures.add(rule_id, (region, account or "", image.ImageId), exc)
             return f"{title} (message template failed: {type(exc).__name__})"
 
     return text
@@ -189,7 +194,8 @@ def evaluate_batches(
     findings = [finding for rule in rules for finding in rule.findings]
     findings.sort(key=_order)
     counts = {rule.rule.id: (rule.evaluated, len(rule.findings), rule.waived) for rule in rules}
-    return Evaluation(findings, index.reports(), counts, failures.warnings())
+    order = [r.id for r in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id))]
+    return Evaluation(findings, index.reports(), counts, failures.warnings(order))
 
 
 class _Counted:
