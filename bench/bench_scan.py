@@ -1,28 +1,43 @@
-"""Scan benchmark: load, evaluate, report, a whole `imgaudit scan --input` over synthetic images.
+"""Scan benchmark: a whole `imgaudit scan --input` over synthetic images, beside the floor.
 
-    python bench/bench_scan.py            # 100,000 images
-    python bench/bench_scan.py -n 20000   # smaller
+    python bench/bench_scan.py              # 100,000 images, 3 alternating runs
+    python bench/bench_scan.py -n 20000     # smaller
+    python bench/bench_scan.py --million    # also 1,000,000 images (JSON Lines): memory, time
 
-Prints per phase the time and images/second, then the whole CLI run as a process with its peak
-memory. The four mission rules are also written by hand in plain Python over the same images,
-in the same run, and compared with the engine twice:
+First, whole processes, run alternately (floor, mission rules, every rule, ...) so that a
+noisy machine disturbs each side alike; the median of `--runs` runs of each, CPU (user +
+system) and wall seconds, and peak memory (max RSS):
+  floor: `../shared/bench/floor_scan.py`, called as it is: the four mission rules written as a
+  one-off script over the JSON file with orjson (no validation, no rule language);
+  mission: `imgaudit scan --input` with the same four rules, same file, JSON report on stdout;
+  all rules: every built-in rule, same file; and both over the same inventory saved as JSON
+  Lines (read a line at a time, images let go after each batch).
+With `--million`, a 1,000,000-image JSON Lines inventory (written a region at a time, never
+held) is scanned once with the mission rules and once with every rule, beside the 100,000-image
+one: peak memory, and the time ratio 1M / 100k (10 is linear).
+Then the phases of a scan in this process (load, evaluate, assemble and render), and the four
+mission rules written by hand in plain Python, compared with the engine twice:
   conditions only: deciding which images fail (engine: the rule's generated filter);
   full: building the Finding objects too (same message, evidence, fingerprint, ARN; both sides
   build records with the same `findings.trusted`, so the difference is the engine's own cost).
 Both comparisons check that the two sides agree on every (rule, region, image) finding.
-Targets (issue 2): engine within 2x of hand-written, whole scan under 5 s, peak under 1 GiB.
+Targets (issue 12): mission rules within 1.5x of the floor (CPU and wall), every rule under
+5 s, peak under 400 MiB at 100,000 images; (issue 2) engine within 2x of hand-written.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,7 +47,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from hand_rules import hand_failing, hand_findings  # noqa: E402
-from synth import generate  # noqa: E402
+from synth import generate, write_lines  # noqa: E402
 
 from auditor.app.scan import ScanOptions, build_result  # noqa: E402
 from auditor.engine import builtin_rules_dir, evaluate, load_rules  # noqa: E402
@@ -113,42 +128,129 @@ def bench_phases(path: Path, n: int) -> None:
          f"({n / t_all:,.0f} images/s, {len(evaluation.findings)} findings)")
     options = ScanOptions(inputs=[path], fail_on="never")
     started = datetime.now(timezone.utc)
-    t_result, result = timed(lambda: build_result(inventory, ruleset, evaluation, options,
-                                                  started))
+    t_result, result = timed(lambda: build_result(inventory.summary(), ruleset, evaluation,
+                                                  options, started))
     t_json, text = timed(lambda: render("json", result, ReportOptions()))
     line("assemble result + JSON report", t_result + t_json,
          f"({len(text) / 2**20:,.1f} MiB of JSON; peak RSS of this process "
          f"{peak_mib():,.0f} MiB)")
 
 
-def bench_process(path: Path, n: int) -> None:
-    command = [sys.executable, "-m", "auditor", "scan", "--input", str(path), "-q",
-               "--format", "json", "--fail-on", "never"]
-    start = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    wall = time.perf_counter() - start
-    line("(c) whole scan as a process", wall, f"({n / wall:,.0f} images/s, exit "
-         f"{done.returncode}, peak RSS {peak_mib(resource.RUSAGE_CHILDREN):,.0f} MiB)  "
-         "(targets < 5 s, < 1024 MiB)")
-    if done.returncode not in (0, 1):
-        print(done.stderr.decode(errors="replace"))
+FLOOR = HERE.parent.parent / "shared" / "bench" / "floor_scan.py"
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float  # user + system seconds
+    peak: float  # MiB (max RSS)
+
+
+def run_process(command: list[str], stdout: Path) -> Run:
+    """One process; its own CPU time and peak memory (os.wait4), stdout to a file."""
+    with stdout.open("wb") as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            err.seek(0)
+            raise SystemExit(f"{' '.join(command)} exited {code}:\n{err.read().decode()}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def scan_command(path: Path, rules: tuple[str, ...] = ()) -> list[str]:
+    selected = [arg for rule in rules for arg in ("--rule", rule)]
+    return [sys.executable, "-m", "auditor", "scan", "--input", str(path), "-q", "--format",
+            "json", "--fail-on", "never", *selected]
+
+
+def median_run(runs: list[Run]) -> Run:
+    return Run(*(statistics.median(getattr(r, k) for r in runs) for k in ("wall", "cpu", "peak")))
+
+
+def show(label: str, run: Run, note: str = "") -> None:
+    print(f"  {label:<28}{run.cpu:>8.2f}{run.wall:>9.2f}{run.peak:>10,.0f}  {note}")
+
+
+def same_findings(floor_out: Path, ours_out: Path) -> str:
+    """Whether the floor and imgaudit report the same (rule, region, image) findings (each
+    side words its messages its own way: the floor's lack the region the rules' name)."""
+    def keys(path: Path) -> set[tuple[str, ...]]:
+        doc = json.loads(path.read_bytes())
+        return {(f["rule_id"], f["region"], f["image_id"]) for f in doc["findings"]}
+    floor, ours = keys(floor_out), keys(ours_out)
+    return (f"same {len(ours):,} findings as the floor" if floor == ours
+            else f"findings DIFFER from the floor ({len(floor ^ ours):,} not in both)")
+
+
+def compare(path: Path, lines: Path, runs: int, out: Path) -> None:
+    """Floor and imgaudit alternately, `runs` times each; medians."""
+    sides = {
+        "floor (JSON)": [sys.executable, str(FLOOR), str(path)],
+        "mission rules (JSON)": scan_command(path, MISSION),
+        "every rule (JSON)": scan_command(path),
+        "mission rules (JSON Lines)": scan_command(lines, MISSION),
+        "every rule (JSON Lines)": scan_command(lines),
+    }
+    done: dict[str, list[Run]] = {label: [] for label in sides}
+    for _ in range(runs):
+        for n, (label, command) in enumerate(sides.items()):
+            done[label].append(run_process(command, out / f"{n}.json"))
+    agree = same_findings(out / "0.json", out / "1.json")
+    med = {label: median_run(found) for label, found in done.items()}
+    floor, mission = med["floor (JSON)"], med["mission rules (JSON)"]
+    print(f"whole processes, median of {runs} alternating runs (CPU = user + system):")
+    print(f"  {'':<28}{'CPU s':>8}{'wall s':>9}{'peak MiB':>10}")
+    show("floor (JSON)", floor, "../shared/bench/floor_scan.py, as it is")
+    show("mission rules (JSON)", mission, agree)
+    print(f"  {'  ratio mission / floor':<28}{mission.cpu / floor.cpu:>7.2f}x"
+          f"{mission.wall / floor.wall:>8.2f}x{'':>10}  (target <= 1.5x, CPU and wall)")
+    show("every rule (JSON)", med["every rule (JSON)"], "(target < 5 s)")
+    show("mission rules (JSON Lines)", med["mission rules (JSON Lines)"])
+    show("every rule (JSON Lines)", med["every rule (JSON Lines)"], "(target < 400 MiB)")
+
+
+def scale(small: Path, folder: Path, out: Path) -> None:
+    """1,000,000 images as JSON Lines beside 100,000: peak memory and the time ratio."""
+    big = folder / "million.jsonl"
+    t_gen, _ = timed(lambda: write_lines(1_000_000, str(big)))
+    print(f"1,000,000 images as JSON Lines: {big.stat().st_size / 2**20:,.0f} MiB "
+          f"({t_gen:.0f} s to write); one run each:")
+    print(f"  {'':<28}{'CPU s':>8}{'wall s':>9}{'peak MiB':>10}")
+    for label, rules in (("mission rules", MISSION), ("every rule", ())):
+        one, many = (run_process(scan_command(p, rules), out / "scale.json") for p in (small, big))
+        show(f"{label}, 100,000", one)
+        show(f"{label}, 1,000,000", many,
+             f"1M / 100k: CPU {many.cpu / one.cpu:.1f}x, wall {many.wall / one.wall:.1f}x "
+             "(10x is linear)")
+    big.unlink()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--images", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3, help="alternating runs of each process")
+    parser.add_argument("--million", action="store_true", help="also scan 1,000,000 images")
+    parser.add_argument("--no-phases", action="store_true", help="whole processes only")
     args = parser.parse_args()
     n = args.images
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "inventory.json"
+        folder = Path(tmp)
+        path, lines = folder / "inventory.json", folder / "inventory.jsonl"
         t_gen, doc = timed(lambda: generate(n))
         path.write_text(json.dumps(doc))
         del doc
+        write_lines(n, str(lines))  # the same images, one per line
         size = path.stat().st_size / 2**20
         print(f"{'synthetic inventory':<34}: {n:,} images, {size:,.1f} MiB ({t_gen:.2f} s)")
-        bench_process(path, n)  # first, while this process is still small
-        with gc_paused():  # as `imgaudit` runs every command (auditor/gcpause.py)
-            bench_phases(path, n)
+        compare(path, lines, args.runs, folder)  # first, while this process is still small
+        if args.million:
+            scale(lines, folder, folder)
+        if not args.no_phases:
+            with gc_paused():  # as `imgaudit` runs every command (auditor/gcpause.py)
+                bench_phases(path, n)
     return 0
 
 

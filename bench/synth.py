@@ -1,7 +1,8 @@
 """Synthetic image inventories: many varied, realistic DescribeImages images, fast and seeded.
 
 `generate(n)` returns a saved-inventory document (the collapsed form of auditor/models.py) for
-benchmarks and tests; `raw_page(...)` renders images back into the API's own response shape
+benchmarks and tests, `write_lines(n, path)` writes the same inventory as JSON Lines without
+holding it; `raw_page(...)` renders images back into the API's own response shape
 (wrapper levels, string booleans and sizes) for a fake ECS endpoint. Standard library only, so
 any test or server can import it.
 
@@ -13,7 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from typing import Any
@@ -211,6 +214,32 @@ def generate(n_images: int, *, regions: int = 3, seed: int = 0) -> dict[str, Any
                                "CreateFailed", "Deprecated"], "filters": {}},
         "regions": region_docs,
     }
+
+
+def write_lines(n_images: int, path: str, *, regions: int = 3, seed: int = 0) -> None:
+    """The inventory of `generate(n_images)`, as JSON Lines (a header line, then one image per
+    line), written a region at a time: a million images never held at once."""
+    if not 1 <= regions <= len(REGIONS):
+        raise ValueError(f"regions must be between 1 and {len(REGIONS)}")
+    rng = random.Random(seed)
+    doc = generate(0, regions=regions, seed=seed)
+    region_docs = []
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as body:
+        for r, (region, prefix) in enumerate(REGIONS[:regions]):
+            start, stop = n_images * r // regions, n_images * (r + 1) // regions
+            where = json.dumps({"region": region})[:-1] + ',"image":'
+            for i in range(start, stop):
+                image = json.dumps(_image(rng, i, prefix, seed), separators=(",", ":"))
+                body.write(f"{where}{image}}}\n")
+            region_docs.append({
+                "region": region, "complete": True, "total_count": stop - start,
+                "request_ids": _request_ids(rng, max(1, -(-(stop - start) // 100))),
+                "errors": []})
+        doc.update(layout="jsonl", regions=region_docs)
+        body.seek(0)
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(json.dumps(doc, separators=(",", ":")) + "\n")
+            shutil.copyfileobj(body, out, 1 << 20)
 
 
 def _raw_image(image: dict[str, Any]) -> dict[str, Any]:
