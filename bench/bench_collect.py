@@ -169,14 +169,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {n + 1} {label:>12}: wall {measured['wall']:5.2f} s, API phase "
                   f"{measured['phase']:5.2f} s, CPU {measured['cpu']:5.2f} s, "
                   f"{measured['calls']} calls, load {measured['load']}", flush=True)
-    print(f"{'':>14} {'wall':>6} {'API phase':>9} {'wall/bound':>10} {'phase/bound':>11} "
-          f"{'CPU s':>6} {'calls':>5}  (medians of {args.repeat})")
+    print(f"{'':>14} {'wall':>6} {'API phase':>9} {'outside':>7} {'wall/bound':>10} "
+          f"{'phase/bound':>11} {'CPU s':>6} {'calls':>5}  (medians of {args.repeat}; outside: "
+          "wall - API phase, i.e. start-up, credentials, inventory write, exit)")
     for label, runs in results.items():
         wall = statistics.median(r["wall"] for r in runs)
         phase = statistics.median(r["phase"] for r in runs)
         cpu = statistics.median(r["cpu"] for r in runs)
         calls = max(r["calls"] for r in runs)
-        print(f"{label:>14} {wall:6.2f} {phase:9.2f} {wall / bound:10.2f} "
+        outside = statistics.median(r["wall"] - r["phase"] for r in runs)
+        print(f"{label:>14} {wall:6.2f} {phase:9.2f} {outside:7.2f} {wall / bound:10.2f} "
               f"{phase / bound:11.2f} {cpu:6.2f} {calls:5d}")
     for label, runs in results.items():
         print(f"{label}: calls " + ", ".join(f"{a} {n}" for a, n in

@@ -73,8 +73,8 @@ def test_pages_are_all_fetched_and_counted(fake: FakeEndpoint) -> None:
 
 
 def test_at_most_page_concurrency_requests_are_in_flight() -> None:
-    """A page's successor is asked for once its answer arrived (while it is parsed), yet never
-    more than `page_concurrency` requests wait for an answer at once."""
+    """Pages are fetched concurrently, but never more than `page_concurrency` requests wait
+    for an answer at once."""
     cloud = FakeCloud(latency=0.02)
     cloud.add_images("cn-hangzhou", many_images("p", 1000))
     with FakeEndpoint(cloud) as fake:

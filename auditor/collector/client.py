@@ -197,19 +197,15 @@ class ApiClient:
         *,
         deadline: Deadline | None = None,
         max_attempts: int | None = None,
-        received: Callable[[], None] | None = None,
     ) -> T:
-        """`parse(body)` of a successful answer; a ValueError from `parse` is retried.
-
-        `received` is called when an answer's body has arrived, before it is parsed (the
-        caller may send its next request meanwhile)."""
+        """`parse(body)` of a successful answer; a ValueError from `parse` is retried."""
         deadline = deadline or Deadline(self.retry.region_budget)
         attempts = max_attempts or self.retry.max_attempts
         for attempt in range(attempts):
             if self._stop.is_set():
                 raise self._error(call, "Cancelled", "the collection was interrupted", None, None)
             try:
-                return self._once(call, parse, received)
+                return self._once(call, parse)
             except ApiError as error:
                 if not is_retryable(error.code, error.http_status) or attempt + 1 >= attempts:
                     raise
@@ -222,8 +218,7 @@ class ApiClient:
                 self._stop.wait(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _once(self, call: Call, parse: Callable[[bytes], T],
-              received: Callable[[], None] | None = None) -> T:
+    def _once(self, call: Call, parse: Callable[[bytes], T]) -> T:
         started = time.monotonic()
         with self._watchdog.watch(self.timeout) as slot:
             try:
@@ -253,8 +248,6 @@ class ApiClient:
                   response.status_code, len(body), (time.monotonic() - started) * 1000)
         if response.status_code >= 400:
             raise self._answered_error(call, response, body)
-        if received is not None:
-            received()
         try:
             return parse(body)
         except json.JSONDecodeError:  # truncated on the way, or not JSON: worth another try

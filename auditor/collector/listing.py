@@ -12,9 +12,8 @@ still fails after its retries is recorded, and the pages that did arrive are kep
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from queue import SimpleQueue
 
 from auditor.collector.client import ApiClient, Call
 from auditor.collector.page_body import Page, parse_page
@@ -98,11 +97,10 @@ class Pager:
     concurrency: int
     deadline: Deadline
 
-    def fetch(self, page: int, received: Callable[[], None] | None = None) -> Page:
+    def fetch(self, page: int) -> Page:
         params = {**self.params, "RegionId": self.region, "PageNumber": str(page)}
         call = Call(self.base_url, "DescribeImages", ECS_VERSION, params, self.region)
-        return self.client.call_parsed(call, parse_page, deadline=self.deadline,
-                                       received=received)
+        return self.client.call_parsed(call, parse_page, deadline=self.deadline)
 
     def listing(self, on_page: PageDone) -> Listing:
         """Every page; raises ApiError only when page 1 itself fails."""
@@ -135,52 +133,28 @@ class Pager:
         return listing
 
     def _fetch_rest(self, plan: _Plan, on_page: PageDone) -> dict[int, Page | ApiError]:
-        """Pages 2.. of the plan, re-planned as each one is read.
-
-        At most `concurrency` requests are in flight: a page's successor is asked for as soon
-        as its answer has arrived, while that answer is still being parsed (the CPU of parsing
-        overlaps the next request's wait instead of delaying it)."""
+        """Pages 2.. of the plan, `concurrency` at a time, re-planned as each one arrives."""
         results: dict[int, Page | ApiError] = {}
-        events: SimpleQueue[tuple[int, Page | ApiError | BaseException | None]] = SimpleQueue()
-        slots = max(1, self.concurrency)
 
-        def fetch_safely(number: int) -> None:
-            answered = False
-
-            def received() -> None:  # once per page, though a retried page may answer twice
-                nonlocal answered
-                if not answered:
-                    answered = True
-                    events.put((number, None))
-
-            result: Page | ApiError | BaseException
+        def fetch_safely(number: int) -> Page | ApiError:
             try:
-                result = self.fetch(number, received)
-                on_page(len(result.images))
+                page = self.fetch(number)
             except ApiError as error:
-                result = error
-            except BaseException as unexpected:  # re-raised by the listing's thread
-                result = unexpected
-            if not answered:
-                events.put((number, None))
-            events.put((number, result))
+                return error
+            on_page(len(page.images))
+            return page
 
-        with ThreadPoolExecutor(max_workers=2 * slots) as pool:
-            in_flight = unfinished = 0  # requests without an answer; pages not yet read
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            running: dict[Future[Page | ApiError], int] = {}
             while True:
-                while in_flight < slots and unfinished < 2 * slots and (
+                while len(running) < max(1, self.concurrency) and (
                         number := plan.take()) is not None:
-                    pool.submit(fetch_safely, number)
-                    in_flight, unfinished = in_flight + 1, unfinished + 1
-                if not unfinished:
+                    running[pool.submit(fetch_safely, number)] = number
+                if not running:
                     return results
-                number, result = events.get()
-                if result is None:
-                    in_flight -= 1
-                    continue
-                unfinished -= 1
-                if isinstance(result, Page):
-                    plan.arrived(number, result)
-                elif not isinstance(result, ApiError):
-                    raise result
-                results[number] = result
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    number = running.pop(future)
+                    result = results[number] = future.result()
+                    if isinstance(result, Page):
+                        plan.arrived(number, result)
