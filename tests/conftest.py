@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 from cli_helpers import CliResult, invoke
@@ -21,3 +22,56 @@ def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
 def run_cli() -> Callable[..., CliResult]:
     """`run_cli("scan", "--input", path)`: the CLI as a user runs it, output captured."""
     return invoke
+
+
+# --- The coverage floor ---------------------------------------------------------------------------
+# pyproject.toml measures branch coverage of `auditor` in every run (pytest-cov, child processes
+# included) and sets the floor ([tool.coverage.report] fail_under). Only the whole suite can reach
+# it, so only the whole suite is judged by it: a run of some files or tests, or with tests
+# deselected (-m "not slow", -k, --lf), says so in one line instead, and prints the coverage
+# table only when asked with --cov-report (and is judged only with --cov-fail-under N).
+
+TESTS = Path(__file__).resolve().parent
+DESELECTED = pytest.StashKey[bool]()
+FLOOR_LIFTED = pytest.StashKey[str]()
+
+
+def pytest_deselected(items: Sequence[pytest.Item]) -> None:
+    if items:
+        items[0].config.stash[DESELECTED] = True
+
+
+def _partial(config: pytest.Config) -> str | None:
+    """Why this run is less than the whole suite, or None."""
+    if config.stash.get(DESELECTED, False):
+        return "tests deselected"
+    asked = {(config.invocation_params.dir / str(arg).split("::")[0]).resolve()
+             for arg in config.args}
+    return None if asked == {TESTS} else f"only {' '.join(map(str, config.args))}"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    options = getattr(config.pluginmanager.getplugin("_cov"), "options", None)
+    if (options is None or options.cov_fail_under is None or config.option.collectonly
+            or _asked(config, "--cov-fail-under")):
+        return
+    why = _partial(config)
+    if why is not None:
+        config.stash[FLOOR_LIFTED] = f"the {options.cov_fail_under:g}% floor judges the whole " \
+                                     f"suite, not this partial run ({why})"
+        options.cov_fail_under = None
+        if not _asked(config, "--cov-report"):
+            options.cov_report.clear()  # a partial figure means nothing against the floor
+
+
+def _asked(config: pytest.Config, option: str) -> bool:
+    """Whether the command line itself (not pyproject's addopts) gives this option."""
+    return any(str(arg).startswith(option) for arg in config.invocation_params.args)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    if FLOOR_LIFTED in config.stash:
+        terminalreporter.write_line(f"coverage: {config.stash[FLOOR_LIFTED]}")

@@ -33,10 +33,12 @@ def scan_subprocess(*args: str, limit_bytes: int | None = None,
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    if limit_bytes:  # coverage's data file could not be written under the limit either:
+        env.pop("COVERAGE_PROCESS_CONFIG", None)  # this child is not measured
     return subprocess.run([sys.executable, "-m", "auditor", "scan", *EXAMPLE, *args],
                           check=False, preexec_fn=small_files if limit_bytes else None,
-                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
-                          **kwargs)  # type: ignore[call-overload]
+                          env=env, **kwargs)  # type: ignore[call-overload]
 
 
 # --- `-` is standard output -------------------------------------------------------------------
