@@ -1,4 +1,4 @@
-"""Every YAML example in README.md and docs/*.md works as documented.
+"""Every YAML example in README.md, CONTRIBUTING.md and docs/*.md works as documented.
 
 Each ```yaml block is classified by its top-level keys, and a block that fits no class fails
 the test (a new example is never silently skipped):
@@ -25,7 +25,7 @@ from cli_helpers import EXAMPLES, REPO, invoke
 
 from auditor.config import Config, load_config
 
-DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+DOCS = [REPO / "README.md", REPO / "CONTRIBUTING.md", *sorted((REPO / "docs").glob("*.md"))]
 RULE_KEYS = {"id", "title", "severity", "description", "remediation", "references", "tags",
              "when", "require", "message", "params", "tests", "i18n"}
 ONLY_RULE_KEYS = RULE_KEYS - set(Config.model_fields)
