@@ -51,7 +51,8 @@ def load_baseline(path: Path) -> BaselineReport:
         raise InputError(path, f"not a valid imgaudit JSON report: {where}: {first['msg']} "
                                f"({exc.error_count()} problem(s))") from None
     if not previous.scan.complete:
-        missing = ", ".join(r.region for r in previous.regions if not r.complete) or "unknown"
+        missing = ", ".join(previous.where(r.region, r.account_id)
+                            for r in previous.regions if not r.complete) or "unknown"
         raise InputError(path, f"the baseline scan was incomplete (regions: {missing}); "
                                "use the report of a complete scan")
     return BaselineReport(str(path), previous.scan,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal, TypeVar
@@ -339,6 +340,22 @@ class ScanInfo(_Record):
     complete: bool = True
 
 
+@dataclass
+class AccountSummary:
+    """One account's line of the per-account tables (text, Markdown, HTML)."""
+
+    account: str
+    label: str
+    regions: int = 0
+    images: int = 0
+    open: int = 0
+    incomplete: list[str] = field(default_factory=list)  # "region: why", one per region
+
+    @property
+    def complete(self) -> bool:
+        return not self.incomplete
+
+
 class AuditResult(_Record):
     """Everything a report shows: scope, completeness, rules, findings, waivers, baseline."""
 
@@ -367,6 +384,42 @@ class AuditResult(_Record):
     @property
     def failing(self) -> list[Finding]:
         return [f for f in self.findings if self.fails_gate(f)]
+
+    @property
+    def several_accounts(self) -> bool:
+        """Whether the scan holds more than one account (reports then name each one)."""
+        return len(self.scan.accounts) > 1
+
+    def account_label(self, account: str | None) -> str:
+        """`prod (1234567890123456)` when the account has a name, else its id."""
+        name = self.scan.account_names.get(account or "")
+        return f"{name} ({account})" if name else (account or "?")
+
+    def where(self, region: str, account: str | None) -> str:
+        """`cn-hangzhou`, or `prod (1234567890123456)/cn-hangzhou` in a scan of accounts."""
+        if self.several_accounts and account:
+            return f"{self.account_label(account)}/{region}"
+        return region
+
+    def by_account(self) -> list[AccountSummary]:
+        """Per account of a scan of several: regions, images, open findings, what is missing."""
+        if not self.several_accounts:
+            return []
+        rows = {a: AccountSummary(account=a, label=self.account_label(a))
+                for a in self.scan.accounts}
+        for region in self.regions:
+            row = rows.get(region.account_id or "")
+            if row is not None:
+                row.regions += 1
+                row.images += region.images
+                if not region.complete:
+                    row.incomplete.append(f"{region.region}: "
+                                          f"{'; '.join(region.errors) or 'not collected'}")
+        for finding in self.findings:
+            row = rows.get(finding.account_id or "")
+            if row is not None and not finding.suppressed:
+                row.open += 1
+        return list(rows.values())
 
     def data_quality_lines(self, limit: int) -> list[str]:
         """The data-quality notes as lines, at most `limit` and one saying how many more."""

@@ -155,3 +155,24 @@ def test_a_chinese_report_reads_as_chinese(open_report):
     detail = page.inner_text("#detail")
     assert "镜像 " in page.inner_text("#d-title") and "地域" in detail and "字段" in detail
     assert page.errors == []
+
+
+def test_the_account_filter_and_table_of_a_scan_of_several_accounts(open_report):
+    other = "1111111111111111"
+    result = sample_result(account=None)
+    accounts = ["1234567890123456", other]
+    findings = [f.model_copy(update={"account_id": accounts[n % 2]})
+                for n, f in enumerate(result.findings)]
+    regions = [r.model_copy(update={"account_id": a}) for r in result.regions for a in accounts]
+    scan = result.scan.model_copy(update={"accounts": accounts,
+                                          "account_names": {other: "prod"}})
+    page = open_report(result.model_copy(update={"findings": findings, "regions": regions,
+                                                 "scan": scan}))
+    assert page.is_visible("#by-account")
+    page.select_option("#f-account", label=f"prod ({other})")
+    assert len(rows(page)) == 3 and all(f"prod ({other})/" in r for r in rows(page))
+    page.click("#f-reset")
+    assert len(rows(page)) == 7
+    page.click(f'#by-account a[data-filter-account="{accounts[0]}"]')
+    assert len(rows(page)) == 4 and all(r.count(accounts[0]) for r in rows(page))
+    assert page.errors == [] and page.evaluate("window.__violations") == []

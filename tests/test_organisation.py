@@ -272,3 +272,71 @@ def test_list_accounts_answer_that_is_not_a_listing(fake: FakeEndpoint) -> None:
 
     with new_session(2) as session, pytest.raises(ApiError, match=r"no Accounts\.Account"):
         members(ApiClient(session, Credentials(KEY_ID, SECRET)), fake.url)
+
+
+def test_every_report_names_each_account_and_what_is_missing(
+    run_cli: Run, fake: FakeEndpoint, env: dict[str, str], rule: Path, tmp_path: Path
+) -> None:
+    _member(fake, PROD, "prod")
+    _member(fake, DENIED, "locked", assume_denied=True)
+    out = {fmt: tmp_path / f"r.{fmt}" for fmt in ("json", "sarif", "html", "junit", "markdown")}
+    files = [a for fmt, path in out.items() for a in (f"--{fmt}", path)]
+    result = run_cli("scan", "--endpoint", fake.url, "--no-builtin-rules", "--rules", rule,
+                     "--resource-directory", "--region", "cn-hangzhou", *files, env=env)
+    assert result.exit_code == 3, result.stderr
+    prod, locked = f"prod ({PROD})", f"locked ({DENIED})"
+    text = result.stdout
+    assert f"INCOMPLETE {locked}/cn-hangzhou: account {locked} not scanned" in text
+    assert f"    {prod}/cn-hangzhou  m-prod-pub is public" in text
+    assert f"  {prod}: 1 region(s), 1 images, 1 open findings, complete" in text
+    assert f"  {locked}: 1 region(s), 0 images, 0 open findings, INCOMPLETE" in text
+    markdown = out["markdown"].read_text()
+    md_prod, md_locked = f"prod \\({PROD}\\)", f"locked \\({DENIED}\\)"  # escaped
+    assert f"**Incomplete scan**: {md_locked}/cn-hangzhou could not" in markdown
+    assert f"| {md_prod} | 1 | 1 | 1 | yes |" in markdown
+    assert f"| {md_locked} | 1 | 0 | 0 | cn-hangzhou: account {md_locked} not scanned" in (
+        markdown)
+    junit = out["junit"].read_text()
+    assert f'message="region {locked}/cn-hangzhou incomplete: account {locked}' in junit
+    assert f"{prod}/cn-hangzhou m-prod-pub" in junit
+    sarif = json.loads(out["sarif"].read_text())
+    run = sarif["runs"][0]
+    assert run["automationDetails"]["id"].startswith(
+        f"imgaudit/{'+'.join(sorted([ACCOUNT_ID, PROD, DENIED]))}/cn-hangzhou/")
+    notes = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
+    assert any(n.startswith(f"Region {locked}/cn-hangzhou was not fully scanned: account")
+               for n in notes)
+    assert run["properties"]["incompleteRegions"] == [f"{locked}/cn-hangzhou"]
+    html = out["html"].read_text()
+    assert 'id="by-account"' in html and f'data-filter-account="{DENIED}"' in html
+    assert '<select id="f-account">' in html
+    assert f"<b>{locked}/cn-hangzhou</b>: account {locked} not scanned" in html
+    blob = json.loads(html.split('<script type="application/json" id="data">')[1]
+                      .split("</script>")[0])
+    assert blob["accounts"][PROD] == prod
+    images = {blob["strings"][im[0]]: blob["strings"][im[5]] for im in blob["images"]}
+    assert images == {"m-prod-pub": PROD}  # each image row names its account
+    again = run_cli("scan", "--endpoint", fake.url, "--rules", rule, "--resource-directory",
+                    "--region", "cn-hangzhou", "--baseline", out["json"], env=env)
+    assert again.exit_code == 2
+    assert f"incomplete (regions: {locked}/cn-hangzhou)" in again.stderr
+
+
+def test_a_baseline_of_another_account_set_is_refused(
+    run_cli: Run, fake: FakeEndpoint, env: dict[str, str], rule: Path, tmp_path: Path
+) -> None:
+    _member(fake, PROD, "prod")
+    baseline = tmp_path / "base.json"
+    first = run_cli("scan", "--endpoint", fake.url, "--no-builtin-rules", "--rules", rule,
+                    "--resource-directory", "--region", "cn-hangzhou", "--json", baseline,
+                    env=env)
+    assert first.exit_code == 1, first.stderr
+    alone = run_cli("scan", "--endpoint", fake.url, "--no-builtin-rules", "--rules", rule,
+                    "--region", "cn-hangzhou", "--baseline", baseline, env=env)
+    assert alone.exit_code == 2
+    assert f"different scope (account {PROD},{ACCOUNT_ID} vs {ACCOUNT_ID})" in alone.stderr
+    same = run_cli("scan", "--endpoint", fake.url, "--no-builtin-rules", "--rules", rule,
+                   "--resource-directory", "--region", "cn-hangzhou", "--baseline", baseline,
+                   "--format", "json", env=env)
+    assert same.exit_code == 0, same.stderr  # nothing new against the same account set
+    assert json.loads(same.stdout)["baseline"]["unchanged"] == 1

@@ -15,7 +15,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from auditor.findings import SEVERITIES, AuditResult, Finding, RuleInfo, Severity, image_arn
+from auditor.findings import (
+    SEVERITIES,
+    AccountSummary,
+    AuditResult,
+    Finding,
+    RuleInfo,
+    Severity,
+    image_arn,
+)
 from auditor.safetext import visible
 
 STATUS_OPEN, STATUS_WAIVED, STATUS_EXPIRED = 0, 1, 2
@@ -33,6 +41,7 @@ class ImageRow(NamedTuple):
     region: int
     owner: int
     arn: int  # ARN_FROM_ACCOUNT: the usual ARN, rebuilt by the page
+    account: int  # the image's account (the page labels and filters by it)
 
 
 class EvidenceRow(NamedTuple):
@@ -84,7 +93,7 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> 
     """The findings, images, rules and waivers as script-safe JSON text; `labels` are the
     words the script writes, in the report's language."""
     s = _Strings()
-    images: dict[tuple[str, str], int] = {}
+    images: dict[tuple[str | None, str, str], int] = {}
     image_rows: list[ImageRow] = []
     waivers: dict[WaiverRow, int] = {}
     rule_index = {rule.id: i for i, rule in enumerate(result.rules)}
@@ -95,12 +104,13 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> 
         if f.rule_id not in rule_index:
             rule_index[f.rule_id] = len(rules)
             rules.append(_rule({"id": f.rule_id, "title": f.title, "severity": f.severity.value}))
-        image = images.get((f.region, f.image_id))
+        image = images.get((f.account_id, f.region, f.image_id))
         if image is None:
-            image = images[f.region, f.image_id] = len(image_rows)
+            image = images[f.account_id, f.region, f.image_id] = len(image_rows)
             image_rows.append(ImageRow(
                 id=s(f.image_id), name=s.maybe(f.image_name), region=s(f.region),
-                owner=s.maybe(f.owner_alias), arn=_resource(s, f, result.scan.account_id)))
+                owner=s.maybe(f.owner_alias), arn=_resource(s, f, result.scan.account_id),
+                account=s.maybe(f.account_id)))
         rows.append(FindingRow(
             rule=rule_index[f.rule_id], severity=severity_index[f.severity], image=image,
             message=s(f.message),
@@ -114,6 +124,9 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> 
             "severities": list(SEVERITIES), "arn_from_account": ARN_FROM_ACCOUNT,
             "baseline": result.baseline is not None,
             "account": visible(result.scan.account_id or "") or None,
+            # a scan of several accounts: each account's label (`prod (1234...)`) by id
+            "accounts": {visible(a): visible(result.account_label(a))
+                         for a in result.scan.accounts} if result.several_accounts else None,
             "labels": labels or {}}
     return script_json(data)
 
@@ -182,6 +195,7 @@ class Summary:
     failing: int
     by_rule: list[dict[str, Any]] = field(default_factory=list)
     by_region: list[dict[str, Any]] = field(default_factory=list)
+    by_account: list[AccountSummary] = field(default_factory=list)  # a scan of several
 
 
 def _rule_row(rule_id: str, rule: RuleInfo | None, open_: int, waived: int) -> dict[str, Any]:
@@ -200,7 +214,8 @@ def summarize(result: AuditResult) -> Summary:
     """All the counts in one pass over the findings (there may be 100,000)."""
     open_by_rule: Counter[str] = Counter()
     waived_by_rule: Counter[str] = Counter()
-    open_by_region: Counter[str] = Counter()
+    open_by_region: Counter[tuple[str | None, str]] = Counter()
+    several = result.several_accounts
     open_by_severity: Counter[Severity] = Counter()
     expired = failing = 0
     for f in result.findings:
@@ -210,14 +225,16 @@ def summarize(result: AuditResult) -> Summary:
             continue
         expired += waiver is not None
         open_by_rule[f.rule_id] += 1
-        open_by_region[f.region] += 1
+        open_by_region[f.account_id if several else None, f.region] += 1
         open_by_severity[f.severity] += 1
         failing += result.fails_gate(f)
     rules = {rule.id: rule for rule in result.rules}
     by_rule = [_rule_row(rid, rules.get(rid), open_by_rule[rid], waived_by_rule[rid])
                for rid in sorted(set(rules) | set(open_by_rule) | set(waived_by_rule),
                                  key=lambda r: (-open_by_rule[r], r))]
-    by_region = [{"region": r.region, "images": r.images, "open": open_by_region[r.region],
+    by_region = [{"region": r.region, "where": result.where(r.region, r.account_id),
+                  "images": r.images,
+                  "open": open_by_region[r.account_id if several else None, r.region],
                   "complete": r.complete, "errors": r.errors} for r in result.regions]
     return Summary(
         open_by_severity={sev: open_by_severity[Severity(sev)] for sev in SEVERITIES},
@@ -226,4 +243,5 @@ def summarize(result: AuditResult) -> Summary:
         failing=failing,
         by_rule=by_rule,
         by_region=by_region,
+        by_account=result.by_account(),
     )

@@ -41,11 +41,12 @@ def render(result: AuditResult, options: ReportOptions) -> str:
         rules_suite.append(_rule_case(result, rule, by_rule.get(rule.id, []), t))
     scan_suite = _suite(f"{SUITE}.scan", result)
     for region in result.regions:
-        case = _case(f"{SUITE}.region", t("junit.region", region=v(region.region)))
+        where = v(result.where(region.region, region.account_id))
+        case = _case(f"{SUITE}.region", t("junit.region", region=where))
         if not region.complete:
             errors = [v(e) for e in region.errors]
             error = ET.SubElement(case, "error", message=_clean(
-                t("junit.region_incomplete", region=v(region.region),
+                t("junit.region_incomplete", region=where,
                   errors="; ".join(errors) or t("junit.unknown"))),
                 type="IncompleteScan")
             error.text = _clean("\n".join(errors))
@@ -109,36 +110,38 @@ def _rule_case(result: AuditResult, rule: RuleInfo, findings: list[Finding],
                     images=t.plural("junit.images", len(open_)), title=v(rule.title))
         failure = ET.SubElement(case, "failure", type=rule.severity.value,
                                 message=_clean(message))
-        lines = [_line(f, t) for f in open_]
+        lines = [_line(f, t, result) for f in open_]
         if rule.remediation:
             lines.append(t("junit.remediation", text=v(rule.remediation, newlines=True)))
         failure.text = _clean("\n".join(lines))
     if others:
         out = ET.SubElement(case, "system-out")
-        out.text = _clean("\n".join(_other_line(f, result.fail_on, t) for f in others))
+        out.text = _clean("\n".join(_other_line(f, result, t) for f in others))
     return case
 
 
-def _line(finding: Finding, t: Catalogue) -> str:
+def _line(finding: Finding, t: Catalogue, result: AuditResult) -> str:
     name = f" ({v(finding.image_name)})" if finding.image_name else ""
     extra = ""
     if finding.waiver and finding.waiver.expired:
         extra = t("junit.waiver_expired", expires=finding.waiver.expires.isoformat())
     if finding.baseline_state:
         extra += f" [{t('baseline.' + finding.baseline_state)}]"
-    return f"{v(finding.region)} {v(finding.image_id)}{name}: {v(finding.message)}{extra}"
+    where = v(result.where(finding.region, finding.account_id))
+    return f"{where} {v(finding.image_id)}{name}: {v(finding.message)}{extra}"
 
 
-def _other_line(finding: Finding, fail_on: str, t: Catalogue) -> str:
+def _other_line(finding: Finding, result: AuditResult, t: Catalogue) -> str:
     """A finding that does not fail the gate, and why."""
     waiver = finding.waiver
     if finding.suppressed and waiver is not None:
-        return t("junit.waived", region=v(finding.region), image=v(finding.image_id),
+        where = result.where(finding.region, finding.account_id)
+        return t("junit.waived", region=v(where), image=v(finding.image_id),
                  message=v(finding.message), reason=v(waiver.reason), owner=v(waiver.owner),
                  expires=waiver.expires.isoformat())
-    below = finding.severity.rank < fail_threshold(fail_on)
+    below = finding.severity.rank < fail_threshold(result.fail_on)
     why = t("junit.below") if below else t("junit.unchanged")
-    return f"{why}: {_line(finding, t)}"
+    return f"{why}: {_line(finding, t, result)}"
 
 
 def _count(root: ET.Element, suites: list[ET.Element]) -> None:

@@ -52,14 +52,16 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
     lines = [t("md.title.fail" if failing else "md.title.pass", fail_on=result.fail_on), ""]
     incomplete = [r for r in result.regions if not r.complete]
     if incomplete:
-        names = ", ".join(cell(r.region) for r in incomplete)
+        names = ", ".join(cell(result.where(r.region, r.account_id)) for r in incomplete)
         lines += [t("md.incomplete", regions=names), ""]
     regions = ", ".join(cell(r) for r in scan.regions) or t("md.none")
-    account = scan.account_id or ", ".join(scan.accounts) or t("md.unknown")
+    account = scan.account_id or ", ".join(
+        result.account_label(a) for a in scan.accounts) or t("md.unknown")
     lines += [t("md.scope", account=cell(account), regions=regions,
                 images=scan.images, time=f"{scan.finished_at:%Y-%m-%d %H:%M}",
                 version=cell(scan.tool_version)), ""]
     lines += _severity_table(result, t)
+    lines += _accounts_table(result, t)
     if result.baseline:
         b = result.baseline
         lines += ["", t("md.baseline", path=cell(b.path), new=b.new, unchanged=b.unchanged,
@@ -75,6 +77,18 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
         lines += ["", t("md.data_quality", count=len(result.data_quality)), ""]
         lines += [f"- {cell(line)}" for line in result.data_quality_lines(NOTES_SHOWN)]
     lines += ["", t("md.failing", count=failing)]
+    return lines
+
+
+def _accounts_table(result: AuditResult, t: Catalogue) -> list[str]:
+    """Per account of a scan of several: regions, images, open findings, what is missing."""
+    rows = result.by_account()
+    if not rows:
+        return []
+    lines = ["", t("md.accounts"), "", t("md.accounts_head"), "|---|--:|--:|--:|---|"]
+    lines += [f"| {cell(row.label)} | {row.regions} | {row.images} | {row.open} | "
+              f"{t('md.account_complete') if row.complete else cell('; '.join(row.incomplete))}"
+              " |" for row in rows]
     return lines
 
 
@@ -132,16 +146,18 @@ def _findings_section(result: AuditResult, budget: int, t: Catalogue) -> str:
     extra = t("md.baseline_head") if result.baseline else ""
     lines = ["", t("md.top_findings"), "", t("md.findings_head") + extra,
              "|---|---|---|---|---|" + ("---|" if result.baseline else "")]
-    lines += [_finding_row(f, result.baseline is not None, t) for f in open_[:TOP_FINDINGS]]
+    lines += [_finding_row(f, result.baseline is not None, t, result)
+              for f in open_[:TOP_FINDINGS]]
     text = _fit(lines, budget, t, "findings", extra=max(0, len(open_) - TOP_FINDINGS))
     return text
 
 
-def _finding_row(f: Finding, baseline: bool, t: Catalogue) -> str:
+def _finding_row(f: Finding, baseline: bool, t: Catalogue, result: AuditResult) -> str:
     image = cell(f.image_id, 60) + (f" {cell(f.image_name, 60)}" if f.image_name else "")
     expired = t("md.waiver_expired") if f.waiver and f.waiver.expired else ""
     row = (f"| {_EMOJI[f.severity.value]} {t.severity(f.severity.value)} | "
-           f"{cell(f.rule_id, 60)} | {image} | {cell(f.region)} | {cell(f.message)}{expired} |")
+           f"{cell(f.rule_id, 60)} | {image} | {cell(result.where(f.region, f.account_id))} | "
+           f"{cell(f.message)}{expired} |")
     state = t(f"baseline.{f.baseline_state}") if f.baseline_state else ""
     return row + (f" {state} |" if baseline else "")
 

@@ -249,7 +249,7 @@ def _result_properties(finding: Finding) -> dict[str, object]:
 def _invocation(result: AuditResult, total: int, t: Catalogue) -> Invocation:
     notes = [
         Notification(level="error", descriptor={"id": "incomplete-region"}, message=Message(
-            text=t("sarif.incomplete", region=r.region,
+            text=t("sarif.incomplete", region=result.where(r.region, r.account_id),
                    errors="; ".join(r.errors) or t("sarif.unknown"))))
         for r in result.regions if not r.complete
     ]
@@ -279,7 +279,8 @@ def _run_properties(result: AuditResult, dropped: int) -> dict[str, object]:
     props: dict[str, object] = {
         "complete": result.scan.complete,
         "regions": sorted({r.region for r in result.regions} | set(result.scan.regions)),
-        "incompleteRegions": [r.region for r in result.regions if not r.complete],
+        "incompleteRegions": [result.where(r.region, r.account_id)
+                              for r in result.regions if not r.complete],
         "omittedResults": dropped,
     }
     if result.baseline:

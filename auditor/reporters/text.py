@@ -33,8 +33,10 @@ def _header(result: AuditResult, t: Catalogue) -> str:
              count=len(scan.regions), regions=regions, rules=len(result.rules)) + "\n"
 
 
-def _finding_line(finding: Finding, t: Catalogue, previous_run: int | None = None) -> str:
-    """Region, image id (unless the message names it already), message and marks."""
+def _finding_line(finding: Finding, t: Catalogue, previous_run: int | None = None,
+                  result: AuditResult | None = None) -> str:
+    """Region (with its account in a scan of several), image id (unless the message names
+    it already), message and marks."""
     marks = []
     if finding.waiver is not None:
         waiver = finding.waiver
@@ -49,7 +51,8 @@ def _finding_line(finding: Finding, t: Catalogue, previous_run: int | None = Non
     suffix = f"  [{'; '.join(marks)}]" if marks else ""
     named = finding.message and finding.image_id in finding.message
     image = "" if named else f"{v(finding.image_id)}  "
-    return f"    {v(finding.region)}  {image}{v(finding.message)}{suffix}\n"
+    where = result.where(finding.region, finding.account_id) if result else finding.region
+    return f"    {v(where)}  {image}{v(finding.message)}{suffix}\n"
 
 
 def _new_in_history(finding: Finding, previous_run: int | None) -> bool:
@@ -59,7 +62,8 @@ def _new_in_history(finding: Finding, previous_run: int | None) -> bool:
 
 
 def _block(heading: str, style: str, findings: list[Finding], options: ReportOptions,
-           t: Catalogue, previous_run: int | None = None) -> str:
+           t: Catalogue, previous_run: int | None = None,
+           result: AuditResult | None = None) -> str:
     """A heading with its count, then per rule a count line and (unless --summary) its findings.
     Nothing is padded into columns, so a CJK title (two cells a character) shifts nothing."""
     lines = [_paint(t("text.heading", name=heading, count=len(findings)), style, options) + "\n"]
@@ -68,7 +72,7 @@ def _block(heading: str, style: str, findings: list[Finding], options: ReportOpt
         title = t("text.heading", name=v(items[0].title), count=len(items))
         lines.append(f"  {v(rule_id)}  {title}\n")
         if not options.summary:
-            lines.extend(_finding_line(f, t, previous_run) for f in items)
+            lines.extend(_finding_line(f, t, previous_run, result) for f in items)
     return "".join(lines)
 
 
@@ -77,19 +81,20 @@ def _by_severity(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     for finding in findings:
         groups[finding.severity.value].append(finding)
     for items in groups.values():
-        items.sort(key=lambda f: (f.rule_id, f.region, f.image_id))
+        items.sort(key=lambda f: (f.rule_id, f.account_id or "", f.region, f.image_id))
     return groups
 
 
 def _notes(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
     lines = []
     for region in result.regions:
+        where = v(result.where(region.region, region.account_id))
         if not region.complete:
             detail = v("; ".join(region.errors)) or t("text.not_collected")
-            lines.append(_paint(t("text.incomplete", region=v(region.region), detail=detail),
+            lines.append(_paint(t("text.incomplete", region=where, detail=detail),
                                 "fail", options))
         else:
-            lines.extend(t("text.region_note", region=v(region.region), error=v(error))
+            lines.extend(t("text.region_note", region=where, error=v(error))
                          for error in region.errors)
     for waiver in result.waivers:
         lines.append(_paint(t("text.waiver", state=t(f"text.waiver_state.{waiver.state}"),
@@ -127,6 +132,20 @@ def _history_note(result: AuditResult, t: Catalogue) -> str:
 _VERDICTS = {0: ("verdict.pass", "pass"), 1: ("verdict.fail", "fail"),
              3: ("verdict.incomplete", "fail")}
 _COLUMNS = ("rule", "severity", "evaluated", "passed", "failed", "waived", "compliance")
+
+
+def _accounts(result: AuditResult, t: Catalogue) -> str:
+    """Per account of a scan of several: regions, images, open findings, complete or not."""
+    rows = result.by_account()
+    if not rows:
+        return ""
+    lines = [t("text.accounts", count=len(rows))]
+    lines += [t("text.account_row", account=v(row.label), regions=row.regions,
+                images=row.images, open=row.open,
+                status=t("text.account_complete") if row.complete
+                else t("text.account_incomplete", count=len(row.incomplete)))
+              for row in rows]
+    return "\n" + "".join(f"{line}\n" for line in lines)
 
 
 def _posture(result: AuditResult, t: Catalogue) -> str:
@@ -200,16 +219,17 @@ def render(result: AuditResult, options: ReportOptions) -> str:
     out = [_header(result, t)]
     groups = _by_severity(f for f in result.findings if not f.suppressed)
     previous = result.history.previous_run if result.history is not None else None
-    out += ["\n" + _block(_heading(s, t), s, items, options, t, previous)
+    out += ["\n" + _block(_heading(s, t), s, items, options, t, previous, result)
             for s, items in groups.items() if items]
     waived = sorted((f for f in result.findings if f.suppressed),
                     key=lambda f: (f.rule_id, f.region, f.image_id))
     if waived and options.show_waived:
         out.append("\n" + _block(t("text.waived_heading"), "info", waived, options, t,
-                                 previous))
+                                 previous, result))
     notes = _notes(result, options, t)
     if notes:
         out.append("\n" + notes)
+    out.append(_accounts(result, t))
     out.append(_posture(result, t))
     out.append(_frameworks(result, options, t))
     out.append(_summary(result, options, t))

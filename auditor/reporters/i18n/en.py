@@ -28,6 +28,11 @@ MESSAGES: dict[str, str] = {
     "text.incomplete": "INCOMPLETE {region}: {detail}",
     "text.not_collected": "not collected",
     "text.region_note": "note: {region}: {error}",
+    "text.accounts": "accounts ({count}):",
+    "text.account_row": "  {account}: {regions} region(s), {images} images, {open} open "
+                        "findings, {status}",
+    "text.account_complete": "complete",
+    "text.account_incomplete": "INCOMPLETE ({count} region(s) not fully read)",
     "text.waiver_state.expired": "expired",
     "text.waiver_state.stale": "matches nothing (stale)",
     "text.waiver": "waiver {state}: {rule} on {images} (owner {owner}, expires {expires})",
@@ -56,6 +61,9 @@ MESSAGES: dict[str, str] = {
                      "findings there may be missing.",
     "md.scope": "Account **{account}** · regions {regions} · {images} images · scanned {time} "
                 "UTC · imgaudit {version}",
+    "md.accounts": "### Accounts",
+    "md.accounts_head": "| Account | Regions | Images | Open | Complete |",
+    "md.account_complete": "yes",
     "md.unknown": "unknown",
     "md.none": "none",
     "md.severity_head": "| Severity | Open | Waived |",
@@ -141,6 +149,7 @@ MESSAGES: dict[str, str] = {
     "html.command": "Command",
     "html.baseline": "Baseline",
     "html.baseline_counts": "{new} new, {unchanged} unchanged, {fixed} fixed",
+    "html.by_account": "By account",
     "html.by_region": "By region",
     "html.region": "Region",
     "html.open_findings": "Open findings",
@@ -193,6 +202,7 @@ MESSAGES: dict[str, str] = {
     "js.remediation": "Remediation: ",
     "js.image": "Image {id}",
     "js.name": "Name",
+    "js.account": "Account",
     "js.region": "Region",
     "js.owner": "Owner",
     # posture per rule and waivers expiring soon (every format)

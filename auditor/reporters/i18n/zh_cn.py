@@ -22,6 +22,11 @@ MESSAGES: dict[str, str] = {
     "text.incomplete": "扫描不完整 {region}：{detail}",
     "text.not_collected": "未采集",
     "text.region_note": "注意：{region}：{error}",
+    "text.accounts": "账号（{count}）：",
+    "text.account_row": "  {account}：{regions} 个地域，{images} 个镜像，{open} 个未处理问题，"
+                        "{status}",
+    "text.account_complete": "完整",
+    "text.account_incomplete": "扫描不完整（{count} 个地域未能完整读取）",
     "text.waiver_state.expired": "已过期",
     "text.waiver_state.stale": "未匹配任何镜像（已失效）",
     "text.waiver": "豁免{state}：{rule}，镜像 {images}（负责人 {owner}，到期 {expires}）",
@@ -47,6 +52,9 @@ MESSAGES: dict[str, str] = {
                      "这些地域的问题可能有遗漏。",
     "md.scope": "账号 **{account}** · 地域 {regions} · {images} 个镜像 · 扫描于 {time} UTC · "
                 "imgaudit {version}",
+    "md.accounts": "### 账号",
+    "md.accounts_head": "| 账号 | 地域 | 镜像 | 未处理 | 完整 |",
+    "md.account_complete": "是",
     "md.unknown": "未知",
     "md.none": "无",
     "md.severity_head": "| 风险等级 | 未解决 | 已豁免 |",
@@ -126,6 +134,7 @@ MESSAGES: dict[str, str] = {
     "html.command": "命令",
     "html.baseline": "基线",
     "html.baseline_counts": "新增 {new} 个，未变 {unchanged} 个，已修复 {fixed} 个",
+    "html.by_account": "按账号",
     "html.by_region": "按地域",
     "html.region": "地域",
     "html.open_findings": "未解决问题",
@@ -177,6 +186,7 @@ MESSAGES: dict[str, str] = {
     "js.remediation": "修复建议：",
     "js.image": "镜像 {id}",
     "js.name": "名称",
+    "js.account": "账号",
     "js.region": "地域",
     "js.owner": "镜像来源",
     # posture per rule and waivers expiring soon (every format)

@@ -21,7 +21,7 @@
   var FC = columns(D.columns.finding), IC = columns(D.columns.image),
       EC = columns(D.columns.evidence), WC = columns(D.columns.waiver);
   var F = D.findings, IMG = D.images, RULES = D.rules;
-  var state = { sevs: {}, rule: -1, region: -1, owner: -1, status: -1, baseline: -1,
+  var state = { sevs: {}, rule: -1, region: -1, owner: -1, account: -1, status: -1, baseline: -1,
                 text: "", sort: "sev", dir: 1, page: 0, size: 100 };
   SEV.forEach(function (s, i) { state.sevs[i] = true; });
   var haystack = null, view = [];
@@ -38,6 +38,12 @@
     return el("span", STATUS[f[FC.status]], cls);
   }
   function img(f) { return IMG[f[FC.image]]; }
+  // an account's label (a scan of several accounts), else ""
+  function account(im) {
+    var a = im[IC.account];
+    return D.accounts && a >= 0 ? D.accounts[S[a]] || S[a] : "";
+  }
+  function where(im) { var a = account(im); return a ? a + "/" + str(im[IC.region]) : str(im[IC.region]); }
   function arn(im) {
     if (im[IC.arn] !== D.arn_from_account) return str(im[IC.arn]);
     return "acs:ecs:" + S[im[IC.region]] + ":" + D.account + ":image/" + S[im[IC.id]];
@@ -71,6 +77,7 @@
     var im = img(f);
     if (state.region >= 0 && im[IC.region] !== state.region) return false;
     if (state.owner >= 0 && im[IC.owner] !== state.owner) return false;
+    if (state.account >= 0 && im[IC.account] !== state.account) return false;
     if (state.status >= 0 && f[FC.status] !== state.status) return false;
     if (state.baseline >= 0 && f[FC.baseline] !== state.baseline) return false;
     if (state.text) {
@@ -84,7 +91,7 @@
     sev: function (f) { return f[FC.severity]; },
     rule: function (f) { return RULES[f[FC.rule]].id; },
     image: function (f) { return str(img(f)[IC.id]); },
-    region: function (f) { return str(img(f)[IC.region]); },
+    region: function (f) { return where(img(f)); },
     owner: function (f) { return str(img(f)[IC.owner]); },
     message: function (f) { return str(f[FC.message]); },
     status: function (f) { return f[FC.status]; },
@@ -115,7 +122,7 @@
     c = el("td"); c.appendChild(el("code", str(im[IC.id])));
     if (im[IC.name] >= 0) c.appendChild(el("span", str(im[IC.name]), "img-name"));
     tr.appendChild(c);
-    tr.appendChild(el("td", str(im[IC.region]), "nowrap"));
+    tr.appendChild(el("td", where(im), "nowrap"));
     tr.appendChild(el("td", str(im[IC.owner]), "nowrap"));
     tr.appendChild(el("td", str(f[FC.message]), "msg"));
     c = el("td"); c.appendChild(statusTag(f)); tr.appendChild(c);
@@ -188,7 +195,8 @@
     var im = IMG[imageIndex];
     $("d-title").textContent = T("image", { id: str(im[IC.id]) });
     var meta = $("d-meta"); meta.replaceChildren();
-    [[T("name", {}), str(im[IC.name])], [T("region", {}), str(im[IC.region])], [T("owner", {}), str(im[IC.owner])],
+    [[T("name", {}), str(im[IC.name])], [T("account", {}), account(im)],
+     [T("region", {}), str(im[IC.region])], [T("owner", {}), str(im[IC.owner])],
      ["ARN", arn(im)]]
       .forEach(function (kv) {
         if (!kv[1]) return;
@@ -206,13 +214,16 @@
     fillSelect("f-rule", RULES.map(function (r, i) { return [i, r.id + " · " + r.title]; }));
     fillSelect("f-region", distinct(IC.region));
     fillSelect("f-owner", distinct(IC.owner));
+    if ($("f-account")) {
+      fillSelect("f-account", distinct(IC.account).map(function (v) { return [v[0], D.accounts[v[1]] || v[1]]; }));
+    }
     document.querySelectorAll("input[name=severity]").forEach(function (box) {
       box.addEventListener("change", function () {
         state.sevs[SEV.indexOf(box.value)] = box.checked; recompute();
       });
     });
-    [["f-rule", "rule"], ["f-region", "region"], ["f-owner", "owner"], ["f-status", "status"],
-     ["f-baseline", "baseline"]].forEach(function (p) {
+    [["f-rule", "rule"], ["f-region", "region"], ["f-owner", "owner"], ["f-account", "account"],
+     ["f-status", "status"], ["f-baseline", "baseline"]].forEach(function (p) {
       var sel = $(p[0]);
       if (sel) sel.addEventListener("change", function () { state[p[1]] = num(sel.value); recompute(); });
     });
@@ -273,12 +284,13 @@
     };
     pick("data-filter-rule", "f-rule", "rule", true);
     pick("data-filter-region", "f-region", "region", false);
+    pick("data-filter-account", "f-account", "account", false);
   }
 
   function reset() {
     $("filters").reset();
     SEV.forEach(function (s, i) { state.sevs[i] = true; });
-    state.rule = state.region = state.owner = state.status = state.baseline = -1;
+    state.rule = state.region = state.owner = state.account = state.status = state.baseline = -1;
     state.text = "";
     recompute();
   }
