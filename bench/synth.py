@@ -6,7 +6,7 @@ holding it; `raw_page(...)` renders images back into the API's own response shap
 (wrapper levels, string booleans and sizes) for a fake ECS endpoint. Standard library only, so
 any test or server can import it.
 
-    python bench/synth.py 100000 -o /tmp/inventory.json [--regions 3] [--seed 0]
+    python bench/synth.py 100000 -o /tmp/inventory.json [--regions 3] [--seed 0] [--lines]
 """
 
 from __future__ import annotations
@@ -278,8 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", required=True, help="file to write ('-' = stdout)")
     parser.add_argument("--regions", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lines", action="store_true", help="JSON Lines (a file, not '-')")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.lines:
+        write_lines(args.n_images, args.output, regions=args.regions, seed=args.seed)
+        print(f"{args.n_images} images in {args.regions} regions -> {args.output} (JSON Lines, "
+              f"{time.perf_counter() - started:.2f} s)", file=sys.stderr)
+        return 0
     document = generate(args.n_images, regions=args.regions, seed=args.seed)
     text = json.dumps(document, ensure_ascii=True, separators=(",", ":"))
     if args.output == "-":

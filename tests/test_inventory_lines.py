@@ -188,3 +188,22 @@ def test_json_lines_on_standard_input(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     (finding,) = json.loads(done.stdout)["findings"]
     assert (finding["image_id"], finding["account_id"]) == ("m-1", "111")
+
+
+def test_a_json_report_of_many_findings_is_the_model_s_own_json(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    """The JSON report serialises its findings a piece at a time (memory): the text is the
+    one `model_dump_json` writes whole, byte for byte."""
+    from auditor.findings import AuditResult
+    from auditor.reporters.json_report import _PIECE
+
+    source = tmp_path / "inv.json"
+    source.write_text(json.dumps(generate(2 * _PIECE, regions=2)))
+    report = tmp_path / "r.json"
+    result = run_cli("scan", "--input", source, "--json", report, "-q", "--fail-on", "never")
+    assert result.exit_code == 0, result.stderr
+    text = report.read_text(encoding="utf-8")
+    parsed = AuditResult.model_validate_json(text)
+    assert len(parsed.findings) > 2 * _PIECE
+    assert text == parsed.model_dump_json(by_alias=True) + "\n"
