@@ -2,6 +2,7 @@
 
     python bench/bench_collect.py [--regions 20] [--images 2000] [--latency 0.05]
                                   [--concurrency 4] [--repeat 3] [--checkout DIR ...]
+                                  [--profile FILE] [--library]
 
 Starts the fake ECS endpoint of the tests (`python -m fakeecs`, in its own process, so its
 CPU is not the collector's), runs the CLI as another process (its CPU seconds measured alone),
@@ -9,7 +10,8 @@ and prints the wall time and the API phase beside the lower bound: the longest c
 dependent calls times the latency, given the concurrency (DescribeRegions, then per region
 page 1 and the remaining pages `concurrency` at a time, `concurrency` regions at a time).
 Also prints the API calls made against the minimum (1 DescribeRegions + per region
-ceil(images/100) DescribeImages + 1 GetCallerIdentity).
+ceil(images/100) DescribeImages + 1 GetCallerIdentity). `--library` times the collector
+alone (`collect()` in its own process, no CLI start-up and no inventory write).
 """
 
 from __future__ import annotations
@@ -95,17 +97,35 @@ def lower_bound(regions: int, images: int, latency: float, concurrency: int) -> 
     return latency * (1 + waves * per_region)
 
 
+# --library: the collector alone, `collect()` timed inside its process (no start-up, no CLI,
+# no inventory write), under the GC pause the application enters around every command.
+LIBRARY_RUN = """
+import json, sys, time
+from auditor.collector import CollectRequest, collect
+from auditor.gcpause import gc_paused
+with gc_paused():
+    cpu, wall = time.process_time(), time.perf_counter()
+    inventory = collect(CollectRequest(regions=["all"], endpoint=sys.argv[1],
+                                       concurrency=int(sys.argv[2])))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+print(json.dumps({"wall": wall, "cpu": cpu, "images": inventory.image_count}))
+"""
+
+
 def run(command: list[str], url: str, home: Path, concurrency: int,
-        profile: Path | None = None) -> dict[str, Any]:
+        profile: Path | None = None, library: bool = False) -> dict[str, Any]:
     """One `imgaudit collect` process against the fake: wall and CPU seconds (user + system,
     of that process alone: the fake is another process), calls and API phase as the fake saw
-    them. A fresh fake per run, so each run's call log is its own."""
+    them. A fresh fake per run, so each run's call log is its own. With `library`, the wall
+    and CPU seconds of the `collect()` call alone, as that process measured them."""
     env = dict(os.environ, HOME=str(home), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
                ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET, IMGAUDIT_STS_ENDPOINT=url,
                IMGAUDIT_METADATA_URL=url)
     output = home / "inventory.json"
     args = [*command, "collect", "--region", "all", "--endpoint", url, "-q",
             "--concurrency", str(concurrency), "-o", str(output)]
+    if library:
+        args = [*command[:-2], "-c", LIBRARY_RUN, url, str(concurrency)]
     if profile is not None:  # GIL-holding samples only: where the CPU goes, not the waits
         args = [py_spy(), "record", "--gil", "-r", str(PROFILE_RATE), "-f", "raw", "-o",
                 str(profile), "--", *args]
@@ -117,6 +137,8 @@ def run(command: list[str], url: str, home: Path, concurrency: int,
     if done.returncode != 0:
         sys.exit(f"imgaudit collect failed ({done.returncode}): {done.stderr}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if library:
+        return {**json.loads(done.stdout.splitlines()[-1]), "size": 0}
     return {"wall": wall, "cpu": cpu, "size": output.stat().st_size}
 
 
@@ -146,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="after the timed runs, one more run of this checkout under "
                              "py-spy (pip install py-spy): raw stacks to FILE, and a summary "
                              "of where the collector's CPU goes")
+    parser.add_argument("--library", action="store_true",
+                        help="time the collector alone: `collect()` called in a process of "
+                             "its own, its wall and CPU seconds measured around the call (no "
+                             "start-up, CLI or inventory write)")
     args = parser.parse_args(argv)
     configs = [command(None), *(command(c) for c in args.checkout)]
     pages = max(1, math.ceil(args.images / 100))
@@ -160,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             fake = Fake(args.regions, args.images, args.latency)
             with tempfile.TemporaryDirectory() as tmp:
                 try:
-                    measured = run(argv_, fake.url, Path(tmp), args.concurrency)
+                    measured = run(argv_, fake.url, Path(tmp), args.concurrency,
+                                   library=args.library)
                 finally:
                     seen = fake.close()
             measured |= {"phase": seen["api_phase"], "calls": sum(seen["calls"].values()),
@@ -183,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, runs in results.items():
         print(f"{label}: calls " + ", ".join(f"{a} {n}" for a, n in
                                              sorted(runs[-1]["actions"].items()))
-              + f"; inventory {runs[-1]['size'] / 1e6:.1f} MB")
+              + (f"; inventory {runs[-1]['size'] / 1e6:.1f} MB" if runs[-1]["size"] else ""))
     if args.profile is not None:
         print_profile(args, configs[0][1])
     start = statistics.median(startup_time(argv_) for _ in range(3) for _, argv_ in configs[:1])
