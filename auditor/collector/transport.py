@@ -129,7 +129,8 @@ class Watchdog:
                 self._thread = threading.Thread(target=self._run, name="imgaudit-watchdog",
                                                 daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._heap[0][2] is slot:  # due first: the watchdog sleeps until an earlier one
+                self._wake.notify()
         _current.slot = slot
         try:
             yield slot
