@@ -5,6 +5,7 @@ A bug exits 4 with one line, Ctrl-C exits 130, SIGTERM 143, and none leaves a re
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -87,6 +88,16 @@ def test_a_bug_shows_its_traceback_with_verbose(broken_junit: None, tmp_path: Pa
 def test_a_bug_on_stdout_formats_too(broken_junit: None) -> None:
     result = invoke("scan", *EXAMPLE, "--format", "junit")
     assert (result.exit_code, result.stdout) == (4, "")
+
+
+def test_a_bug_with_format_json_is_a_json_error_too(broken_junit: None, tmp_path: Path) -> None:
+    """docs/errors.md: with --format json every error, a bug too, is one JSON object on stdout."""
+    result = invoke("scan", *EXAMPLE, "--format", "json", "--junit", tmp_path / "new.xml")
+    assert result.exit_code == 4
+    assert json.loads(result.stdout) == {"error": {
+        "code": "internal", "message": "internal error (KeyError)", "file": None, "line": None,
+        "column": None, "problems": []}}
+    assert "internal detail" not in result.stdout + result.stderr
 
 
 def _wait_blocked_reading(fifo: Path, proc: subprocess.Popen[bytes]) -> int:

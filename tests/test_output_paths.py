@@ -7,10 +7,12 @@ import json
 import os
 import resource
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -156,6 +158,31 @@ def test_a_fifo_is_written_not_replaced(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert received and received[0].startswith(b"## imgaudit")
     assert (tmp_path / "r.json").is_file() and leftovers(tmp_path) == []
+
+def _socket(path: Path) -> socket.socket:
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    return server
+
+
+@pytest.mark.parametrize(("name", "make", "problem"), [
+    ("reports", Path.mkdir, "it is a folder"),
+    ("report.sock", _socket, "it is a socket"),
+    ("a-file/report.json", lambda p: p.parent.write_text("not a folder"), "Not a directory"),
+], ids=["folder", "socket", "under-a-file"])
+def test_an_output_path_that_cannot_be_a_report_is_refused_before_the_scan(
+    tmp_path: Path, name: str, make: Callable[[Path], object], problem: str,
+) -> None:
+    path = tmp_path / name
+    made = make(path)
+    try:
+        result = invoke("scan", *EXAMPLE, "--json", path)
+    finally:
+        if isinstance(made, socket.socket):
+            made.close()
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"imgaudit: error: cannot write {path}: {problem}\n"
 
 
 def test_a_symlink_to_a_character_device_keeps_the_device(tmp_path: Path) -> None:
