@@ -68,6 +68,7 @@ class ScanOptions:
     show_waived: bool = False           # text on stdout: list waived findings too
     lang: Lang = DEFAULT_LANG           # rule texts, messages and report headings
     waiver_warning_days: int = DEFAULT_WAIVER_WARNING_DAYS  # warn of waivers expiring so soon
+    now: datetime | None = None         # a fixed clock (IMGAUDIT_NOW); None: the system's
 
 
 def _load_ruleset(options: ScanOptions) -> RuleSet:
@@ -136,7 +137,7 @@ def build_result(
     scan = ScanInfo(
         tool_version=__version__,
         started_at=started_at,
-        finished_at=datetime.now(timezone.utc),
+        finished_at=options.now or datetime.now(timezone.utc),
         command_line=options.command_line,
         account_id=inventory.account_id if len(inventory.accounts) <= 1 else None,
         accounts=inventory.accounts,
@@ -206,7 +207,7 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     with _timed("loaded rules"):
         ruleset = _load_ruleset(options)
         baseline = load_baseline(options.baseline) if options.baseline else None
-    started_at = datetime.now(timezone.utc)
+    started_at = options.now or datetime.now(timezone.utc)
     with _timed(f"read and evaluated {len(ruleset.rules)} rules"):
         inventory, evaluation = _evaluated(options, ruleset, targets, stdout, started_at.date())
     log.debug("%d images, %d findings", inventory.image_count, len(evaluation.findings))

@@ -32,6 +32,7 @@ from auditor.cli.options import (
     collect_request,
     configured,
     env_name,
+    fixed_now,
     input_scope,
     lang_option,
     read_config,
@@ -143,6 +144,7 @@ def scan(ctx: click.Context, /, **p: Any) -> int:
         show_waived=p["show_waived"],
         lang=chosen_lang(p),
         waiver_warning_days=p["waiver_expiry_warning_days"],
+        now=fixed_now(),
     )
     return app.run_scan(options, sys.stdout)
 

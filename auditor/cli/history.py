@@ -16,7 +16,7 @@ import click
 
 from auditor import app
 from auditor.app.history import HistoryOptions
-from auditor.cli.options import env_name, read_config
+from auditor.cli.options import env_name, fixed_now, read_config
 from auditor.errors import UsageError
 from auditor.history import DEFAULT_TIMEOUT
 
@@ -109,5 +109,7 @@ def history_trend(scope_id: int | None, **p: Any) -> int:
               help="Forget runs (and findings fixed) more than N days ago.")
 @_common
 def history_prune(keep_days: int, **p: Any) -> int:
-    """Forget old runs; each scope keeps its latest run, open findings are kept."""
-    return app.history_prune(_options(p), keep_days, sys.stdout)
+    """Forget old runs; each scope keeps its latest run, open findings are kept.
+
+    N days are counted back from now (`IMGAUDIT_NOW` when set)."""
+    return app.history_prune(_options(p), keep_days, sys.stdout, now=fixed_now())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,29 @@ from auditor.safetext import visible
 from auditor.scoping import OfflineScope
 
 VERBOSE_ENV = "IMGAUDIT_VERBOSE"
+NOW_ENV = "IMGAUDIT_NOW"
 
 
 def env_name(name: str) -> str:
     return f"IMGAUDIT_{name.upper()}"
+
+
+def fixed_now() -> datetime | None:
+    """The time `IMGAUDIT_NOW` sets (ISO 8601 with a zone, e.g. 2026-11-27T08:00:00Z), else None
+    (the system clock). For reproducible reports and histories: the example month in reports/,
+    tests. It is the scan's start and finish time and its `today` (image ages, waiver expiry),
+    and the time `history prune` counts back from."""
+    value = os.environ.get(NOW_ENV)
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise UsageError(f"{NOW_ENV}={value!r}: expected an ISO 8601 time with its zone, "
+                         "such as 2026-11-27T08:00:00Z")
+    return when.astimezone(timezone.utc)
 
 
 def read_config(path: Path | None) -> Config:
