@@ -379,3 +379,33 @@ def test_history_text_shows_control_characters_escaped(workdir: Path) -> None:
     text = invoke("history", "show", "1", "--history", "h.db").stdout
     assert "\x1b" not in text and "\r" not in text and "\x07" not in text
     assert "(x\\x1b]0;owned\\x07\\rPASSED)" in text
+
+
+def test_imgaudit_now_sets_the_clock_of_scans_and_prune(workdir: Path) -> None:
+    """A synthetic month (the examples in reports/) needs a settable clock: IMGAUDIT_NOW."""
+    (workdir / "imgaudit.yaml").write_text(
+        "waivers:\n  - {rule: T-PUBLIC, images: [m-sh], reason: r, owner: o, expires: 2026-11-10}\n")
+    inventory = write_inventory(workdir / "a.json", FIRST)
+    first = json.loads(scan(inventory, env={"IMGAUDIT_NOW": "2026-11-01T08:00:00Z"}).stdout)
+    assert first["scan"]["started_at"] == first["scan"]["finished_at"] == "2026-11-01T08:00:00Z"
+    assert [w["state"] for w in first["waivers"]] == ["expiring"]  # 9 days to go: today is set
+    second = scan(inventory, env={"IMGAUDIT_NOW": "2026-11-15T08:00:00+08:00"})
+    report = json.loads(second.stdout)
+    assert report["scan"]["started_at"] == "2026-11-15T00:00:00Z"  # any zone, kept in UTC
+    assert [w["state"] for w in report["waivers"]] == ["expired"] and second.exit_code == 1
+    assert {f["first_seen"] for f in report["findings"]} == {"2026-11-01T08:00:00Z"}
+    trend = hist("trend")
+    assert [r["started_at"] for r in trend["runs"]] == ["2026-11-01T08:00:00Z",
+                                                        "2026-11-15T00:00:00Z"]
+    # 13.7 days old, all three: m-sh's waiver has expired, so it counts as open from run 2 on
+    assert [b["total"] for b in trend["open_by_age"]][:2] == [0, 3]
+    assert [r["waived"] for r in hist("list")["runs"]] == [1, 0]
+
+    pruned = hist("prune", "--keep-days", "10", env={"IMGAUDIT_NOW": "2026-11-20T00:00:00Z"})
+    assert (pruned["cutoff"], pruned["runs_removed"]) == ("2026-11-10T00:00:00Z", 1)
+
+    for value in ("2026-11-01", "yesterday"):
+        bad = scan(inventory, env={"IMGAUDIT_NOW": value})
+        assert bad.exit_code == 2 and bad.stderr.count("\n") == 1
+        assert f"IMGAUDIT_NOW={value!r}: expected an ISO 8601 time" in bad.stderr
+    assert [r["id"] for r in hist("list")["runs"]] == [2]

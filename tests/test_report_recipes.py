@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import resource
 import shlex
@@ -88,6 +89,11 @@ def test_periodic_script_in_crons_bare_environment(tmp_path):
     assert second["baseline"]["path"] == str(jsons[0])
     assert second["baseline"]["new"] == 0 and second["baseline"]["unchanged"] > 0
     assert "New since baseline" in (reports / "latest.html").read_text(encoding="utf-8")
+    runs = history_runs(reports / "history.sqlite")  # beside the reports, both runs recorded
+    first = json.loads(jsons[0].read_text(encoding="utf-8"))
+    assert [(r["complete"], r["new"]) for r in runs] == [(True, len(first["findings"])), (True, 0)]
+    assert second["history"]["previous_run"] == runs[0]["id"]
+    assert {f["first_seen_run"] for f in second["findings"]} == {runs[0]["id"]}
 
 
 @pytest.mark.skipif(not (BIN / "imgaudit").exists(), reason="imgaudit is not installed")
@@ -108,11 +114,87 @@ def test_periodic_script_never_takes_an_incomplete_or_failed_run_as_baseline(tmp
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         codes.append(done.returncode)
         time.sleep(1.1)
-    assert codes == [2, 3, 5]
-    for kind in ("html", "json"):  # the incomplete run's are kept; the failed run left none
+    # the full disk: the history, recorded before the reports are written, cannot grow
+    assert codes == [2, 3, 2]
+    for kind in ("html", "json", "txt"):  # the incomplete run's are kept; the failed runs left none
         assert len(list(reports.glob(f"imgaudit-*.{kind}"))) == 1
     assert not list(reports.glob(".*.tmp"))
     assert not (reports / "latest.json").exists()
+    [run] = history_runs(reports / "history.sqlite")  # only the incomplete run, marked so
+    assert run["complete"] is False and run["incomplete_regions"]
+
+
+def history_runs(path: Path) -> list[dict]:
+    done = subprocess.run([str(BIN / "imgaudit"), "history", "list", "--format", "json",
+                           "--history", str(path)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)["runs"]
+
+
+def periodic(reports: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """One run of the script in a bare environment, on the example inventory by default."""
+    environ = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(reports.parent),
+               "IMGAUDIT_REPORTS": str(reports), **env}
+    return subprocess.run([str(SCRIPT), *(args or EXAMPLE)], env=environ, capture_output=True,
+                          text=True, check=False)
+
+
+@pytest.mark.skipif(not (BIN / "imgaudit").exists(), reason="imgaudit is not installed")
+def test_periodic_script_errors_leave_the_history_as_it_was(tmp_path):
+    reports = tmp_path / "reports"
+    assert periodic(reports).returncode == 1
+    history = reports / "history.sqlite"
+    before = history.read_bytes()
+    bad_config = tmp_path / "bad.yaml"
+    bad_config.write_text("fail_on: sometimes\n", encoding="utf-8")
+    bad_rules = tmp_path / "rules.yaml"
+    bad_rules.write_text("rules:\n  - id: X\n    require: {field: Size, op: nope}\n",
+                         encoding="utf-8")
+    failures = [periodic(reports, "--input", str(tmp_path / "missing.json")),
+                periodic(reports, *EXAMPLE[:2], "--config", str(bad_config)),
+                periodic(reports, *EXAMPLE, "--rules", str(bad_rules))]
+    for done in failures:
+        assert done.returncode == 2 and "error" in done.stderr, done.stderr
+    assert history.read_bytes() == before and len(history_runs(history)) == 1
+    assert len(list(reports.glob("imgaudit-*"))) == 3  # the first run's html, json, txt
+    not_a_history = tmp_path / "notes.sqlite"
+    not_a_history.write_text("my notes\n", encoding="utf-8")
+    done = periodic(reports, IMGAUDIT_HISTORY=str(not_a_history))
+    assert done.returncode == 2 and "not an imgaudit history" in done.stderr
+    assert not_a_history.read_text(encoding="utf-8") == "my notes\n"
+    done = periodic(reports, IMGAUDIT_KEEP_DAYS="a year")
+    assert done.returncode == 2 and "IMGAUDIT_KEEP_DAYS" in done.stderr
+    assert history.read_bytes() == before and len(list(reports.glob("imgaudit-*"))) == 3
+
+
+@pytest.mark.skipif(not (BIN / "imgaudit").exists(), reason="imgaudit is not installed")
+def test_periodic_script_prunes_old_runs_and_reports(tmp_path):
+    reports = tmp_path / "reports"
+    year_ago = time.time() - 2 * 365 * 86400
+    old_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(year_ago))
+    assert periodic(reports, IMGAUDIT_NOW=old_time).returncode == 1  # a run two years ago
+    old = sorted(reports.glob("imgaudit-*"))
+    assert len(old) == 3
+    for path in old:
+        os.utime(path, (year_ago, year_ago))
+    time.sleep(1.1)
+    # the images' ages differ two years on: findings new since then fail (1)
+    assert periodic(reports, IMGAUDIT_KEEP_DAYS="0").returncode == 1  # 0: keep everything
+    assert len(history_runs(reports / "history.sqlite")) == 2 and all(p.exists() for p in old)
+    time.sleep(1.1)
+    assert periodic(reports, IMGAUDIT_KEEP_DAYS="400").returncode == 0
+    runs = history_runs(reports / "history.sqlite")
+    assert len(runs) == 2 and runs[0]["started_at"] > old_time  # the old run forgotten
+    assert not any(p.exists() for p in old)
+    assert len(list(reports.glob("imgaudit-*"))) == 6  # this run's and the one before's
+    # an incomplete run records too, so it prunes; the history keeps the open findings
+    time.sleep(1.1)
+    inventory = json.loads((REPO / "examples/inventory.json").read_text(encoding="utf-8"))
+    inventory["regions"][0].update(complete=False, errors=["Throttling (RequestId R-1)"])
+    incomplete = tmp_path / "incomplete.json"
+    incomplete.write_text(json.dumps(inventory), encoding="utf-8")
+    done = periodic(reports, "--input", str(incomplete), IMGAUDIT_KEEP_DAYS="1")
+    assert done.returncode == 3, done.stderr
+    assert [r["complete"] for r in history_runs(reports / "history.sqlite")] == [True, True, False]
 
 
 def small_files() -> None:
