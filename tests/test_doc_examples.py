@@ -8,7 +8,8 @@ the test (a new example is never silently skipped):
 - a fragment of a rule (`when:`, `require:`, `message:`, ... without `id:`): completed into a
   rule and checked the same way (a message fragment renders for every example image);
 - a config file: read by the config loader;
-- a CI pipeline (docs/ci-recipes.md): not imgaudit input.
+- an accounts file (`accounts:`): read by the accounts file loader;
+- a CI pipeline (docs/ci-recipes.md, docs/organisation.md): not imgaudit input.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 import yaml
 from cli_helpers import EXAMPLES, REPO, invoke
 
+from auditor.collector.accounts import load_accounts
 from auditor.config import Config, load_config
 
 DOCS = [REPO / "README.md", REPO / "CONTRIBUTING.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -81,7 +83,9 @@ def _kind(value: Any, block: Block) -> str:
         return "fragment"
     if keys <= set(Config.model_fields):
         return "config"
-    if block.path.name == "ci-recipes.md":
+    if keys == {"accounts"}:
+        return "accounts"
+    if block.path.name in ("ci-recipes.md", "organisation.md"):
         return "ci"
     return "unknown"
 
@@ -105,6 +109,13 @@ def _values(kind: str) -> list[Any]:
 def test_every_yaml_example_is_classified() -> None:
     assert _ids("unknown") == []
     assert len(_ids("rule")) >= 5 and len(_ids("fragment")) >= 7  # the examples exist
+
+
+@pytest.mark.parametrize("value", _values("accounts"), ids=_ids("accounts"))
+def test_accounts_examples_load(value: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "accounts.yaml"
+    path.write_text(yaml.safe_dump(value), encoding="utf-8")
+    assert [a.id for a in load_accounts(path)] == [str(a["id"]) for a in value["accounts"]]
 
 
 def _rules_of(value: dict[str, Any]) -> list[dict[str, Any]]:
