@@ -134,6 +134,7 @@ class Finding(_Record):
     baseline_state: Literal["new", "unchanged"] | None = None
     first_seen: datetime | None = None  # with --history: when this finding's stretch began
     first_seen_run: int | None = None   # ... and the run that saw it first
+    age_days: int | None = None         # ... and whole days from then to this scan's start
     title_en: str | None = _english("the title in English (when `lang` is not en)")
     message_en: str | None = _english("the message in English (when `lang` is not en)")
 
@@ -309,10 +310,32 @@ class BaselineSummary(_Record):
     fixed: list[FixedFinding] = Field(default_factory=list)
 
 
+class TrendRun(_Record):
+    """One run of the scope's history, for the trend pictures: open (not waived) findings by
+    severity, and how many it saw first and found fixed."""
+
+    run: int
+    started_at: datetime
+    complete: bool
+    counts: dict[str, int]
+    new: int
+    fixed: int
+
+
+class AgeCount(_Record):
+    """Open (not waived) findings of the scope whose age falls in one bucket, by severity."""
+
+    label: str
+    min_days: int
+    max_days: int | None  # exclusive; None: no upper bound
+    counts: dict[str, int]
+
+
 class HistorySummary(_Record):
     """With `--history`: this run in the history file, and what changed since the last complete
     run of the same scope (`previous_run`; None when there is none, and every finding is new).
-    A finding is new when its `first_seen_run` is after `previous_run`."""
+    A finding is new when its `first_seen_run` is after `previous_run`. `trend` and `ages` are
+    the scope's runs so far and the age of its open findings (the HTML draws them)."""
 
     path: str
     run: int
@@ -320,6 +343,13 @@ class HistorySummary(_Record):
     previous_started_at: datetime | None = None
     new: int
     fixed: list[FixedFinding] = Field(default_factory=list)
+    trend: list[TrendRun] = Field(default_factory=list)
+    ages: list[AgeCount] = Field(default_factory=list)
+
+    def is_new(self, finding: Finding) -> bool:
+        """First seen after the last complete run of the scope (every finding, without one)."""
+        run = finding.first_seen_run
+        return run is not None and (self.previous_run is None or run > self.previous_run)
 
 
 class ScanInfo(_Record):

@@ -105,6 +105,7 @@ def hand_findings(inventory: Inventory, account: str | None) -> list[Finding]:
                     "fingerprint": fingerprint(rule_id, region, image_id, account),
                     "resource": image_arn(region, account, image_id), "waiver": None,
                     "baseline_state": None, "first_seen": None, "first_seen_run": None,
+                    "age_days": None,
                     "title_en": None, "message_en": None,
                 }))
     return findings

@@ -330,9 +330,14 @@ def test_unknown_runs_and_bad_timeouts(workdir: Path) -> None:
 
 def test_reports_say_what_is_new_and_fixed_since_the_last_complete_run(workdir: Path) -> None:
     first = json.loads(scan(write_inventory(workdir / "a.json", FIRST)).stdout)
+    trend, ages = first["history"].pop("trend"), first["history"].pop("ages")
     assert first["history"] == {"path": "h.db", "run": 1, "previous_run": None,
                                 "previous_started_at": None, "new": 3, "fixed": []}
-    assert {f["first_seen_run"] for f in first["findings"]} == {1}
+    assert [(r["run"], r["complete"], r["counts"]["high"], r["new"]) for r in trend] == [
+        (1, True, 2, 3)]
+    assert ages[0] == {"label": "< 7 days", "min_days": 0, "max_days": 7,
+                       "counts": {"critical": 0, "high": 2, "medium": 0, "low": 1, "info": 0}}
+    assert {(f["first_seen_run"], f["age_days"]) for f in first["findings"]} == {(1, 0)}
     assert first["findings"][0]["first_seen"] == first["scan"]["started_at"][:19] + "Z"
 
     # an incomplete run between: the next report still compares with run 1, the complete one
@@ -347,11 +352,13 @@ def test_reports_say_what_is_new_and_fixed_since_the_last_complete_run(workdir: 
     assert [(f["rule_id"], f["image_id"]) for f in history["fixed"]] == [("T-PUBLIC", "m-pub")]
     runs = {f["image_id"]: f["first_seen_run"] for f in report["findings"]}
     assert runs == {"m-old": 1, "m-new": 3, "m-sh": 1}
+    assert [(r["run"], r["complete"], r["fixed"]) for r in history["trend"]] == [
+        (1, True, 0), (2, False, 1), (3, True, 0)]  # m-pub: gone from a complete region
 
     text = invoke("scan", "--input", workdir / "c.json", "--no-builtin-rules", "--rules",
                   "rules.yaml", "--history", "h.db").stdout
     assert "history h.db: run 4; since run 3 (" in text and "0 new, 0 fixed" in text
-    assert "m-new is public  [first seen " in text and "(run 3)]" in text
+    assert "m-new is public  [first seen " in text and "(run 3), age 0 d]" in text
 
 
 def test_text_marks_new_findings_and_names_the_fixed(workdir: Path) -> None:
@@ -361,7 +368,7 @@ def test_text_marks_new_findings_and_names_the_fixed(workdir: Path) -> None:
     text = invoke("scan", "--input", write_inventory(workdir / "b.json", second),
                   "--no-builtin-rules", "--rules", "rules.yaml", "--history", "h.db").stdout
     assert "m-new is public  [new; first seen " in text
-    assert "m-sh is public  [first seen " in text and "(run 1)]" in text
+    assert "m-sh is public  [first seen " in text and "(run 1), age 0 d]" in text
     assert "since run 1 (" in text and "1 new, 1 fixed\n  fixed: T-PUBLIC cn-hangzhou m-pub" in text
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,14 +27,26 @@ class HistoryOptions:
     timeout: float = history.DEFAULT_TIMEOUT
 
 
-def record_history(path: Path, result: AuditResult, timeout: float) -> AuditResult:
-    """Record a finished scan; the result annotated with what changed since the last complete
-    run of its scope and when each finding was first seen, for the reports."""
+@contextmanager
+def recorded_in_history(path: Path | None, result: AuditResult,
+                        timeout: float) -> Iterator[AuditResult]:
+    """A finished scan recorded in the history at `path` (none: `result` as it is), and yielded
+    annotated with what changed since the last complete run of its scope and when each finding
+    was first seen, for the reports rendered in the block.
+
+    The run is committed when the block ends without error, so the history and the reports
+    agree: a report that fails to render leaves no run behind, and a run that cannot be
+    recorded (a lock held beyond the timeout, a full disk) leaves no report (exit 2). The
+    write lock is held while the reports render, a few seconds at most.
+    """
+    if path is None:
+        yield result
+        return
     with history.open_history(path, write=True, timeout=timeout) as conn:
         run_id = history.record_run(conn, result)
         changes = history.changes_since_complete(conn, run_id)
+        yield history.annotate(result, changes, str(path))
     log.info("recorded run %d in %s", run_id, path)
-    return history.annotate(result, changes, str(path))
 
 
 _A = TypeVar("_A", bound=BaseModel)

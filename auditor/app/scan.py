@@ -18,8 +18,8 @@ from typing import Protocol, TextIO
 
 from auditor import __version__
 from auditor.app import output
-from auditor.app.history import record_history
-from auditor.app.output import STDOUT, Target
+from auditor.app.history import recorded_in_history
+from auditor.app.output import STDOUT, ReportSet, Target
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.collector import CollectRequest, collect
 from auditor.config import DEFAULT_WAIVER_WARNING_DAYS, Config
@@ -181,22 +181,19 @@ def _outputs(options: ScanOptions) -> dict[str, Target]:
     return output.plan(outputs)
 
 
-def _write_reports(result: AuditResult, options: ScanOptions, targets: dict[str, Target],
-                   stdout: TextIO) -> None:
-    """Render every report, then put them all in place (none if one fails to render)."""
+def _stage_reports(result: AuditResult, options: ScanOptions, targets: dict[str, Target],
+                   reports: ReportSet) -> None:
+    """Render every report and stage it (the report set puts them all in place at once)."""
     file_options = ReportOptions(include_suppressed=options.include_suppressed)
-    with output.report_set(stdout) as reports:
-        for fmt in options.files:
-            reports.add(targets[f"--{fmt}"], render(fmt, result, file_options))
-        if options.stdout_format is not None:
-            stdout_options = ReportOptions(color=options.color,
-                                           include_suppressed=options.include_suppressed,
-                                           summary=options.summary,
-                                           show_waived=options.show_waived)
-            reports.add(targets[f"--format {options.stdout_format}"],
-                        render(options.stdout_format, result, stdout_options))
-    for fmt, path in options.files.items():
-        log.info("wrote %s report to %s", fmt, path)
+    for fmt in options.files:
+        reports.add(targets[f"--{fmt}"], render(fmt, result, file_options))
+    if options.stdout_format is not None:
+        stdout_options = ReportOptions(color=options.color,
+                                       include_suppressed=options.include_suppressed,
+                                       summary=options.summary,
+                                       show_waived=options.show_waived)
+        reports.add(targets[f"--format {options.stdout_format}"],
+                    render(options.stdout_format, result, stdout_options))
 
 
 def run_scan(options: ScanOptions, stdout: TextIO) -> int:
@@ -219,10 +216,14 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     result = build_result(inventory, ruleset, evaluation, options, started_at)
     if baseline is not None:
         result = apply_baseline(result, baseline, baseline.path)
-    if options.history:
-        result = record_history(options.history, result, options.history_timeout)
-    with _timed(f"wrote reports ({len(result.findings)} findings)"):
-        _write_reports(result, options, targets, stdout)
+    # reports and the history run land together: the run is committed once every report
+    # rendered, the reports are put in place once it is (see app/history.recorded_in_history)
+    with (_timed(f"wrote reports ({len(result.findings)} findings)"),
+          output.report_set(stdout) as reports,
+          recorded_in_history(options.history, result, options.history_timeout) as result):
+        _stage_reports(result, options, targets, reports)
+    for fmt, path in options.files.items():
+        log.info("wrote %s report to %s", fmt, path)
     _warn_region_errors(result.regions)
     return result.exit_code
 

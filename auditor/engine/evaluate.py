@@ -134,6 +134,7 @@ def finding_maker(rule: Rule, account: str | None, today: date,
             "fingerprint": fingerprint(rule_id, region, image_id, account),
             "resource": image_arn(region, account, image_id), "waiver": waiver,
             "baseline_state": None, "first_seen": None, "first_seen_run": None,
+            "age_days": None,
             "title_en": title_en,
             "message_en": english(image, region) if english is not None else None,
         })

@@ -59,6 +59,7 @@ def _asset(name: str) -> Markup:
 def render(result: AuditResult, options: ReportOptions) -> str:
     template = _environment().get_template("report.html.j2")
     fixed = result.baseline.fixed if result.baseline else []
+    history_fixed = result.history.fixed if result.history else []
     t = catalogue(result.lang)
     return template.render(
         t=t,
@@ -71,6 +72,11 @@ def render(result: AuditResult, options: ReportOptions) -> str:
         data_quality=result.data_quality_lines(NOTES_SHOWN),
         fixed=fixed[:FIXED_SHOWN],
         fixed_hidden=max(0, len(fixed) - FIXED_SHOWN),
+        history=result.history,
+        since_label=(t("html.history_since", run=result.history.previous_run)
+                     if result.history and result.history.previous_run else t("html.history")),
+        history_fixed=history_fixed[:FIXED_SHOWN],
+        history_fixed_hidden=max(0, len(history_fixed) - FIXED_SHOWN),
         data=Markup(findings_blob(result, _script_labels(t))),
         css=_asset("report.css"),
         js=_asset("report.js"),

@@ -65,7 +65,11 @@ class FindingRow(NamedTuple):
     evidence: list[EvidenceRow]
     status: int                # STATUS_OPEN, STATUS_WAIVED or STATUS_EXPIRED
     waiver: int                # index into `waivers`, -1: none
-    baseline: int              # BASELINE_CODES
+    baseline: int              # BASELINE_CODES: since the baseline, or (without one) since
+                               # the history's last complete run
+    first_seen: int            # with --history: the first-seen date (a string), else -1
+    first_seen_run: int        # ... the run that saw it first, else -1
+    age: int                   # ... whole days since, else -1
 
 
 COLUMNS = {"finding": FindingRow._fields, "image": ImageRow._fields,
@@ -117,18 +121,35 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> 
             evidence=[EvidenceRow(path=s(e.path), actual=s(_actual(e.actual)),
                                   expected=s(e.expected)) for e in f.evidence],
             status=_status(f), waiver=_waiver(f, waivers),
-            baseline=BASELINE_CODES[f.baseline_state]))
+            baseline=_change(f, result), **_first_seen(s, f)))
     data = {"strings": s.table(), "columns": COLUMNS,
             "rules": rules,
             "images": image_rows, "findings": rows, "waivers": list(waivers),
             "severities": list(SEVERITIES), "arn_from_account": ARN_FROM_ACCOUNT,
-            "baseline": result.baseline is not None,
+            "baseline": result.baseline is not None or result.history is not None,
+            "history": result.history is not None,
             "account": visible(result.scan.account_id or "") or None,
             # a scan of several accounts: each account's label (`prod (1234...)`) by id
             "accounts": {visible(a): visible(result.account_label(a))
                          for a in result.scan.accounts} if result.several_accounts else None,
             "labels": labels or {}}
     return script_json(data)
+
+
+def _change(f: Finding, result: AuditResult) -> int:
+    """New or unchanged since the baseline, or (without one) since the history's last complete
+    run; 0 when neither was given."""
+    if result.baseline is None and result.history is not None and f.first_seen_run is not None:
+        return BASELINE_CODES["new" if result.history.is_new(f) else "unchanged"]
+    return BASELINE_CODES[f.baseline_state]
+
+
+def _first_seen(s: _Strings, f: Finding) -> dict[str, int]:
+    """The first-seen date (as a string index), run and age in days; -1 each without history."""
+    if f.first_seen is None or f.first_seen_run is None or f.age_days is None:
+        return {"first_seen": -1, "first_seen_run": -1, "age": -1}
+    return {"first_seen": s(f"{f.first_seen:%Y-%m-%d}"), "first_seen_run": f.first_seen_run,
+            "age": f.age_days}
 
 
 def script_json(data: Any) -> str:

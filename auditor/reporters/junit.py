@@ -17,13 +17,14 @@ from collections import defaultdict
 from datetime import datetime, timezone
 
 from auditor.findings import AuditResult, Finding, RuleInfo, fail_threshold
-from auditor.reporters import ReportOptions
+from auditor.reporters import ReportOptions, changes
 from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.safetext import escape
 from auditor.safetext import visible as v
 
 SUITE = "imgaudit"
 NOTES_SHOWN = 1000  # data-quality notes listed; every one is in the JSON report
+FIXED_SHOWN = 1000  # fixed findings (with --history) listed; every one is in the JSON report
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -53,6 +54,8 @@ def render(result: AuditResult, options: ReportOptions) -> str:
         scan_suite.append(case)
     if result.data_quality:
         scan_suite.append(_data_quality_case(result, t))
+    if result.history is not None:
+        scan_suite.append(_history_case(result, t))
     for waiver in result.expiring_waivers:  # a warning, not a failure: it still holds today
         line = t("waiver.expiring", rule=v(waiver.rule), owner=v(waiver.owner),
                  expires=waiver.expires.isoformat())
@@ -71,6 +74,16 @@ def _data_quality_case(result: AuditResult, t: Catalogue) -> ET.Element:
     case = _case(f"{SUITE}.data", t("junit.data_quality", count=len(result.data_quality)))
     out = ET.SubElement(case, "system-out")
     out.text = _clean("\n".join(v(line) for line in result.data_quality_lines(NOTES_SHOWN)))
+    return case
+
+
+def _history_case(result: AuditResult, t: Catalogue) -> ET.Element:
+    """A passing case (history is information, not a verdict): what changed since the last
+    complete run, and the fixed findings in its <system-out>."""
+    assert result.history is not None
+    case = _case(f"{SUITE}.history", t("junit.history", run=result.history.run))
+    lines = [changes.headline(result, t), *changes.fixed_lines(result, t, FIXED_SHOWN)]
+    ET.SubElement(case, "system-out").text = _clean("\n".join(lines))
     return case
 
 
@@ -127,6 +140,10 @@ def _line(finding: Finding, t: Catalogue, result: AuditResult) -> str:
         extra = t("junit.waiver_expired", expires=finding.waiver.expires.isoformat())
     if finding.baseline_state:
         extra += f" [{t('baseline.' + finding.baseline_state)}]"
+    seen = changes.first_seen(finding, t)
+    if seen is not None:
+        new = result.history is not None and result.history.is_new(finding)
+        extra += f" [{t('baseline.new') + '; ' if new else ''}{seen}]"
     where = v(result.where(finding.region, finding.account_id))
     return f"{where} {v(finding.image_id)}{name}: {v(finding.message)}{extra}"
 

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 
 from auditor.findings import SEVERITIES, AuditResult, Finding
-from auditor.reporters import ReportOptions
+from auditor.reporters import ReportOptions, changes
 from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.safetext import visible
 
@@ -34,6 +34,7 @@ def cell(text: object, limit: int = CELL_MAX) -> str:
 
 
 NOTES_SHOWN = 20  # data-quality notes listed; every one is in the JSON report
+FIXED_SHOWN = 20  # fixed findings (with --history) named; every one is in the JSON report
 
 
 def render(result: AuditResult, options: ReportOptions) -> str:
@@ -66,6 +67,12 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
         b = result.baseline
         lines += ["", t("md.baseline", path=cell(b.path), new=b.new, unchanged=b.unchanged,
                         fixed=len(b.fixed))]
+    if result.history:
+        lines += ["", changes.headline(result, t, cell)]
+        if result.history.fixed:
+            lines += ["", t("md.history_fixed", previous=result.history.previous_run,
+                            count=len(result.history.fixed)), ""]
+            lines += [f"- {line}" for line in changes.fixed_lines(result, t, FIXED_SHOWN, cell)]
     if result.expired_waivers:
         lines += ["", t("md.expired_waivers", count=len(result.expired_waivers))]
     if result.expiring_waivers:
@@ -96,13 +103,14 @@ def _severity_table(result: AuditResult, t: Catalogue) -> list[str]:
     open_ = result.counts_by_severity()
     total = result.counts_by_severity(include_suppressed=True)
     new = Counter(f.severity.value for f in result.findings
-                  if f.baseline_state == "new" and not f.suppressed)
-    head = t("md.severity_head") + (t("md.new_head") if result.baseline else "")
-    rule = "|---|--:|--:|" + ("--:|" if result.baseline else "")
+                  if changes.is_new(result, f) and not f.suppressed)
+    changed = result.baseline is not None or result.history is not None
+    head = t("md.severity_head") + (t("md.new_head") if changed else "")
+    rule = "|---|--:|--:|" + ("--:|" if changed else "")
     rows = [head, rule]
     for sev in SEVERITIES:
         row = f"| {_EMOJI[sev]} {t.severity(sev)} | {open_[sev]} | {total[sev] - open_[sev]} |"
-        rows.append(row + (f" {new[sev]} |" if result.baseline else ""))
+        rows.append(row + (f" {new[sev]} |" if changed else ""))
     return rows
 
 
@@ -140,26 +148,31 @@ def _frameworks_section(result: AuditResult, t: Catalogue) -> list[str]:
 
 def _findings_section(result: AuditResult, budget: int, t: Catalogue) -> str:
     open_ = sorted((f for f in result.findings if not f.suppressed),
-                   key=lambda f: (-f.severity.rank, f.baseline_state != "new", f.rule_id))
+                   key=lambda f: (-f.severity.rank, not changes.is_new(result, f), f.rule_id))
     if not open_:
         return "\n\n" + t("md.no_findings") + "\n"
     extra = t("md.baseline_head") if result.baseline else ""
+    extra += t("md.history_head") if result.history else ""
     lines = ["", t("md.top_findings"), "", t("md.findings_head") + extra,
-             "|---|---|---|---|---|" + ("---|" if result.baseline else "")]
-    lines += [_finding_row(f, result.baseline is not None, t, result)
-              for f in open_[:TOP_FINDINGS]]
+             "|---|---|---|---|---|" + ("---|" if result.baseline else "")
+             + ("---|" if result.history else "")]
+    lines += [_finding_row(f, result, t) for f in open_[:TOP_FINDINGS]]
     text = _fit(lines, budget, t, "findings", extra=max(0, len(open_) - TOP_FINDINGS))
     return text
 
 
-def _finding_row(f: Finding, baseline: bool, t: Catalogue, result: AuditResult) -> str:
+def _finding_row(f: Finding, result: AuditResult, t: Catalogue) -> str:
     image = cell(f.image_id, 60) + (f" {cell(f.image_name, 60)}" if f.image_name else "")
     expired = t("md.waiver_expired") if f.waiver and f.waiver.expired else ""
     row = (f"| {_EMOJI[f.severity.value]} {t.severity(f.severity.value)} | "
            f"{cell(f.rule_id, 60)} | {image} | {cell(result.where(f.region, f.account_id))} | "
            f"{cell(f.message)}{expired} |")
-    state = t(f"baseline.{f.baseline_state}") if f.baseline_state else ""
-    return row + (f" {state} |" if baseline else "")
+    if result.baseline:
+        row += f" {t(f'baseline.{f.baseline_state}') if f.baseline_state else ''} |"
+    if result.history:
+        new = f"**{t('baseline.new')}** · " if result.history.is_new(f) else ""
+        row += f" {new}{changes.first_seen(f, t) or ''} |"
+    return row
 
 
 def _fit(lines: list[str], budget: int, t: Catalogue, what: str, extra: int = 0) -> str:

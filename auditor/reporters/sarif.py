@@ -4,6 +4,9 @@ GitHub rejects a whole upload when one result lacks a usable physical location, 
 result points at a relative, scheme-less pseudo-path for its image, with the ARN beside it as
 a logical location. Fixed findings are not written as `absent` results: GitHub ignores
 `baselineState` and would open an alert for each; the run's properties count them instead.
+With `--history` (and no `--baseline`, whose states win), `baselineState` is `new` or
+`unchanged` against the last complete run of the scope, and each result's properties say when
+it was first seen (`firstSeen`, `firstSeenRun`, `ageDays`).
 """
 
 from __future__ import annotations
@@ -204,6 +207,8 @@ def _result(result: AuditResult, finding: Finding, rule_index: int, t: Catalogue
     }
     if result.baseline and finding.baseline_state:
         out["baselineState"] = finding.baseline_state
+    elif result.history is not None and finding.first_seen_run is not None:
+        out["baselineState"] = "new" if result.history.is_new(finding) else "unchanged"
     if finding.suppressed:
         out["suppressions"] = [_suppression(finding)]
     return out
@@ -243,6 +248,10 @@ def _result_properties(finding: Finding) -> dict[str, object]:
         props["ownerAlias"] = finding.owner_alias
     if finding.waiver and finding.waiver.expired:
         props["waiverExpired"] = finding.waiver.expires.isoformat()
+    if finding.first_seen is not None:
+        props["firstSeen"] = _utc(finding.first_seen)
+        props["firstSeenRun"] = finding.first_seen_run
+        props["ageDays"] = finding.age_days
     return props
 
 
@@ -289,6 +298,13 @@ def _run_properties(result: AuditResult, dropped: int) -> dict[str, object]:
             "new": result.baseline.new,
             "unchanged": result.baseline.unchanged,
             "fixed": len(result.baseline.fixed),
+        }
+    if result.history:
+        h = result.history
+        props["history"] = {
+            "path": h.path, "run": h.run, "previousRun": h.previous_run,
+            "previousStartedAt": _utc(h.previous_started_at) if h.previous_started_at else None,
+            "new": h.new, "fixed": len(h.fixed),
         }
     return props
 

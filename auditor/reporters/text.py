@@ -13,7 +13,7 @@ from itertools import groupby
 from unicodedata import east_asian_width
 
 from auditor.findings import SEVERITIES, AuditResult, Finding
-from auditor.reporters import ReportOptions
+from auditor.reporters import ReportOptions, changes
 from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.safetext import visible as v
 
@@ -33,8 +33,7 @@ def _header(result: AuditResult, t: Catalogue) -> str:
              count=len(scan.regions), regions=regions, rules=len(result.rules)) + "\n"
 
 
-def _finding_line(finding: Finding, t: Catalogue, previous_run: int | None = None,
-                  result: AuditResult | None = None) -> str:
+def _finding_line(finding: Finding, t: Catalogue, result: AuditResult) -> str:
     """Region (with its account in a scan of several), image id (unless the message names
     it already), message and marks."""
     marks = []
@@ -43,27 +42,20 @@ def _finding_line(finding: Finding, t: Catalogue, previous_run: int | None = Non
         marks.append(t("text.waiver_expired") if waiver.expired else
                      t("text.waived_until", expires=waiver.expires, owner=v(waiver.owner),
                        reason=v(waiver.reason)))
-    if finding.baseline_state == "new" or _new_in_history(finding, previous_run):
+    if changes.is_new(result, finding):
         marks.append(t("text.new"))
-    if finding.first_seen is not None:
-        marks.append(t("text.first_seen", date=f"{finding.first_seen:%Y-%m-%d}",
-                       run=finding.first_seen_run))
+    seen = changes.first_seen(finding, t)
+    if seen is not None:
+        marks.append(seen)
     suffix = f"  [{'; '.join(marks)}]" if marks else ""
     named = finding.message and finding.image_id in finding.message
     image = "" if named else f"{v(finding.image_id)}  "
-    where = result.where(finding.region, finding.account_id) if result else finding.region
+    where = result.where(finding.region, finding.account_id)
     return f"    {v(where)}  {image}{v(finding.message)}{suffix}\n"
 
 
-def _new_in_history(finding: Finding, previous_run: int | None) -> bool:
-    """First seen after the last complete run of the scope (with --history)."""
-    run = finding.first_seen_run
-    return run is not None and (previous_run is None or run > previous_run)
-
-
 def _block(heading: str, style: str, findings: list[Finding], options: ReportOptions,
-           t: Catalogue, previous_run: int | None = None,
-           result: AuditResult | None = None) -> str:
+           t: Catalogue, result: AuditResult) -> str:
     """A heading with its count, then per rule a count line and (unless --summary) its findings.
     Nothing is padded into columns, so a CJK title (two cells a character) shifts nothing."""
     lines = [_paint(t("text.heading", name=heading, count=len(findings)), style, options) + "\n"]
@@ -72,7 +64,7 @@ def _block(heading: str, style: str, findings: list[Finding], options: ReportOpt
         title = t("text.heading", name=v(items[0].title), count=len(items))
         lines.append(f"  {v(rule_id)}  {title}\n")
         if not options.summary:
-            lines.extend(_finding_line(f, t, previous_run, result) for f in items)
+            lines.extend(_finding_line(f, t, result) for f in items)
     return "".join(lines)
 
 
@@ -108,25 +100,12 @@ def _notes(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
         lines.append(t("text.baseline", path=v(b.path), new=b.new, unchanged=b.unchanged,
                        fixed=len(b.fixed)))
     if result.history is not None:
-        lines.append(_history_note(result, t))
+        lines.append(changes.headline(result, t))
+        lines.extend(f"  {line}" for line in changes.fixed_lines(result, t, _FIXED))
     return "".join(line + "\n" for line in lines)
 
 
 _FIXED = 20  # fixed findings named in the text; the JSON report lists them all
-
-
-def _history_note(result: AuditResult, t: Catalogue) -> str:
-    h = result.history
-    assert h is not None
-    if h.previous_run is None:
-        return t("text.history_first", path=v(h.path), run=h.run, new=h.new)
-    since = f"{h.previous_started_at:%Y-%m-%d %H:%M} UTC" if h.previous_started_at else "?"
-    fixed = "".join("\n" + t("text.history_fixed", rule=v(f.rule_id), region=v(f.region),
-                              image=v(f.image_id)) for f in h.fixed[:_FIXED])
-    more = ("\n" + t("text.history_more", count=len(h.fixed) - _FIXED)
-            if len(h.fixed) > _FIXED else "")
-    return t("text.history", path=v(h.path), run=h.run, previous=h.previous_run, since=since,
-             new=h.new, fixed=len(h.fixed)) + fixed + more
 
 
 _VERDICTS = {0: ("verdict.pass", "pass"), 1: ("verdict.fail", "fail"),
@@ -218,14 +197,13 @@ def render(result: AuditResult, options: ReportOptions) -> str:
     t = catalogue(result.lang)
     out = [_header(result, t)]
     groups = _by_severity(f for f in result.findings if not f.suppressed)
-    previous = result.history.previous_run if result.history is not None else None
-    out += ["\n" + _block(_heading(s, t), s, items, options, t, previous, result)
+    out += ["\n" + _block(_heading(s, t), s, items, options, t, result)
             for s, items in groups.items() if items]
     waived = sorted((f for f in result.findings if f.suppressed),
                     key=lambda f: (f.rule_id, f.region, f.image_id))
     if waived and options.show_waived:
         out.append("\n" + _block(t("text.waived_heading"), "info", waived, options, t,
-                                 previous, result))
+                                 result))
     notes = _notes(result, options, t)
     if notes:
         out.append("\n" + notes)

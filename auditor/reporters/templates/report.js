@@ -95,7 +95,8 @@
     owner: function (f) { return str(img(f)[IC.owner]); },
     message: function (f) { return str(f[FC.message]); },
     status: function (f) { return f[FC.status]; },
-    baseline: function (f) { return f[FC.baseline]; }
+    baseline: function (f) { return f[FC.baseline]; },
+    age: function (f) { return f[FC.age]; }
   };
 
   function recompute() {
@@ -130,7 +131,17 @@
       c = el("td"); if (f[FC.baseline]) c.appendChild(el("span", BASE[f[FC.baseline]], f[FC.baseline] === 1 ? "tag new" : "tag"));
       tr.appendChild(c);
     }
+    if (D.history) tr.appendChild(firstSeen(f, "nowrap"));
     return tr;
+  }
+  // "2026-11-02 (run 3)" and the age in days, for a finding a history has seen
+  function firstSeen(f, cls) {
+    var c = el("td", null, cls);
+    if (f[FC.age] >= 0) {
+      c.appendChild(el("span", T("age", { age: f[FC.age] }), "age"));
+      c.appendChild(el("span", T("first_seen", { date: str(f[FC.first_seen]), run: f[FC.first_seen_run] }), "img-name"));
+    }
+    return c;
   }
 
   function draw() {
@@ -170,6 +181,8 @@
     h.appendChild(statusTag(f));
     if (D.baseline && f[FC.baseline]) h.appendChild(el("span", BASE[f[FC.baseline]], f[FC.baseline] === 1 ? "tag new" : "tag"));
     box.appendChild(h);
+    if (f[FC.age] >= 0) box.appendChild(el("p", T("first_seen", { date: str(f[FC.first_seen]),
+      run: f[FC.first_seen_run] }) + " · " + T("age", { age: f[FC.age] }), "muted"));
     box.appendChild(el("p", str(f[FC.message])));
     if (f[FC.evidence].length) box.appendChild(evidenceTable(f));
     if (f[FC.waiver] >= 0) {
