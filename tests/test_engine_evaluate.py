@@ -100,6 +100,7 @@ def test_finding_fields(rules_file: Path) -> None:
         "baseline_state": None,
         "first_seen": None,  # set by --history only
         "first_seen_run": None,
+        "age_days": None,
     }
 
 
