@@ -44,3 +44,35 @@ def test_fake_process_serves_a_collection_and_counts_its_calls(tmp_path: Path) -
     assert [r["region"] for r in saved["regions"]] == ["cn-hangzhou", "cn-shanghai"]
     assert [len(r["images"]) for r in saved["regions"]] == [150, 150]
     assert all(r["complete"] for r in saved["regions"])
+
+
+def test_fake_process_serves_an_organisation(tmp_path: Path) -> None:
+    """`--accounts 3` (bench/bench_org.py): a Resource Directory whose members have images."""
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "fakeecs", "--accounts", "3", "--regions", "1", "--images",
+         "120", "--latency", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(TESTS)))
+    try:
+        assert fake.stdout is not None
+        url = fake.stdout.readline().strip()
+        env = dict(os.environ, HOME=str(tmp_path), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
+                   ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET, IMGAUDIT_STS_ENDPOINT=url,
+                   IMGAUDIT_RESOURCEMANAGER_ENDPOINT=url, IMGAUDIT_METADATA_URL=url,
+                   ALIBABA_CLOUD_ECS_METADATA_DISABLED="true")
+        output = tmp_path / "inventory.json"
+        done = subprocess.run([sys.executable, "-m", "auditor", "collect",
+                               "--resource-directory", "--region", "all", "--endpoint", url,
+                               "-q", "-o", str(output)],
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        out, _ = fake.communicate("\n", timeout=60)
+    finally:
+        if fake.poll() is None:
+            fake.kill()
+            fake.wait()
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["calls"] == {"DescribeRegions": 1, "DescribeImages": 6,
+                                "GetCallerIdentity": 1, "ListAccounts": 1, "AssumeRole": 2}
+    saved = json.loads(output.read_text())
+    assert sorted((r["account_id"], len(r["images"])) for r in saved["regions"]) == [
+        ("1000000000000001", 120), ("1000000000000002", 120), ("1234567890123456", 120)]
