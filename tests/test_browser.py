@@ -176,3 +176,79 @@ def test_the_account_filter_and_table_of_a_scan_of_several_accounts(open_report)
     page.click(f'#by-account a[data-filter-account="{accounts[0]}"]')
     assert len(rows(page)) == 4 and all(r.count(accounts[0]) for r in rows(page))
     assert page.errors == [] and page.evaluate("window.__violations") == []
+
+
+def _with_history(result):
+    """The sample as a third run of a history: a trend of three runs, one incomplete."""
+    from datetime import timedelta
+
+    from auditor.findings import AgeCount, HistorySummary, TrendRun
+
+    start = result.scan.started_at
+    runs = [TrendRun(run=n + 1, started_at=start - timedelta(days=2 - n), complete=n != 1,
+                     counts={"critical": 1, "high": 2 + n, "medium": 1, "low": 1, "info": 0},
+                     new=2 if n else 5, fixed=n) for n in range(3)]
+    ages = [AgeCount(label="< 7 days", min_days=0, max_days=7,
+                     counts={"critical": 1, "high": 2, "medium": 1, "low": 1, "info": 1})]
+    findings = [f.model_copy(update={"first_seen": start - timedelta(days=2),
+                                     "first_seen_run": 1, "age_days": 2})
+                for f in result.findings]
+    history = HistorySummary(path="h.db", run=3, previous_run=1, new=0, trend=runs, ages=ages)
+    return result.model_copy(update={"findings": findings, "history": history})
+
+
+def test_pictures_render_and_the_csp_lets_them(open_report):
+    page = open_report(_with_history(sample_result()))
+    for chart in ("severity", "region", "open-over-time", "new-fixed", "ages"):
+        box = page.locator(f"#chart-{chart} svg").bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 40, chart
+    assert page.locator("#chart-open-over-time polygon").count() == 4  # no info ever open
+    fill = page.evaluate("getComputedStyle(document.querySelector("
+                         "'#chart-severity rect.sev-high')).fill")
+    assert fill == "rgb(212, 56, 13)"  # coloured by report.css, not by an attribute
+    assert page.locator("#rows tr").first.locator("td").last.inner_text().startswith("2 d")
+    assert page.errors == [] and page.evaluate("window.__violations") == []
+
+
+def test_the_dark_scheme_follows_the_system(open_report):
+    page = open_report(sample_result())
+    background = "getComputedStyle(document.documentElement).backgroundColor"
+    light = page.evaluate(background)
+    page.emulate_media(color_scheme="dark")
+    dark = page.evaluate(background)
+    assert light == "rgb(245, 246, 248)" and dark == "rgb(15, 20, 25)"
+    assert page.evaluate("getComputedStyle(document.querySelector('.panel')).color") == \
+        "rgb(230, 233, 239)"
+
+
+def test_print_shows_every_finding_whole_and_in_colour(open_report):
+    result = sample_result()
+    result.findings = [finding(RULES[i % 5], f"m-{i:05d}") for i in range(300)]
+    page = open_report(result)
+    assert len(rows(page)) == 100
+    page.emulate_media(media="print")
+    assert not page.is_visible("#filters") and not page.is_visible(".pager")
+    assert page.evaluate("getComputedStyle(document.querySelector('.table-wrap')).maxHeight") \
+        == "none"
+    assert page.evaluate("getComputedStyle(document.querySelector('.sev')).printColorAdjust") \
+        == "exact"
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert len(rows(page)) == 300
+    assert page.inner_text("#print-note") == "Printed: all 300 findings that match the filters."
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    assert len(rows(page)) == 100
+
+
+def test_a_phone_scrolls_tables_not_the_page(browser, tmp_path):
+    path = tmp_path / "report.html"
+    path.write_text(render("html", _with_history(sample_result()), ReportOptions()),
+                    encoding="utf-8")
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector("#rows tr")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        box = page.locator("#chart-severity svg").bounding_box()
+        assert box is not None and box["width"] <= 375
+    finally:
+        page.close()

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from auditor.findings import SEVERITIES, AuditResult
 from auditor.reporters import ReportOptions
+from auditor.reporters.charts import posture_charts, trend_charts
 from auditor.reporters.html_data import findings_blob, summarize
 from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.safetext import visible
@@ -73,6 +74,8 @@ def render(result: AuditResult, options: ReportOptions) -> str:
         fixed=fixed[:FIXED_SHOWN],
         fixed_hidden=max(0, len(fixed) - FIXED_SHOWN),
         history=result.history,
+        charts=posture_charts(result, t),
+        trend_charts=trend_charts(result, t),
         since_label=(t("html.history_since", run=result.history.previous_run)
                      if result.history and result.history.previous_run else t("html.history")),
         history_fixed=history_fixed[:FIXED_SHOWN],

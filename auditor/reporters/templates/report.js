@@ -308,6 +308,19 @@
     recompute();
   }
 
+  // printing: every finding of the current filter (up to PRINT_MAX, in the order on screen)
+  // instead of one page, and a note saying which; the screen's page comes back afterwards
+  var PRINT_MAX = 5000;
+  function printAll() {
+    var n = Math.min(view.length, PRINT_MAX), frag = document.createDocumentFragment();
+    for (var k = 0; k < n; k++) frag.appendChild(row(view[k]));
+    $("rows").replaceChildren(frag);
+    $("print-note").textContent = view.length > PRINT_MAX ?
+      T("print_cut", { shown: PRINT_MAX, count: view.length }) : T("print_all", { count: view.length });
+  }
+  window.addEventListener("beforeprint", printAll);
+  window.addEventListener("afterprint", draw);
+
   bind();
   recompute();
 })();
