@@ -193,8 +193,9 @@ def test_json_lines_on_standard_input(tmp_path: Path) -> None:
 def test_a_json_report_of_many_findings_is_the_model_s_own_json(
     run_cli: Run, tmp_path: Path
 ) -> None:
-    """The JSON report serialises its findings a piece at a time (memory): the text is the
-    one `model_dump_json` writes whole, byte for byte."""
+    """The JSON report serialises its findings a piece at a time and writes the pieces in
+    turn (memory): the file is the text `model_dump_json` writes whole, byte for byte, and
+    standard output gets the same report."""
     from auditor.findings import AuditResult
     from auditor.reporters.json_report import _PIECE
 
@@ -207,3 +208,6 @@ def test_a_json_report_of_many_findings_is_the_model_s_own_json(
     parsed = AuditResult.model_validate_json(text)
     assert len(parsed.findings) > 2 * _PIECE
     assert text == parsed.model_dump_json(by_alias=True) + "\n"
+    on_stdout = run_cli("scan", "--input", source, "--format", "json", "--fail-on", "never")
+    assert json.loads(on_stdout.stdout)["findings"] == json.loads(text)["findings"]
+    assert on_stdout.stdout.endswith("}\n") and on_stdout.stdout.count("\n") == 1

@@ -19,7 +19,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,9 @@ from typing import TextIO
 from auditor.errors import OutputError, UsageError
 
 STDOUT = "-"
+
+
+Text = str | Iterable[str]  # a report whole, or in pieces (written in turn, never joined)
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ def _identity(found: Target) -> object:
     return (info.st_dev, info.st_ino)
 
 
-def write_stdout(stream: TextIO, text: str) -> None:
+def write_stdout(stream: TextIO, text: Text) -> None:
     """Write and flush standard output; a failure (a closed pipe, a full disk) is an
     OutputError, not a traceback at exit."""
     try:
@@ -147,13 +150,14 @@ class ReportSet:
 
     stdout: TextIO
     _staged: list[tuple[Target, str]] = field(default_factory=list)  # (target, temp file)
-    _direct: list[tuple[Target, str]] = field(default_factory=list)  # (target, text)
+    _direct: list[tuple[Target, Text]] = field(default_factory=list)  # (target, text)
 
-    def add(self, where: Target, text: str) -> None:
+    def add(self, where: Target, text: Text) -> None:
+        """A file is staged at once, piece by piece; other outputs wait for `commit`."""
         if where.replace:
             self._staged.append((where, _stage(where, text)))
         else:
-            self._direct.append((where, text))
+            self._direct.append((where, text if isinstance(text, str) else list(text)))
 
     def commit(self) -> None:
         """Files first: a reader that goes away (`| head`) must not cost the files."""
@@ -193,7 +197,7 @@ def write_output(where: Target, text: str, stdout: TextIO) -> None:
         reports.add(where, text)
 
 
-def _stage(where: Target, text: str) -> str:
+def _stage(where: Target, text: Text) -> str:
     """The text in a temporary file beside the target, with the mode the file would get."""
     assert where.path is not None
     try:
@@ -213,7 +217,7 @@ def _stage(where: Target, text: str) -> str:
     return temp
 
 
-def _write_direct(where: Target, text: str) -> None:
+def _write_direct(where: Target, text: Text) -> None:
     """A FIFO or a device opened as it is, or a descriptor we hold (a copy, left open)."""
     try:
         target: Path | int = where.path if where.path is not None else os.dup(where.fd or 0)
@@ -223,10 +227,11 @@ def _write_direct(where: Target, text: str) -> None:
         raise OutputError(where.given, exc.strerror or str(exc)) from None
 
 
-def _write(stream: TextIO, text: str, piece: int = 1 << 20) -> None:
+def _write(stream: TextIO, text: Text, piece: int = 1 << 20) -> None:
     """A piece at a time, so that a 100 MB report is not encoded into a second copy whole."""
-    for start in range(0, len(text), piece):
-        stream.write(text[start:start + piece])
+    for part in [text] if isinstance(text, str) else text:
+        for start in range(0, len(part), piece):
+            stream.write(part[start:start + piece])
 
 
 def _file_mode(path: Path) -> int:

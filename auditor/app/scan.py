@@ -31,7 +31,7 @@ from auditor.history import DEFAULT_TIMEOUT, check_history
 from auditor.inventory import dump_inventory, inventory_format, load_inputs, open_inputs
 from auditor.lang import DEFAULT_LANG, Lang
 from auditor.models import Inventory, InventorySummary, RegionInventory
-from auditor.reporters import ReportOptions, render
+from auditor.reporters import ReportOptions, render_pieces
 from auditor.scoping import OfflineScope, matcher, recorded, select
 
 log = logging.getLogger("imgaudit")
@@ -186,14 +186,14 @@ def _stage_reports(result: AuditResult, options: ScanOptions, targets: dict[str,
     """Render every report and stage it (the report set puts them all in place at once)."""
     file_options = ReportOptions(include_suppressed=options.include_suppressed)
     for fmt in options.files:
-        reports.add(targets[f"--{fmt}"], render(fmt, result, file_options))
+        reports.add(targets[f"--{fmt}"], render_pieces(fmt, result, file_options))
     if options.stdout_format is not None:
         stdout_options = ReportOptions(color=options.color,
                                        include_suppressed=options.include_suppressed,
                                        summary=options.summary,
                                        show_waived=options.show_waived)
         reports.add(targets[f"--format {options.stdout_format}"],
-                    render(options.stdout_format, result, stdout_options))
+                    render_pieces(options.stdout_format, result, stdout_options))
 
 
 def run_scan(options: ScanOptions, stdout: TextIO) -> int:

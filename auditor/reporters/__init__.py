@@ -7,8 +7,9 @@ a reporter module is imported when its format is first rendered. The CLI writes 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import ModuleType
 
 from auditor.errors import UsageError
 from auditor.findings import AuditResult
@@ -24,17 +25,27 @@ class ReportOptions:
 
 
 Reporter = Callable[[AuditResult, ReportOptions], str]
+Pieces = Callable[[AuditResult, ReportOptions], Iterable[str]]
 
 
-def _reporter(fmt: str) -> Reporter:
-    """The render function of a registered format."""
+def _module(fmt: str) -> ModuleType:
+    """The reporter module of a registered format."""
     found = next((f for f in REPORT_FORMATS if f.name == fmt), None)
     if found is None:
         raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(sorted(FORMATS))}")
-    module = importlib.import_module(f"auditor.reporters.{found.reporter}")
-    render_format: Reporter = module.render
-    return render_format
+    return importlib.import_module(f"auditor.reporters.{found.reporter}")
 
 
 def render(fmt: str, result: AuditResult, options: ReportOptions | None = None) -> str:
-    return _reporter(fmt)(result, options or ReportOptions())
+    render_format: Reporter = _module(fmt).render
+    return render_format(result, options or ReportOptions())
+
+
+def render_pieces(fmt: str, result: AuditResult,
+                  options: ReportOptions | None = None) -> Iterable[str]:
+    """The report in pieces to write in turn, never joined: a reporter module's `pieces`
+    when it has one (the JSON report: its findings a few thousand at a time), else its text."""
+    pieces: Pieces | None = getattr(_module(fmt), "pieces", None)
+    if pieces is None:
+        return [render(fmt, result, options)]
+    return pieces(result, options or ReportOptions())
