@@ -170,8 +170,52 @@ def collapse_api_shape(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+class SharedAccount(_ApiModel):
+    """An account an image is shared with (DescribeImageSharePermission `Accounts.Account[]`)."""
+
+    AliyunId: str | None = None  # the account id
+    SharedTime: datetime | None = None
+    # Not from the API: the account belongs to the organisation scanned (the caller's own
+    # account, and every account of --accounts / --resource-directory); set by the collector.
+    InOrganization: bool | None = None
+
+
+class ShareGroup(_ApiModel):
+    """A group an image is shared with (`ShareGroups.ShareGroup[]`): `all` is everyone."""
+
+    Group: str | None = None
+
+
+class ImageSharePermission(_ApiModel):
+    """Who a custom image is shared with: every page of DescribeImageSharePermission,
+    its wrapper levels (`Accounts.Account`, `ShareGroups.ShareGroup`) collapsed."""
+
+    Accounts: list[SharedAccount] = Field(default_factory=list)
+    ShareGroups: list[ShareGroup] = Field(default_factory=list)
+
+    @field_validator("Accounts", mode="before")
+    @classmethod
+    def _collapse_accounts(cls, value: Any) -> Any:
+        return [] if value is None else _unwrap(value, "Account")
+
+    @field_validator("ShareGroups", mode="before")
+    @classmethod
+    def _collapse_groups(cls, value: Any) -> Any:
+        return [] if value is None else _unwrap(value, "ShareGroup")
+
+
+# Fields the collector adds to an image from other API calls ("enrichments"), by the
+# name a rule reads them with. None on an image: not collected (not asked for, or the image
+# needs none: only shared or published self images have a SharePermission).
+ENRICHMENTS = {
+    "SharePermission": "DescribeImageSharePermission",
+    "InstanceIds": "DescribeInstances",
+}
+
+
 class Image(_ApiModel):
-    """One image as DescribeImages returns it, wrapper levels collapsed."""
+    """One image as DescribeImages returns it, wrapper levels collapsed; the enrichments of
+    ENRICHMENTS beside the API's fields."""
 
     ImageId: str = Field(min_length=1)
     ImageName: str | None = None
@@ -208,6 +252,10 @@ class Image(_ApiModel):
     DetectionOptions: ImageDetection | None = None
     Features: ImageFeatures | None = None
     SecureBootOptions: ImageSecureBootOptions | None = None
+    # Enrichments (not DescribeImages fields; see ENRICHMENTS):
+    SharePermission: ImageSharePermission | None = None
+    InstanceIds: list[str] | None = None  # the instances of the region that run the image
+    NotCollected: list[str] | None = None  # enrichments whose calls failed for this image
 
     @field_validator("CreationTime", mode="before")
     @classmethod

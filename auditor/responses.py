@@ -1,4 +1,5 @@
-"""The one reader of DescribeImages data: API pages (collector, `--input`) and saved images.
+"""The one reader of API data: DescribeImages pages (collector, `--input`) and saved images,
+and the enrichment calls' pages (DescribeImageSharePermission, DescribeInstances).
 
 `read_page` takes a parsed response body, `read_image` one image; both are used by the
 collector (`auditor.collector.page_body`) and by `--input` (`auditor.inventory`), so what they
@@ -14,9 +15,17 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+import orjson
+from pydantic import BaseModel, Field, ValidationError
 
-from auditor.models import API_SHAPE, SAVED_SHAPE, DataNote, Image, collapse_api_shape
+from auditor.models import (
+    API_SHAPE,
+    SAVED_SHAPE,
+    DataNote,
+    Image,
+    ImageSharePermission,
+    collapse_api_shape,
+)
 
 _MAX_ROUNDS = 8  # each round takes out every value that failed; nesting is at most 3 deep
 
@@ -179,3 +188,75 @@ def first_of_each(images: list[Image], region: str | None) -> tuple[list[Image],
         if unique.setdefault(image.ImageId, image) is not image:
             notes.append(repeated(image.ImageId, region))
     return list(unique.values()), notes
+
+
+# The enrichment calls' answers (auditor.collector.enrich): read strictly, since a page that
+# cannot be read leaves the image's enrichment unknown (`Image.NotCollected`), never guessed.
+
+
+@dataclass
+class SharePage:
+    """One DescribeImageSharePermission page: the image's accounts and groups on it."""
+
+    total_count: int | None
+    request_id: str | None
+    permission: ImageSharePermission
+    entries: int  # accounts on this page (TotalCount counts accounts)
+
+
+def read_share_page(body: bytes) -> SharePage:
+    """A DescribeImageSharePermission body; ValueError when it is no such answer."""
+    doc = orjson.loads(body)
+    if not isinstance(doc, dict):
+        raise ValueError("a DescribeImageSharePermission answer is a JSON object")
+    try:
+        permission = ImageSharePermission.model_validate(
+            {"Accounts": doc.get("Accounts"), "ShareGroups": doc.get("ShareGroups")})
+    except ValidationError as exc:
+        raise ValueError(f"unreadable share permission: {_first_problem(exc)}") from None
+    count, _ = total_count(doc)
+    if any(not account.AliyunId for account in permission.Accounts):
+        raise ValueError("a shared account without an AliyunId")
+    return SharePage(count, _text(doc.get("RequestId")), permission, len(permission.Accounts))
+
+
+class _Instance(BaseModel):
+    InstanceId: str = Field(min_length=1)
+    ImageId: str | None = None
+
+
+class _InstanceList(BaseModel):
+    Instance: list[_Instance] = Field(default_factory=list)
+
+
+class _InstancesBody(BaseModel):
+    Instances: _InstanceList | None = None
+    NextToken: str | None = None
+    RequestId: str | None = None
+
+
+@dataclass
+class InstancePage:
+    """One DescribeInstances page: (InstanceId, ImageId) of each instance, and the token of
+    the next page ("" or None: this was the last)."""
+
+    instances: list[tuple[str, str | None]]
+    next_token: str | None
+    request_id: str | None
+
+
+def read_instance_page(body: bytes) -> InstancePage:
+    """The two fields imgaudit needs of each instance; ValueError when it is no such answer."""
+    try:
+        doc = _InstancesBody.model_validate_json(body)
+    except ValidationError as exc:
+        raise ValueError(f"unreadable instance list: {_first_problem(exc)}") from None
+    instances = doc.Instances.Instance if doc.Instances else []
+    return InstancePage([(i.InstanceId, i.ImageId or None) for i in instances],
+                        doc.NextToken or None, doc.RequestId)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    return f"{where}: {error['msg']}"

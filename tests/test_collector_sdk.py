@@ -1,4 +1,4 @@
-"""Our DescribeImages request parameters equal the official SDK's for the same filters."""
+"""Our request parameters equal the official SDK's: DescribeImages (listings and lookups by id), DescribeImageSharePermission and DescribeInstances."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 from alibabacloud_ecs20140526 import models as sdk
 from alibabacloud_tea_openapi.utils import Utils
 
+from auditor.collector.enrich import instance_params, lookup_params, share_params
 from auditor.collector.params import listing_params
 from auditor.models import IMAGE_STATUSES, Scope
 
@@ -52,4 +53,28 @@ def test_each_owner_scope_matches_the_sdk_request(
     theirs = sdk.DescribeImagesRequest(
         region_id="eu-central-1", image_owner_alias=alias, is_public=public,
         status=",".join(IMAGE_STATUSES), page_number=1, page_size=100)
+    assert ours == _sdk_query(theirs)
+
+
+def test_share_permission_request_matches_the_sdk_request() -> None:
+    ours = share_params("cn-beijing", "m-bp1abc", 2)
+    theirs = sdk.DescribeImageSharePermissionRequest(
+        region_id="cn-beijing", image_id="m-bp1abc", page_number=2, page_size=100)
+    assert ours == _sdk_query(theirs)
+
+
+@pytest.mark.parametrize("token", [None, "caeba0bbb2be03f84eb48b699f0a****"])
+def test_instance_listing_request_matches_the_sdk_request(token: str | None) -> None:
+    ours = instance_params("cn-hangzhou", token)
+    theirs = sdk.DescribeInstancesRequest(region_id="cn-hangzhou", max_results=100,
+                                          next_token=token)
+    assert ours == _sdk_query(theirs)
+
+
+@pytest.mark.parametrize("alias", ["", "marketplace"])
+def test_image_lookup_by_id_matches_the_sdk_request(alias: str) -> None:
+    ours = lookup_params("eu-central-1", ["m-1", "m-2"], alias)
+    theirs = sdk.DescribeImagesRequest(
+        region_id="eu-central-1", image_id="m-1,m-2", status=",".join(IMAGE_STATUSES),
+        show_expired=True, image_owner_alias=alias or None, page_size=100, page_number=1)
     assert ours == _sdk_query(theirs)

@@ -25,6 +25,10 @@ class CollectRequest:
     timeout: float = 30.0              # seconds one HTTP request may take, connect to last byte
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lookup_account: bool = True        # ask STS GetCallerIdentity for the account id
+    # Enrichments (auditor/collector/enrich.py): who each shared self image is shared with;
+    # which instances run each image (and the images they run looked up by id).
+    sharing: bool = False
+    instances: bool = False
     # Where the credential sources live; None means env IMGAUDIT_STS_ENDPOINT /
     # IMGAUDIT_METADATA_URL, else https://sts.aliyuncs.com / http://100.100.100.200,
     # and ~/.aliyun/config.json.

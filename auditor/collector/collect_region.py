@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from auditor.collector.client import ApiClient
+from auditor.collector.enrich import Enrichment, enrich_sharing, enrich_usage, running_images
 from auditor.collector.listing import Listing, Pager
 from auditor.collector.params import TAG_CAP, has_tags, tag_filters, without_tags
 from auditor.collector.region_ids import endpoint_for
@@ -37,6 +39,8 @@ class RegionJob:
     page_concurrency: int
     retry: RetryPolicy
     on_page: Callable[[int], None]
+    sharing: bool = False    # DescribeImageSharePermission for each shared self image
+    instances: bool = False  # DescribeInstances, and the images instances run looked up
 
 
 @dataclass
@@ -103,10 +107,45 @@ def _tagged_listing(pager: Pager, job: RegionJob, owner: str) -> tuple[Listing, 
     return listing, note
 
 
+def _running(job: RegionJob, base_url: str, deadline: Deadline) -> dict[str, list[str]] | ApiError:
+    try:
+        return running_images(job.client, base_url, job.region, deadline)
+    except ApiError as error:
+        return error
+
+
 def collect_region(job: RegionJob) -> RegionInventory:
-    """The region's inventory; never raises an ApiError (it lands in `errors`)."""
+    """The region's inventory; never raises an ApiError (it lands in `errors`). Instances
+    are listed while the images are, on a thread of their own."""
     deadline = Deadline(job.retry.region_budget)
     base_url = endpoint_for(job.region, job.endpoint)
+    if not job.instances:
+        return _enriched(job, _images(job, base_url, deadline), None, base_url, deadline)
+    with ThreadPoolExecutor(max_workers=1) as side:
+        running = side.submit(_running, job, base_url, deadline)
+        return _enriched(job, _images(job, base_url, deadline), running, base_url, deadline)
+
+
+def _enriched(job: RegionJob, region: RegionInventory,
+              running: Future[dict[str, list[str]] | ApiError] | None, base_url: str,
+              deadline: Deadline) -> RegionInventory:
+    """The region with its enrichments: usage first (its lookups add images), then sharing."""
+    result = Enrichment()
+    if running is not None:
+        enrich_usage(job.client, base_url, job.region, region.images, running.result(),
+                     deadline, result)
+        region.images += result.added
+    if job.sharing:
+        enrich_sharing(job.client, base_url, job.region, region.images, deadline,
+                       job.page_concurrency, result)
+    region.errors += result.errors
+    region.notes += result.notes
+    region.complete = region.complete and not result.errors
+    return region
+
+
+def _images(job: RegionJob, base_url: str, deadline: Deadline) -> RegionInventory:
+    """The region's image listings, merged."""
     merged = _Merged()
     for owner, params in job.listings.items():
         pager = Pager(job.client, base_url, job.region, params, job.page_concurrency, deadline)

@@ -29,6 +29,7 @@ from auditor.collector.accounts import Account
 from auditor.collector.client import ApiClient, new_session
 from auditor.collector.collect_region import RegionJob, collect_region
 from auditor.collector.credentials import CredentialOptions, resolve_credentials
+from auditor.collector.enrich import mark_organization
 from auditor.collector.organisation import (
     DEFAULT_RESOURCEMANAGER_ENDPOINT,
     AccountClients,
@@ -158,7 +159,8 @@ def _collect_all(
             result = RegionInventory(region=item.region, complete=False, errors=[str(error)])
         else:
             job = RegionJob(client, item.region, request.endpoint, listings, pages_at_once,
-                            request.retry, functools.partial(progress.page, item.region))
+                            request.retry, functools.partial(progress.page, item.region),
+                            request.sharing, request.instances)
             result = collect_region(job)
         if item.account is not None:
             result.account_id = item.account.id
@@ -174,6 +176,16 @@ def _collect_all(
         raise
     pool.shutdown()
     return sorted(results, key=lambda r: (r.region, r.account_id or ""))
+
+
+def _mark_organization(request: CollectRequest, results: list[RegionInventory],
+                       accounts: set[str]) -> None:
+    """`InOrganization` on every account a shared image names: one of the scan's accounts
+    (the self images of each account name it as their ImageOwnerId too)."""
+    if request.sharing:
+        owners = {str(i.ImageOwnerId) for r in results for i in r.images
+                  if i.ImageOwnerAlias == "self" and i.ImageOwnerId}
+        mark_organization((i for r in results for i in r.images), accounts | owners)
 
 
 def collect_inventory(
@@ -192,7 +204,8 @@ def _collect_inventory(request: CollectRequest, progress: _Progress) -> Inventor
     if request.regions or not request.organisation:
         requested_regions(request.regions)
     pages_at_once = request.page_concurrency or request.concurrency
-    with new_session(request.concurrency * pages_at_once + 2) as session:
+    # a region's pages, and its instance listing beside them (auditor/collector/enrich.py)
+    with new_session(request.concurrency * (pages_at_once + 1) + 2) as session:
         credentials = resolve_credentials(_credential_options(request), session)
         client = ApiClient(session, credentials, signature=request.signature,
                            timeout=request.timeout, retry=request.retry)
@@ -207,6 +220,7 @@ def _collect_inventory(request: CollectRequest, progress: _Progress) -> Inventor
             regions = _regions(client, request)
             results = _collect_all(clients, request, [_Work(r) for r in regions], progress)
             account_id = account.result() if account is not None else None
+    _mark_organization(request, results, {account_id} if account_id else set())
     return Inventory(
         tool_version=__version__,
         collected_at=datetime.now(timezone.utc),
@@ -240,6 +254,8 @@ def _organisation(session: requests.Session, client: ApiClient, request: Collect
     work = _account_work(request, accounts, known)
     clients = AccountClients(session, client, caller_id, sts_endpoint, request.role_name)
     results = _collect_all(clients, request, work, progress)
+    _mark_organization(request, results, {a.id for a in accounts} | (
+        {caller_id} if caller_id else set()))
     return Inventory(
         tool_version=__version__,
         collected_at=datetime.now(timezone.utc),

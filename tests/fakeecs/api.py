@@ -1,5 +1,5 @@
 """The actions the fake answers: DescribeImages (with its filters; each account its own
-images), DescribeRegions, STS GetCallerIdentity / AssumeRole (ExternalId, Policy, expiring
+images), DescribeRegions, DescribeImageSharePermission and DescribeInstances (enrich.py), STS GetCallerIdentity / AssumeRole (ExternalId, Policy, expiring
 keys) / AssumeRoleWithOIDC, and ResourceManager ListAccounts (paged).
 Each returns the JSON body or raises RefusedError."""
 
@@ -13,13 +13,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from . import enrich
 from .auth import RefusedError
 from .cloud import ACCOUNT_ID, FakeCloud, Key
 
 ECS_VERSION = "2014-05-26"
 # What selects a listing (everything but the page and the signature parameters).
 LISTING_PARAMS = frozenset({"ImageOwnerAlias", "IsPublic", "Status", "OSType", "Architecture", "Usage",
-                            "ImageFamily"} | {f"Tag.{n}.{p}" for n in range(1, 21)
+                            "ImageFamily", "ImageId", "ShowExpired"} | {f"Tag.{n}.{p}" for n in range(1, 21)
                                               for p in ("Key", "Value")}
                            | {f"Filter.{n}.{p}" for n in (1, 2) for p in ("Key", "Value")})
 STS_VERSION = "2015-04-01"
@@ -111,6 +112,8 @@ def _keep(image: dict[str, Any], params: dict[str, str], tags: list, times: list
         return False
     if image.get("Status") not in params.get("Status", "Available").split(","):
         return False
+    if params.get("ImageId") and image["ImageId"] not in params["ImageId"].split(","):
+        return False
     for name in ("OSType", "Architecture", "Usage", "ImageFamily"):
         if params.get(name) and image.get(name) != params[name]:
             return False
@@ -160,6 +163,8 @@ def describe_images(cloud: FakeCloud, params: dict[str, str],
             raise RefusedError(404, code, f"The specified {name} is not valid.")
     tags, times = _tag_filters(params), _time_filters(params)
     _is_public(params)
+    if params.get("ShowExpired", "false").lower() not in ("true", "false"):
+        raise RefusedError(400, "InvalidParameter", "Invalid Parameter.")
     page, size = _page_numbers(params)
     if cloud.cache_pages:
         return _cached_page(cloud, params, regions, region, page, size, tags, times, account)
@@ -314,7 +319,8 @@ def _member(account_id: str, name: str, status: str, join: str) -> dict[str, Any
 def answer(cloud: FakeCloud, action: str, version: str, key: Key,
            params: dict[str, str]) -> dict[str, Any] | bytes:
     """Dispatch by action; the version must be the action's product version."""
-    ecs = {"DescribeImages": describe_images, "DescribeRegions": describe_regions}
+    ecs = {"DescribeImages": describe_images, "DescribeRegions": describe_regions,
+           **enrich.ACTIONS}
     if action in ecs:
         if version != ECS_VERSION:
             raise RefusedError(400, "InvalidVersion", "Specified parameter Version is not valid.")

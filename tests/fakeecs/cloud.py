@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,8 +59,8 @@ class Fault:
     real page with TotalCount's JSON text replaced by `total`, or removed when it is "") |
     repeat (page N answers page N-1) | drip (the real page, one byte every `delay` seconds) |
     gzipbomb (`bomb_mib` MiB of zeros, gzip-encoded). `retry_after` adds that header (name,
-    value) to the answer. Matches calls by action, region, page and owner alias; fires `times`
-    times (None: forever)."""
+    value) to the answer. Matches calls by action, region, page, owner alias and image id
+    (the ImageId parameter); fires `times` times (None: forever)."""
 
     kind: str
     action: str = "DescribeImages"
@@ -76,6 +76,7 @@ class Fault:
     total: str = ""                 # for `total`
     bomb_mib: int = 1024            # for `gzipbomb`
     retry_after: tuple[str, str] | None = None  # e.g. ("x-acs-retry-after", "50")
+    image: str | None = None        # only calls with this ImageId
 
     def matches(self, action: str, params: dict[str, str]) -> bool:
         return (
@@ -83,6 +84,7 @@ class Fault:
             and (self.region is None or params.get("RegionId") == self.region)
             and (self.page is None or params.get("PageNumber", "1") == str(self.page))
             and (self.owner is None or params.get("ImageOwnerAlias") == self.owner)
+            and (self.image is None or params.get("ImageId") == self.image)
             and (self.times is None or self.times > 0)
         )
 
@@ -152,6 +154,10 @@ class FakeCloud:
     latency: float = 0.0
     max_skew_seconds: int = 900
     faults: list[Fault] = field(default_factory=list)
+    # image id -> {"accounts": [(AliyunId, SharedTime)], "groups": [Group]} (see `share`)
+    shares: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (account id, region) -> instances, each {"InstanceId", "ImageId"} (see `run`)
+    instances: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     hooks: list[PageHook] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
     metadata_calls: list[str] = field(default_factory=list)
@@ -187,6 +193,29 @@ class FakeCloud:
         with self.lock:
             self.regions[region] = [i for i in self.regions[region]
                                     if i["ImageId"] not in image_ids]
+
+    def share(self, region: str, image_id: str, accounts: Sequence[str] = (),
+              groups: Sequence[str] = (), shared_time: str = "2025-07-01T08:00:00Z",
+              owner: str = ACCOUNT_ID) -> None:
+        """Share a self image of `owner` with `accounts` and `groups` (`all`: publish it), and
+        set the image's IsSelfShared / IsPublic as the API then reports them."""
+        with self.lock:
+            self.shares[image_id] = {"accounts": [(a, shared_time) for a in accounts],
+                                     "groups": list(groups)}
+            for image in self.regions_of(owner)[region]:
+                if image["ImageId"] == image_id:
+                    image["IsSelfShared"] = "true" if accounts else "false"
+                    image["IsPublic"] = "all" in groups
+            self.page_cache.clear()
+
+    def run(self, region: str, image_id: str, count: int = 1, prefix: str = "i-",
+            account: str = ACCOUNT_ID) -> list[str]:
+        """Start `count` instances of `image_id` in `account`'s `region`; their ids."""
+        with self.lock:
+            instances = self.instances.setdefault((account, region), [])
+            ids = [f"{prefix}{region}-{len(instances) + n:06d}" for n in range(count)]
+            instances += [{"InstanceId": i, "ImageId": image_id} for i in ids]
+        return ids
 
     def issue_sts_key(self, account_id: str) -> Key:
         """Temporary keys, as AssumeRole or the metadata service hand them out."""
