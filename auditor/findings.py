@@ -164,11 +164,15 @@ class RuleInfo(_Record):
     remediation_en: str | None = _english("the remediation in English")
     # posture, counted by the engine (0 in reports written before imgaudit counted them):
     # images the rule's `when` selected, how many of them passed and failed (a waived failure
-    # is failed and waived), and passed / evaluated in percent (null when it evaluated none)
+    # is failed and waived), and passed / evaluated in percent (null when it evaluated none);
+    # not_evaluated: selected images the rule could not judge, since data it reads could not
+    # be collected (a failed DescribeImageSharePermission, DescribeInstances): neither passed
+    # nor failed, and the scan is incomplete
     evaluated: int = 0
     passed: int = 0
     failed: int = 0
     waived: int = 0
+    not_evaluated: int = 0
     compliance: float | None = None
 
     @property
@@ -178,15 +182,17 @@ class RuleInfo(_Record):
 
     def counted(self, counts: RuleCounts) -> RuleInfo:
         """This rule with the engine's counts of one scan."""
-        evaluated, failed, waived = counts
+        evaluated, failed, waived, not_evaluated = counts
         passed = evaluated - failed
         compliance = round(100 * passed / evaluated, 1) if evaluated else None
         return self.model_copy(update={"evaluated": evaluated, "passed": passed,
                                        "failed": failed, "waived": waived,
+                                       "not_evaluated": not_evaluated,
                                        "compliance": compliance})
 
 
-RuleCounts = tuple[int, int, int]  # the engine's count per rule: evaluated, failed, waived
+# the engine's count per rule: evaluated, failed, waived, not evaluated
+RuleCounts = tuple[int, int, int, int]
 
 
 class ControlReport(_Record):
@@ -241,8 +247,11 @@ def _control_report(control: str, title: str | None, rules: list[RuleInfo]) -> C
     evaluated = sum(r.evaluated for r in rules)
     failed = sum(r.failed for r in rules)
     waived = sum(r.waived for r in rules)
+    # a control passes only when its rules judged every image they selected (not_evaluated:
+    # data a rule reads could not be collected)
+    unknown = any(r.not_evaluated for r in rules)
     status: Literal["pass", "fail", "not evaluated"] = (
-        "fail" if failed > waived else "pass" if evaluated else "not evaluated")
+        "fail" if failed > waived else "pass" if evaluated and not unknown else "not evaluated")
     return ControlReport(id=control, title=title, rules=[r.id for r in rules],
                          evaluated=evaluated, passed=evaluated - failed, failed=failed,
                          waived=waived, status=status)
@@ -454,6 +463,11 @@ class AuditResult(_Record):
             if row is not None and not finding.suppressed:
                 row.open += 1
         return list(rows.values())
+
+    @property
+    def not_evaluated(self) -> int:
+        """Images some rule could not judge (data it reads was not collected)."""
+        return sum(rule.not_evaluated for rule in self.rules)
 
     def data_quality_lines(self, limit: int) -> list[str]:
         """The data-quality notes as lines, at most `limit` and one saying how many more."""

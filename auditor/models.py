@@ -296,6 +296,24 @@ class Image(_ApiModel):
         return data
 
 
+def is_shared(image: Image) -> bool:
+    """A self image shared with other accounts or published to the community: the images
+    whose SharePermission the collector asks for."""
+    return image.ImageOwnerAlias == "self" and (
+        image.IsSelfShared == "true" or image.IsPublic is True)
+
+
+def missing_enrichments(image: Image) -> set[str]:
+    """The ENRICHMENTS this image lacks: the calls failed (`NotCollected`), or were never
+    made (an inventory collected without them)."""
+    missing = set(image.NotCollected or ())
+    if image.InstanceIds is None:
+        missing.add("InstanceIds")
+    if image.SharePermission is None and is_shared(image):
+        missing.add("SharePermission")
+    return missing
+
+
 class Scope(BaseModel):
     """What was asked for: the filters a collection (or a scan of saved files) ran with.
 

@@ -185,7 +185,20 @@ def _image(rng: random.Random, index: int, prefix: str, seed: int) -> dict[str, 
         "Features": {"NvmeSupport": "unsupported" if rng.random() < 0.15 else "supported",
                      "ImdsSupport": _pick(rng, ("v1", "v2"))},
     })
+    if own and (image["IsSelfShared"] or image["IsPublic"]):
+        image["SharePermission"] = _shares(index, image["IsSelfShared"], image["IsPublic"])
     return image
+
+
+def _shares(index: int, shared: bool, public: bool) -> dict[str, Any]:
+    """What `--sharing` records for a shared or published image (no random draw: the other
+    images stay as they were): accounts of the organisation, and every third one outside."""
+    accounts = [{"AliyunId": "1234567890123457", "SharedTime": "2026-06-01T00:00:00Z",
+                 "InOrganization": True}] if shared else []
+    if shared and index % 3 == 0:
+        accounts.append({"AliyunId": f"{5 * 10**15 + index}", "InOrganization": False,
+                         "SharedTime": "2026-07-01T00:00:00Z"})
+    return {"Accounts": accounts, "ShareGroups": [{"Group": "all"}] if public else []}
 
 
 def _request_ids(rng: random.Random, count: int) -> list[str]:
@@ -245,6 +258,8 @@ def write_lines(n_images: int, path: str, *, regions: int = 3, seed: int = 0) ->
 def _raw_image(image: dict[str, Any]) -> dict[str, Any]:
     """One collapsed image in the API's shape: wrapper levels, `"true"` and `"60"` strings."""
     raw = dict(image)
+    for enrichment in ("SharePermission", "InstanceIds", "NotCollected"):  # other calls' data
+        raw.pop(enrichment, None)
     if "Tags" in raw:
         raw["Tags"] = {"Tag": [{"TagValue": v, "TagKey": k} for k, v in raw["Tags"].items()]}
     if "DiskDeviceMappings" in raw:

@@ -81,7 +81,27 @@ def own(region: str, name: str, os: str = "alinux3", **over: Any) -> dict[str, A
                                                        "ImdsSupport": "v2"},
     }
     image.update(over)
+    image["InstanceIds"] = _instances(region, name, image["Usage"])
     return {k: v for k, v in image.items() if v is not None}  # None: the API left it out
+
+
+def _instances(region: str, name: str, usage: str) -> list[str]:
+    """What `--instances` records: the ids of the instances that run the image."""
+    if usage != "instance":
+        return []
+    return sorted(_id("i", region, f"{name}/{n}") for n in range(1 + len(name) % 3))
+
+
+PARTNER = "1122334455667788"  # outside the organisation, allowlisted in examples/imgaudit.yaml
+FORMER = "3344556677889900"   # outside the organisation, not allowlisted: IMG-SHARED-OUTSIDE
+SISTER = "2233445566778899"   # another account of the organisation
+
+
+def shared_with(*accounts: tuple[str, bool], everyone: bool = False) -> dict[str, Any]:
+    """What `--sharing` records (DescribeImageSharePermission): (account, in organisation)."""
+    return {"Accounts": [{"AliyunId": a, "SharedTime": "2026-10-20T06:00:00Z",
+                          "InOrganization": inside} for a, inside in accounts],
+            "ShareGroups": [{"Group": "all"}] if everyone else []}
 
 
 def public(region: str, image_id: str, os: str, owner: str = "system", **over: Any) -> dict:
@@ -102,6 +122,7 @@ def public(region: str, image_id: str, os: str, owner: str = "system", **over: A
         "Features": {"NvmeSupport": "supported", "ImdsSupport": "v2"},
     }
     image.update(over)
+    image["InstanceIds"] = _instances(region, image_id, image["Usage"])
     return image
 
 
@@ -127,8 +148,10 @@ def hangzhou(r: str = "cn-hangzhou") -> list[dict[str, Any]]:
         own(r, "iis-win2022-2026-09-30", "win2022", BootMode="UEFI",
             Tags={"owner": "dotnet-team", "env": "prod"}),
         own(r, "jenkins-agent-ubuntu22-2026-03-11", "ubuntu22", IsPublic=True,
+            SharePermission=shared_with(everyone=True),
             CreationTime="2026-03-11T09:20:00Z", Tags={"owner": "ci-team", "env": "shared"}),
         own(r, "partner-demo-alinux3-2026-07-19", IsSelfShared="true",
+            SharePermission=shared_with((SISTER, True), (PARTNER, False)),
             Tags={"owner": "sales-eng", "env": "demo"}),
         own(r, "legacy-erp-centos7-2023-05-09", "centos7", CreationTime="2023-05-09T16:45:12Z",
             LoginAsNonRootSupported=False, ImageVersion="14", **BIOS_NO_NVME),
@@ -175,6 +198,7 @@ def shanghai(r: str = "cn-shanghai") -> list[dict[str, Any]]:
             OSNameEn="Debian  12.5 32 bit", OSName="Debian  12.5 32位", BootMode="BIOS",
             CreationTime="2025-12-02T10:10:10Z", Tags={"owner": "retail-team", "env": "prod"}),
         own(r, "shared-qa-ubuntu22-2026-10-12", "ubuntu22", IsSelfShared="true",
+            SharePermission=shared_with((SISTER, True), (FORMER, False)),
             Tags={"owner": "qa-team", "env": "test"}),
         own(r, "web-ubuntu18-2025-04-22", "ubuntu18", IsSupportCloudinit=False,
             LoginAsNonRootSupported=False, CreationTime="2025-04-22T03:33:33Z"),
@@ -200,6 +224,7 @@ def singapore(r: str = "ap-southeast-1") -> list[dict[str, Any]]:
         own(r, "legacy-app-alinux3-2025-01-10", Status="UnAvailable", Usage="none",
             CreationTime="2025-01-10T02:00:00Z"),
         own(r, "vendor-appliance-centos7-2026-04-04", "centos7", IsPublic=True,
+            SharePermission=shared_with(everyone=True),
             IsSupportCloudinit=False, DetectionOptions=_detection(HIGH_FSTAB),
             DiskDeviceMappings=_imported(r, "vendor-appliance-centos7-2026-04-04",
                                          "img-import-sg", "vhd"),

@@ -57,7 +57,7 @@ def test_findings_come_only_from_the_rules_run() -> None:
 def test_min_severity_runs_nothing_below_it_after_overrides(tmp_path: Path) -> None:
     high = ran("--min-severity", "high")
     assert sorted(high) == ["IMG-COMMUNITY-OTHERS", "IMG-EOL-OS", "IMG-HIGH-RISK",
-                            "IMG-PUBLIC-SELF"]
+                            "IMG-PUBLIC-SELF", "IMG-SHARED-EVERYONE", "IMG-SHARED-OUTSIDE"]
     # the example config raises IMG-UNENCRYPTED-DISK to high: it then runs
     with_overrides = ran("--min-severity", "high", "--config", str(EXAMPLES / "imgaudit.yaml"))
     assert sorted(with_overrides) == sorted([*high, "IMG-UNENCRYPTED-DISK"])
@@ -144,9 +144,10 @@ def rules_list(*args: str) -> list[str]:
 
 def test_rules_list_filters_by_severity_and_tag() -> None:
     assert rules_list("--severity", "high") == [
-        "IMG-COMMUNITY-OTHERS", "IMG-EOL-OS", "IMG-HIGH-RISK", "IMG-PUBLIC-SELF"]
+        "IMG-COMMUNITY-OTHERS", "IMG-EOL-OS", "IMG-HIGH-RISK", "IMG-PUBLIC-SELF",
+        "IMG-SHARED-EVERYONE", "IMG-SHARED-OUTSIDE"]
     assert rules_list("--severity", "high,medium", "--tag", "exposure") == [
-        "IMG-PUBLIC-SELF", "IMG-SELF-SHARED"]
+        "IMG-PUBLIC-SELF", "IMG-SELF-SHARED", "IMG-SHARED-EVERYONE", "IMG-SHARED-OUTSIDE"]
     assert rules_list("--severity", "info", "--severity", "HIGH", "--tag", "image-check") == [
         "IMG-DETECTION-UNFINISHED", "IMG-HIGH-RISK"]
     assert rules_list("--tag", "no-such-tag") == []

@@ -46,7 +46,7 @@ def test_summary_counts_per_severity_and_rule_without_findings() -> None:
     # the same rule lines and the same verdict as the full listing, nothing else
     assert [line for line in full.splitlines() if not FINDING_LINE.match(line)] == \
         summary.splitlines()
-    assert summary.rstrip().endswith(f"{len(findings)} findings (0 critical, 13 high, 5 medium, "
+    assert summary.rstrip().endswith(f"{len(findings)} findings (0 critical, 16 high, 5 medium, "
                                      "20 low, 8 info), 1 waived; fail-on low: FAILED")
 
 

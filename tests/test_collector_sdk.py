@@ -1,4 +1,5 @@
-"""Our request parameters equal the official SDK's: DescribeImages (listings and lookups by id), DescribeImageSharePermission and DescribeInstances."""
+"""Our request parameters equal the official SDK's: DescribeImages (listings, lookups by id),
+DescribeImageSharePermission and DescribeInstances."""
 
 from __future__ import annotations
 

@@ -253,8 +253,8 @@ def test_rules_list_and_show_in_chinese() -> None:
 def test_text_report() -> None:
     out = scan("--lang", "zh-CN").stdout
     assert out.startswith("imgaudit 0.1.0：3 个地域（ap-southeast-1, cn-hangzhou, cn-shanghai）"
-                          "共 41 个镜像，18 条规则\n")
-    assert "\n高危（11）\n  IMG-COMMUNITY-OTHERS  没有实例在使用其他账号的社区镜像（1）\n" in out
+                          "共 41 个镜像，20 条规则\n")
+    assert "\n高危（15）\n  IMG-COMMUNITY-OTHERS  没有实例在使用其他账号的社区镜像（1）\n" in out
     assert "已共享给其他阿里云账号" in out
     assert out.endswith("失败阈值 low：未通过\n")
 
@@ -297,7 +297,7 @@ def test_sarif_keeps_ids_and_says_its_language() -> None:
 def test_markdown_report() -> None:
     out = scan("--lang", "zh-CN", "--format", "markdown").stdout
     assert out.startswith("## imgaudit：❌ 未通过门禁（low 及以上级别即失败）\n")
-    assert "| 风险等级 | 未解决 | 已豁免 |" in out and "| 🟧 高危 | 11 | 0 |" in out
+    assert "| 风险等级 | 未解决 | 已豁免 |" in out and "| 🟧 高危 | 15 | 0 |" in out
     assert "### 按规则" in out and "### 主要问题" in out
 
 

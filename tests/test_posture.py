@@ -79,17 +79,19 @@ def test_the_engine_counts_the_images_when_selects_across_regions(rules_file: Pa
     result = evaluate(_inventory(), load_rules([rules_file], builtin=False), waivers=waivers,
                       today=TODAY)
     # T-PUBLIC: 5 self images of 6 (m-sys is not selected though public); m-a, m-b, m-d fail
-    assert result.counts == {"T-PUBLIC": (5, 3, 1), "T-NVME": (6, 2, 0), "T-NOBODY": (0, 0, 0)}
+    assert result.counts == {"T-PUBLIC": (5, 3, 1, 0), "T-NVME": (6, 2, 0, 0),
+                             "T-NOBODY": (0, 0, 0, 0)}
 
 
 def test_rule_info_derives_passed_and_compliance() -> None:
     from auditor.findings import RuleInfo, Severity
 
     info = RuleInfo(id="X", title="x", severity=Severity.LOW)
-    assert info.counted((8, 3, 1)).model_dump(include={"evaluated", "passed", "failed",
-                                                       "waived", "compliance"}) == {
-        "evaluated": 8, "passed": 5, "failed": 3, "waived": 1, "compliance": 62.5}
-    nothing = info.counted((0, 0, 0))
+    assert info.counted((8, 3, 1, 2)).model_dump(include={
+        "evaluated", "passed", "failed", "waived", "not_evaluated", "compliance"}) == {
+        "evaluated": 8, "passed": 5, "failed": 3, "waived": 1, "not_evaluated": 2,
+        "compliance": 62.5}
+    nothing = info.counted((0, 0, 0, 0))
     assert nothing.compliance is None and nothing.compliance_text == "n/a"
 
 
@@ -147,7 +149,7 @@ def _json(config: Path, *args: str, env: dict[str, str] | None = None) -> dict[s
 def test_json_carries_every_rule_with_its_counts(config: Path) -> None:
     report = _json(config)
     rules = {r["id"]: r for r in report["rules"]}
-    assert len(rules) == 18  # every built-in rule, those without findings too
+    assert len(rules) == 20  # every built-in rule, those without findings too
     findings = report["findings"]
     for rule_id, r in rules.items():
         mine = [f for f in findings if f["rule_id"] == rule_id]
@@ -218,7 +220,7 @@ def test_text_shows_the_table_and_the_waiver_also_with_summary(config: Path) -> 
         assert row, text
         assert "waiver expires soon: IMG-PUBLIC-SELF on * (owner alice, expires " in text
         assert "owner bob" not in text
-    assert len(re.findall(r"^  IMG-\S+ +(critical|high|medium|low|info) +\d+", text, re.M)) == 18
+    assert len(re.findall(r"^  IMG-\S+ +(critical|high|medium|low|info) +\d+", text, re.M)) == 20
 
 
 def test_markdown_has_a_compliance_table_and_the_expiring_waiver(config: Path) -> None:
@@ -226,7 +228,7 @@ def test_markdown_has_a_compliance_table_and_the_expiring_waiver(config: Path) -
     assert "### Compliance by rule" in md
     assert ("| IMG-PUBLIC-SELF | high | Custom images are not published as community images "
             "| 31 | 29 | 2 | 2 | 0 | 93.5% |") in md
-    assert md.count("| IMG-") >= 18  # passing rules are listed too
+    assert md.count("| IMG-") >= 20  # passing rules are listed too
     assert f"- {_expiring_line()}" in md
 
 
@@ -235,7 +237,7 @@ def test_html_has_a_compliance_by_rule_table_and_the_expiring_waiver(config: Pat
     table = html[html.index('<table class="small" id="by-rule">'):]
     table = table[:table.index("</table>")]
     assert "<h2>Compliance by rule</h2>" in html
-    assert len(re.findall(r"data-filter-rule=", table)) == 18
+    assert len(re.findall(r"data-filter-rule=", table)) == 20
     assert re.search(r'IMG-PUBLIC-SELF</a>.*?<td class="num">31</td><td class="num">29</td>'
                      r'<td class="num">2</td><td class="num">2</td><td class="num">0</td>'
                      r'<td class="num">93.5%</td>', table)
@@ -250,7 +252,7 @@ def test_junit_puts_the_counts_in_each_rule_case_and_warns_of_the_waiver(config:
     props = {p.get("name"): p.get("value")
              for p in cases["IMG-PUBLIC-SELF"].iter("property")}
     assert props == {"evaluated": "31", "passed": "29", "failed": "2", "waived": "2",
-                     "compliance": "93.5%"}
+                     "not_evaluated": "0", "compliance": "93.5%"}
     passing = [c for c in root.iter("testcase")
                if c.get("classname", "").startswith("imgaudit.")
                and c.find("failure") is None and c.find("properties") is not None]
@@ -262,7 +264,7 @@ def test_junit_puts_the_counts_in_each_rule_case_and_warns_of_the_waiver(config:
 def test_sarif_counts_in_rule_properties_and_a_waiver_notification(config: Path) -> None:
     run = json.loads(_scan(config, "--format", "sarif").stdout)["runs"][0]
     rules = {r["id"]: r["properties"] for r in run["tool"]["driver"]["rules"]}
-    assert len(rules) == 18
+    assert len(rules) == 20
     assert {k: rules["IMG-PUBLIC-SELF"][k] for k in
             ("evaluated", "passed", "failed", "waived", "compliance")} == {
         "evaluated": 31, "passed": 29, "failed": 2, "waived": 2, "compliance": 93.5}

@@ -69,6 +69,9 @@ class ScanOptions:
     lang: Lang = DEFAULT_LANG           # rule texts, messages and report headings
     waiver_warning_days: int = DEFAULT_WAIVER_WARNING_DAYS  # warn of waivers expiring so soon
     now: datetime | None = None         # a fixed clock (IMGAUDIT_NOW); None: the system's
+    # Enrichments of a live scan: True / False as asked, None: when a selected rule uses them
+    sharing: bool | None = None
+    instances: bool | None = None
 
 
 def _load_ruleset(options: ScanOptions) -> RuleSet:
@@ -82,14 +85,30 @@ def _load_ruleset(options: ScanOptions) -> RuleSet:
     return selected
 
 
-def _inventory(options: ScanOptions) -> Inventory:
+def _inventory(options: ScanOptions, ruleset: RuleSet) -> Inventory:
     """The whole inventory, held: collected, or every input read (to save it)."""
     if options.inputs:
         inventory = load_inputs(options.inputs)
         return select(inventory, options.input_scope) if options.input_scope else inventory
     if options.collect is None:
         raise UsageError("nothing to scan: give --region (collect live) or --input FILE")
-    return _collect(options.collect, options.progress)
+    return _collect(enriched(options.collect, ruleset, options), options.progress)
+
+
+def enriched(request: CollectRequest, ruleset: RuleSet, options: ScanOptions) -> CollectRequest:
+    """The request with the enrichments asked for, or (by default) those a selected rule
+    reads or shows (`Rule.uses`)."""
+    uses = {name for rule in ruleset.rules for name in rule.uses}
+    sharing = options.sharing if options.sharing is not None else "SharePermission" in uses
+    instances = options.instances if options.instances is not None else "InstanceIds" in uses
+    return replace(request, sharing=sharing, instances=instances)
+
+
+def _check_enrichment_flags(options: ScanOptions) -> None:
+    if options.inputs and (options.sharing or options.instances):
+        flag = "--sharing" if options.sharing else "--instances"
+        raise UsageError(f"{flag} collects live (with --region); an --input inventory "
+                         "holds what its collection asked for")
 
 
 def _evaluated(options: ScanOptions, ruleset: RuleSet, targets: dict[str, Target],
@@ -97,6 +116,7 @@ def _evaluated(options: ScanOptions, ruleset: RuleSet, targets: dict[str, Target
     """Read (or collect) the images and evaluate them. Input files are streamed: their images
     are evaluated a batch at a time and let go; only findings and counts stay. A collected
     inventory, or one saved with --save-inventory, is held whole."""
+    _check_enrichment_flags(options)
     run = set(ruleset.ids())  # a waiver of a rule not run is neither used nor stale
     waivers = [w for w in options.config.waivers if w.rule in run]
 
@@ -113,7 +133,7 @@ def _evaluated(options: ScanOptions, ruleset: RuleSet, targets: dict[str, Target
         if scope:
             summary = replace(summary, scope=recorded(scope, summary.scope))
         return summary, evaluation
-    inventory = _inventory(options)
+    inventory = _inventory(options, ruleset)
     if options.save_inventory is not None:
         text = dump_inventory(inventory, inventory_format(options.save_inventory))
         output.write_output(targets["--save-inventory"], text, stdout)
@@ -156,7 +176,7 @@ def build_result(
                      images=r.images, total_count=r.total_count, errors=r.errors)
         for r in inventory.regions
     ]
-    rules = [info.counted(evaluation.counts.get(info.id, (0, 0, 0)))
+    rules = [info.counted(evaluation.counts.get(info.id, (0, 0, 0, 0)))
              for info in ruleset.infos(options.lang)]
     return AuditResult(
         scan=scan,
@@ -214,6 +234,7 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
         if waiver.state == "expiring":
             log.warning("%s", waiver.line())
     result = build_result(inventory, ruleset, evaluation, options, started_at)
+    _warn_not_evaluated(result, ruleset)
     if baseline is not None:
         result = apply_baseline(result, baseline, baseline.path)
     # reports and the history run land together: the run is committed once every report
@@ -226,6 +247,17 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
         log.info("wrote %s report to %s", fmt, path)
     _warn_region_errors(result.regions)
     return result.exit_code
+
+
+def _warn_not_evaluated(result: AuditResult, ruleset: RuleSet) -> None:
+    """Rules that could not judge some images: never a silent pass (the reports count them)."""
+    rules = {rule.id: rule for rule in ruleset.rules}
+    for info in result.rules:
+        if info.not_evaluated and info.id in rules:
+            needs = ", ".join(sorted(rules[info.id].needs))
+            log.warning("rule %s did not evaluate %d image(s): the data it reads (%s) was not "
+                        "collected for them (see docs/collector.md, Enrichments)", info.id,
+                        info.not_evaluated, needs)
 
 
 @contextmanager

@@ -145,6 +145,8 @@ def scan(ctx: click.Context, /, **p: Any) -> int:
         lang=chosen_lang(p),
         waiver_warning_days=p["waiver_expiry_warning_days"],
         now=fixed_now(),
+        sharing=p["sharing"],
+        instances=p["instances"],
     )
     return app.run_scan(options, sys.stdout)
 

@@ -142,7 +142,8 @@ def collect_request(p: dict[str, Any]) -> CollectRequest | None:
         timeout=p["timeout"],
         accounts=tuple(load_accounts(p["accounts_file"])) if p["accounts_file"] else None,
         resource_directory=p["resource_directory"], role_name=role_name,
-        caller_account=p["caller_account"],
+        caller_account=p["caller_account"], sharing=bool(p["sharing"]),
+        instances=bool(p["instances"]),
     )
 
 
@@ -229,6 +230,15 @@ def collect_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, envvar=env_name("signature"), help="Request signature."),
         click.option("--concurrency", type=int, default=4, show_default=True,
                      envvar=env_name("concurrency"), help="Regions (and pages) collected at once."),
+        click.option("--instances/--no-instances", default=None, envvar=env_name("instances"),
+                     help="List each region's instances (DescribeInstances): each image names "
+                     "the instances that run it, and images they run outside the scope are "
+                     "looked up. scan: by default when a selected rule reads or shows "
+                     "InstanceIds."),
+        click.option("--sharing/--no-sharing", default=None, envvar=env_name("sharing"),
+                     help="Ask who each shared or published self image is shared with "
+                     "(DescribeImageSharePermission). scan: by default when a selected rule "
+                     "reads SharePermission."),
         click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0,
                      show_default=True, envvar=env_name("timeout"),
                      help="Seconds one API request may take, from connecting to the last byte "

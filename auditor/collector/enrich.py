@@ -24,7 +24,7 @@ from auditor.collector.page_body import parse_page
 from auditor.collector.params import PAGE_SIZE
 from auditor.collector.retry import Deadline
 from auditor.errors import ApiError
-from auditor.models import IMAGE_STATUSES, DataNote, Image, ImageSharePermission
+from auditor.models import IMAGE_STATUSES, DataNote, Image, ImageSharePermission, is_shared
 from auditor.responses import read_instance_page, read_share_page
 
 MAX_SHARE_PAGES = 100     # 10,000 accounts per image, far beyond the API's share quota
@@ -39,12 +39,6 @@ class Enrichment:
     errors: list[str] = field(default_factory=list)
     notes: list[DataNote] = field(default_factory=list)
     added: list[Image] = field(default_factory=list)  # images looked up because they run
-
-
-def is_shared(image: Image) -> bool:
-    """A self image shared with other accounts or published to the community."""
-    return image.ImageOwnerAlias == "self" and (
-        image.IsSelfShared == "true" or image.IsPublic is True)
 
 
 def _missing(image: Image, name: str) -> None:

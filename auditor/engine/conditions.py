@@ -214,3 +214,15 @@ def param_uses(cond: Cond | None) -> Iterator[Test]:
     elif isinstance(cond, Not):
         yield from param_uses(cond.item)
 
+
+
+def field_roots(cond: Cond | None) -> set[str]:
+    """The image's top-level fields a condition reads (`Features` for `Features.NvmeSupport`);
+    a quantifier's inner conditions read the list's items, not the image."""
+    if isinstance(cond, Test | Quant):
+        return {cond.field.path.split(".")[0]}
+    if isinstance(cond, AllOf | AnyOf):
+        return {root for item in cond.items for root in field_roots(item)}
+    if isinstance(cond, Not):
+        return field_roots(cond.item)
+    return set()

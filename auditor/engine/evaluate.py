@@ -12,12 +12,16 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from auditor.config import Waiver
+from auditor.engine.compiler import jsonable
+from auditor.engine.conditions import field_roots
+from auditor.engine.fields import FieldRef
 from auditor.engine.rule import Rule
 from auditor.engine.ruleset import RuleSet
 from auditor.engine.templates import plain
 from auditor.engine.waivers import WaiverIndex
 from auditor.findings import (
     AppliedWaiver,
+    Evidence,
     Finding,
     RuleCounts,
     WaiverReport,
@@ -26,7 +30,7 @@ from auditor.findings import (
     trusted,
 )
 from auditor.lang import DEFAULT_LANG
-from auditor.models import Image, Inventory
+from auditor.models import Image, Inventory, missing_enrichments
 
 
 def utc_today() -> date:
@@ -116,7 +120,9 @@ def finding_maker(rule: Rule, account: str | None, today: date,
     are computed once per finding, the rule's own fields once per rule. In a language other
     than English, the finding carries the English title and message too (JSON report)."""
     _, require = rule.compiled(today)
-    explain = require.explain
+    explain: Callable[[Image], list[Evidence]] = require.explain
+    if rule.context:
+        explain = _with_context(explain, rule.context)
     failures = RenderFailures() if failures is None else failures
     text = _messages(rule, account, failures, lang)
     english = _messages(rule, account, RenderFailures(), DEFAULT_LANG) if lang != "en" else None
@@ -148,6 +154,41 @@ def make_finding(rule: Rule, image: Image, region: str, account: str | None, tod
 
 
 Batch = tuple[str, str | None, Sequence[Image]]  # region, account (when known), images
+
+
+CONTEXT = "(shown for context)"  # the `expected` of an `evidence:` field: no condition
+
+
+def _with_context(explain: Callable[[Image], list[Evidence]],
+                  context: tuple[FieldRef, ...]) -> Callable[[Image], list[Evidence]]:
+    """The failed conditions' evidence, then the rule's `evidence:` fields (when known)."""
+
+    def both(image: Image) -> list[Evidence]:
+        shown = [trusted(Evidence, {"path": ref.path, "actual": jsonable(value),
+                                    "expected": CONTEXT})
+                 for ref in context if (value := ref.get(image)) is not None]
+        return explain(image) + shown
+
+    return both
+
+
+def _not_evaluated(rule: Rule, images: Sequence[Image],
+                   today: date) -> tuple[Sequence[Image], int]:
+    """The images the rule can judge, and how many it cannot: those its `when` selects (or
+    might: when the `when` reads the missing data itself) that lack an enrichment the rule
+    reads (its calls failed, or were never made: `models.missing_enrichments`)."""
+    needs = rule.needs
+    if not needs:
+        return images, 0
+    missing = [(i, needs & missing_enrichments(i)) for i in images]
+    blocked = [i for i, lacks in missing if lacks]
+    if not blocked:
+        return images, 0
+    when, _ = rule.compiled(today)
+    when_reads = needs & field_roots(rule.when)
+    unsure = sum(1 for i, lacks in missing if lacks and (
+        when is None or lacks & when_reads or when.pred(i)))
+    return [i for i, lacks in missing if not lacks], unsure
 
 
 def batches(inventory: Inventory) -> Iterator[Batch]:
@@ -183,8 +224,9 @@ def evaluate_batches(
     batches (a streamed inventory) and are not kept: only the findings are. Per rule, the
     images its `when` selected, the failing and the waived ones (see `RuleInfo`); an image
     with a data-quality note counts like any other (its unreadable value reads as absent, as
-    the rule sees it). `expiry_warning_days`: report waivers in use that expire within that
-    many days."""
+    the rule sees it); an image that lacks an enrichment the rule reads is not evaluated (and
+    counted so), never passed. `expiry_warning_days`: report waivers in use that expire
+    within that many days."""
     today = today or utc_today()
     index = WaiverIndex(waivers, today, expiry_warning_days)
     failures = RenderFailures()
@@ -194,7 +236,8 @@ def evaluate_batches(
             rule.add(region, account or None, images)
     findings = [finding for rule in rules for finding in rule.findings]
     findings.sort(key=_order)
-    counts = {rule.rule.id: (rule.evaluated, len(rule.findings), rule.waived) for rule in rules}
+    counts = {rule.rule.id: (rule.evaluated, len(rule.findings), rule.waived, rule.unknown)
+              for rule in rules}
     order = [r.id for r in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id))]
     return Evaluation(findings, index.reports(), counts, failures.warnings(order))
 
@@ -209,9 +252,11 @@ class _Counted:
         self.waivable = index.covers(rule.id)
         self.makers: dict[str | None, FindingMaker] = {}
         self.findings: list[Finding] = []
-        self.evaluated = self.waived = 0
+        self.evaluated = self.waived = self.unknown = 0
 
-    def add(self, region: str, account: str | None, images: Sequence[Image]) -> None:
+    def add(self, region: str, account: str | None, listed: Sequence[Image]) -> None:
+        images, unknown = _not_evaluated(self.rule, listed, self.today)
+        self.unknown += unknown
         selected, hits = self.split(images)
         self.evaluated += selected
         if not hits:

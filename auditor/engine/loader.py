@@ -241,6 +241,8 @@ def _check_params(rule: Rule, config: Config | None) -> list[SourceProblem]:
     problems = []
     for cond in (*param_uses(rule.when), *param_uses(rule.require)):
         name = cond.operand.name
+        if rule.params[name] == [] and cond.op in ("in", "not_in"):
+            continue  # a list param may be empty (an allowlist nobody filled): in [] never holds
         problem = OPERATORS[cond.op].check(rule.params[name], cond.field.kind)
         if not problem:
             continue

@@ -14,13 +14,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from auditor.engine.codegen import Filter, Split, compile_filter, compile_split
 from auditor.engine.compiler import Compiled, compile_cond
-from auditor.engine.conditions import Cond, Parser
+from auditor.engine.conditions import Cond, Parser, field_roots
+from auditor.engine.fields import FieldPathError, FieldRef, resolve
 from auditor.engine.templates import Renderer, TemplateError, compile_message
 from auditor.errors import SourceProblem
 from auditor.findings import RuleInfo, Severity
 from auditor.frameworks import FRAMEWORKS
 from auditor.lang import DEFAULT_LANG, TRANSLATIONS
-from auditor.models import Image
+from auditor.models import ENRICHMENTS, Image
 from auditor.yamlio import Loc, YamlDoc, did_you_mean, validation_problems
 
 RULE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*$"
@@ -84,6 +85,9 @@ class RuleSpec(BaseModel):
     message: str | None = Field(
         None, description="jinja2 template: image, params, rule, region, account")
     params: dict[str, Any] = Field(default_factory=dict, description="name -> default value")
+    evidence: list[str] = Field(
+        default_factory=list, description="field paths every finding shows besides the failed "
+        "conditions (e.g. InstanceIds: the instances that run the image)")
     i18n: dict[str, RuleText] = Field(
         default_factory=dict, description=f"translations by language: {', '.join(TRANSLATIONS)}")
     tests: RuleExamples | None = None
@@ -103,6 +107,7 @@ class Rule:
     params: dict[str, Any]
     examples: dict[str, list[Image]] = field(default_factory=dict)
     renders: dict[str, Renderer] = field(default_factory=dict)  # language -> translated message
+    context: tuple[FieldRef, ...] = ()  # the `evidence:` fields
     _cache: dict[date, tuple[Compiled | None, Compiled]] = field(default_factory=dict)
     _filters: dict[date, Filter] = field(default_factory=dict)
     _splits: dict[date, Split] = field(default_factory=dict)
@@ -134,6 +139,19 @@ class Rule:
             for key in ("title", "description", "remediation"):
                 data[f"{key}_en"], data[key] = data[key], self.text(key, lang)
         return RuleInfo(**data)
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """The enrichments (models.ENRICHMENTS) the rule's conditions read: an image whose
+        enrichment could not be collected is not evaluated by this rule."""
+        roots = field_roots(self.when) | field_roots(self.require)
+        return frozenset(roots & set(ENRICHMENTS))
+
+    @property
+    def uses(self) -> frozenset[str]:
+        """The enrichments the rule reads or shows (`evidence:`): a scan collects them."""
+        shown = {ref.path.split(".")[0] for ref in self.context}
+        return self.needs | (shown & set(ENRICHMENTS))
 
     def compiled(self, today: date) -> tuple[Compiled | None, Compiled]:
         """(when, require) compiled for `today`; compiled once per date."""
@@ -239,6 +257,18 @@ def _examples(spec: RuleSpec, doc: YamlDoc,
     return cases, problems
 
 
+def _context(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[tuple[FieldRef, ...], list]:
+    """The `evidence:` paths, resolved like condition fields (with a did-you-mean)."""
+    refs, problems = [], []
+    for i, path in enumerate(spec.evidence):
+        try:
+            refs.append(resolve(path, Image))
+        except FieldPathError as exc:
+            problems.append(doc.problem((*base, "evidence", i), str(exc),
+                                        code="rule.unknown-field"))
+    return tuple(refs), problems
+
+
 def _valid_part(value: dict[str, Any], bad: set[Any]) -> RuleSpec:
     """A spec of the keys that validated, so that their own checks (conditions, message,
     examples) still run and `validate` reports every problem at once. A key that depends on
@@ -274,10 +304,11 @@ def build_rule(doc: YamlDoc, value: Any, base: Loc) -> tuple[Rule | None, list[S
     render, template_problems = _template(spec.message, spec, doc, (*base, "message"))
     renders, translation_problems = _translations(spec, doc, base)
     examples, example_problems = _examples(spec, doc, base)
+    context, context_problems = _context(spec, doc, base)
     problems += (parser.problems + template_problems + translation_problems + example_problems
-                 + _frameworks(value, doc, base))
+                 + _frameworks(value, doc, base) + context_problems)
     if problems or require is None:
         return None, problems
     rule = Rule(spec, doc, base, when, require, render, spec.severity, dict(spec.params), examples,
-                renders)
+                renders, context)
     return rule, []

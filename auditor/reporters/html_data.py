@@ -224,10 +224,11 @@ def _rule_row(rule_id: str, rule: RuleInfo | None, open_: int, waived: int) -> d
     counts; a finding's rule missing from `rules` (never so from a scan) shows its findings."""
     row: dict[str, Any] = {"id": rule_id, "open": open_, "waived": waived,
                            "title": rule_id, "severity": "info", "evaluated": "",
-                           "passed": "", "failed": "", "compliance": ""}
+                           "passed": "", "failed": "", "compliance": "", "not_evaluated": ""}
     if rule is not None:
         row.update(title=rule.title, severity=rule.severity.value, evaluated=rule.evaluated,
-                   passed=rule.passed, failed=rule.failed, compliance=rule.compliance)
+                   passed=rule.passed, failed=rule.failed, compliance=rule.compliance,
+                   not_evaluated=rule.not_evaluated)
     return row
 
 

@@ -111,6 +111,7 @@ def _rule_case(result: AuditResult, rule: RuleInfo, findings: list[Finding],
     properties = ET.SubElement(case, "properties")  # the rule's posture (engine counts)
     for name, value in (("evaluated", rule.evaluated), ("passed", rule.passed),
                         ("failed", rule.failed), ("waived", rule.waived),
+                        ("not_evaluated", rule.not_evaluated),
                         ("compliance", rule.compliance_text)):
         ET.SubElement(properties, "property", name=name, value=str(value))
     for framework, controls in rule.frameworks.items():  # the controls it evidences

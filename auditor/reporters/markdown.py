@@ -120,11 +120,14 @@ def _rules_table(result: AuditResult, t: Catalogue) -> list[str]:
         return []
     open_ = Counter(f.rule_id for f in result.findings if not f.suppressed)
     rules = sorted(result.rules, key=lambda r: (-open_[r.id], -r.severity.rank, r.id))
-    lines = ["", t("md.compliance_by_rule"), "", t("md.compliance_head"),
-             "|---|---|---|--:|--:|--:|--:|--:|--:|"]
+    unknown = result.not_evaluated > 0  # a column of its own only when there are any
+    extra = f" {t('md.not_evaluated')} |" if unknown else ""
+    lines = ["", t("md.compliance_by_rule"), "", t("md.compliance_head") + extra,
+             "|---|---|---|--:|--:|--:|--:|--:|--:|" + ("--:|" if unknown else "")]
     lines += [f"| {cell(r.id, 60)} | {t.severity(r.severity.value)} | {cell(r.title)} "
               f"| {r.evaluated} | {r.passed} | {r.failed} | {r.waived} | {open_[r.id]} "
-              f"| {t.compliance(r.compliance)} |" for r in rules]
+              f"| {t.compliance(r.compliance)} |" + (f" {r.not_evaluated} |" if unknown else "")
+              for r in rules]
     return lines
 
 

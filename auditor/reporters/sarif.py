@@ -166,7 +166,8 @@ def _descriptor(rule: RuleInfo, t: Catalogue,
         "imgaudit-severity": rule.severity.value,
         # the rule's posture in this scan, counted by the engine (docs/json-report.md)
         "evaluated": rule.evaluated, "passed": rule.passed, "failed": rule.failed,
-        "waived": rule.waived, "compliance": rule.compliance,
+        "waived": rule.waived, "not_evaluated": rule.not_evaluated,
+        "compliance": rule.compliance,
     }
     if rule.frameworks:  # the controls it evidences (also as tags and relationships)
         properties["frameworks"] = rule.frameworks

@@ -111,6 +111,7 @@ _FIXED = 20  # fixed findings named in the text; the JSON report lists them all
 _VERDICTS = {0: ("verdict.pass", "pass"), 1: ("verdict.fail", "fail"),
              3: ("verdict.incomplete", "fail")}
 _COLUMNS = ("rule", "severity", "evaluated", "passed", "failed", "waived", "compliance")
+_UNKNOWN_COLUMNS = (*_COLUMNS[:6], "not_evaluated", "compliance")
 
 
 def _accounts(result: AuditResult, t: Catalogue) -> str:
@@ -128,12 +129,15 @@ def _accounts(result: AuditResult, t: Catalogue) -> str:
 
 
 def _posture(result: AuditResult, t: Catalogue) -> str:
-    """Per rule run: images evaluated (its `when` selected), passed, failed, waived, and %."""
+    """Per rule run: images evaluated (its `when` selected), passed, failed, waived, and %;
+    images not evaluated (data not collected) in a column of their own when there are any."""
     if not result.rules:
         return ""
+    unknown = result.not_evaluated > 0
     rows = [[v(r.id), t.severity(r.severity.value), str(r.evaluated), str(r.passed),
-             str(r.failed), str(r.waived), t.compliance(r.compliance)] for r in result.rules]
-    head = [t(f"posture.{name}") for name in _COLUMNS]
+             str(r.failed), str(r.waived), *([str(r.not_evaluated)] if unknown else []),
+             t.compliance(r.compliance)] for r in result.rules]
+    head = [t(f"posture.{name}") for name in (_UNKNOWN_COLUMNS if unknown else _COLUMNS)]
     widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
     lines = ["  " + "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
