@@ -257,9 +257,11 @@ def _examples(spec: RuleSpec, doc: YamlDoc,
     return cases, problems
 
 
-def _context(spec: RuleSpec, doc: YamlDoc, base: Loc) -> tuple[tuple[FieldRef, ...], list]:
+def _context(spec: RuleSpec, doc: YamlDoc,
+             base: Loc) -> tuple[tuple[FieldRef, ...], list[SourceProblem]]:
     """The `evidence:` paths, resolved like condition fields (with a did-you-mean)."""
-    refs, problems = [], []
+    refs: list[FieldRef] = []
+    problems: list[SourceProblem] = []
     for i, path in enumerate(spec.evidence):
         try:
             refs.append(resolve(path, Image))
