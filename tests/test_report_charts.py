@@ -32,7 +32,7 @@ def section(page: str, ident: str) -> str:
 def counted(result: AuditResult) -> AuditResult:
     """The sample with the engine's posture counts (10 images per rule)."""
     failed = {r.id: sum(1 for f in result.findings if f.rule_id == r.id) for r in RULES}
-    rules = [r.counted((10, failed[r.id], 0)) for r in RULES]
+    rules = [r.counted((10, failed[r.id], 0, 0)) for r in RULES]
     return result.model_copy(update={"rules": rules})
 
 
