@@ -36,7 +36,7 @@ DEFAULT_WAIVER_WARNING_DAYS = 14  # waivers in use that expire this soon are war
 # that named no parameter would be accepted and silently ignored: tests/test_config_keys.py).
 SCAN_OPTION_KEYS = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
                     "concurrency", "signature", "min_severity", "history", "lang",
-                    "waiver_expiry_warning_days")
+                    "waiver_expiry_warning_days", "group_by_tag")
 
 
 Pattern = Annotated[str, Field(min_length=1)]
@@ -151,6 +151,9 @@ class Config(BaseModel):
     waiver_expiry_warning_days: int | None = Field(
         default=None, ge=0, le=36500,
         description="warn about waivers in use that expire within this many days (0: never)")
+    group_by_tag: str | None = Field(
+        default=None, min_length=1,
+        description="text, Markdown and HTML reports: findings by this image tag's value")
 
     base_dir: Path = Field(default=Path("."), exclude=True)
     _doc: YamlDoc | None = PrivateAttr(default=None)

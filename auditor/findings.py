@@ -7,7 +7,7 @@ is the versioned JSON report (see docs/json-report.md) and the input of `--basel
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -141,6 +141,9 @@ class Finding(_Record):
     age_days: int | None = None         # ... and whole days from then to this scan's start
     title_en: str | None = _english("the title in English (when `lang` is not en)")
     message_en: str | None = _english("the message in English (when `lang` is not en)")
+    # the image's tags, for `--group-by-tag` in the human reports; not in the JSON report
+    # (the findings of one image share the image's own mapping)
+    tags: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @property
     def suppressed(self) -> bool:
@@ -381,6 +384,25 @@ class ScanInfo(_Record):
     regions: list[str] = Field(default_factory=list)
     images: int = 0
     complete: bool = True
+
+
+@dataclass
+class TagGroup:
+    """The findings of images with one value of the `--group-by-tag` key; `value` None: the
+    images without that tag."""
+
+    value: str | None
+    findings: list[Finding]
+
+
+def tag_groups(findings: Iterable[Finding], key: str) -> list[TagGroup]:
+    """`findings` by the value of the image tag `key` (case-sensitive, as in the API): values
+    in order, then the images without the tag (`value` None)."""
+    groups: dict[str | None, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.tags.get(key), []).append(finding)
+    order = sorted(groups, key=lambda value: (value is None, value or ""))
+    return [TagGroup(value, groups[value]) for value in order]
 
 
 @dataclass

@@ -66,6 +66,7 @@ class ScanOptions:
     history_timeout: float = DEFAULT_TIMEOUT
     summary: bool = False               # text on stdout: counts only
     show_waived: bool = False           # text on stdout: list waived findings too
+    group_by_tag: str | None = None     # text, Markdown, HTML: findings by this image tag
     lang: Lang = DEFAULT_LANG           # rule texts, messages and report headings
     waiver_warning_days: int = DEFAULT_WAIVER_WARNING_DAYS  # warn of waivers expiring so soon
     now: datetime | None = None         # a fixed clock (IMGAUDIT_NOW); None: the system's
@@ -204,14 +205,16 @@ def _outputs(options: ScanOptions) -> dict[str, Target]:
 def _stage_reports(result: AuditResult, options: ScanOptions, targets: dict[str, Target],
                    reports: ReportSet) -> None:
     """Render every report and stage it (the report set puts them all in place at once)."""
-    file_options = ReportOptions(include_suppressed=options.include_suppressed)
+    file_options = ReportOptions(include_suppressed=options.include_suppressed,
+                                 group_by_tag=options.group_by_tag)
     for fmt in options.files:
         reports.add(targets[f"--{fmt}"], render_pieces(fmt, result, file_options))
     if options.stdout_format is not None:
         stdout_options = ReportOptions(color=options.color,
                                        include_suppressed=options.include_suppressed,
                                        summary=options.summary,
-                                       show_waived=options.show_waived)
+                                       show_waived=options.show_waived,
+                                       group_by_tag=options.group_by_tag)
         reports.add(targets[f"--format {options.stdout_format}"],
                     render_pieces(options.stdout_format, result, stdout_options))
 

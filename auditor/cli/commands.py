@@ -101,6 +101,9 @@ def cli() -> None:
               help="Text report: only the counts per severity and rule, and the verdict.")
 @click.option("--show-waived", is_flag=True,
               help="Text report: list waived findings too (they are always counted).")
+@click.option("--group-by-tag", metavar="KEY", envvar=env_name("group_by_tag"),
+              help="Text, Markdown and HTML reports: findings grouped by the value of this "
+                   "image tag (case-sensitive, e.g. owner), images without it as untagged.")
 @lang_option
 @click.pass_context
 def scan(ctx: click.Context, /, **p: Any) -> int:
@@ -142,6 +145,7 @@ def scan(ctx: click.Context, /, **p: Any) -> int:
         history_timeout=history_timeout(),
         summary=p["summary"],
         show_waived=p["show_waived"],
+        group_by_tag=p["group_by_tag"] or None,
         lang=chosen_lang(p),
         waiver_warning_days=p["waiver_expiry_warning_days"],
         now=fixed_now(),

@@ -143,6 +143,7 @@ def finding_maker(rule: Rule, account: str | None, today: date,
             "age_days": None,
             "title_en": title_en,
             "message_en": english(image, region) if english is not None else None,
+            "tags": image.Tags,
         })
 
     return make

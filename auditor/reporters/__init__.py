@@ -22,6 +22,7 @@ class ReportOptions:
     include_suppressed: bool = True     # SARIF: keep waived findings as suppressed results
     summary: bool = False               # text: counts per severity and rule, no findings
     show_waived: bool = False           # text: list waived findings too (always counted)
+    group_by_tag: str | None = None     # text, Markdown, HTML: findings by this image tag
 
 
 Reporter = Callable[[AuditResult, ReportOptions], str]

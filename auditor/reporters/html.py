@@ -19,7 +19,7 @@ from markupsafe import Markup
 from auditor.findings import SEVERITIES, AuditResult
 from auditor.reporters import ReportOptions
 from auditor.reporters.charts import posture_charts, trend_charts
-from auditor.reporters.html_data import findings_blob, summarize
+from auditor.reporters.html_data import by_tag, findings_blob, summarize
 from auditor.reporters.i18n import Catalogue, catalogue
 from auditor.safetext import visible
 
@@ -80,7 +80,9 @@ def render(result: AuditResult, options: ReportOptions) -> str:
                      if result.history and result.history.previous_run else t("html.history")),
         history_fixed=history_fixed[:FIXED_SHOWN],
         history_fixed_hidden=max(0, len(history_fixed) - FIXED_SHOWN),
-        data=Markup(findings_blob(result, _script_labels(t))),
+        data=Markup(findings_blob(result, _script_labels(t), options.group_by_tag)),
+        group_tag=visible(options.group_by_tag) if options.group_by_tag else None,
+        by_tag=by_tag(result, options.group_by_tag),
         css=_asset("report.css"),
         js=_asset("report.js"),
         js_hash=_csp_hash(_asset("report.js")),

@@ -23,7 +23,10 @@ from auditor.findings import (
     RuleInfo,
     Severity,
     image_arn,
+    tag_groups,
 )
+from auditor.reporters.i18n import catalogue
+from auditor.reporters.tags import image_count, tag_label
 from auditor.safetext import visible
 
 STATUS_OPEN, STATUS_WAIVED, STATUS_EXPIRED = 0, 1, 2
@@ -42,6 +45,7 @@ class ImageRow(NamedTuple):
     owner: int
     arn: int  # ARN_FROM_ACCOUNT: the usual ARN, rebuilt by the page
     account: int  # the image's account (the page labels and filters by it)
+    tag: int  # with --group-by-tag: the image's value of that tag (-1: untagged, or no key)
 
 
 class EvidenceRow(NamedTuple):
@@ -93,9 +97,11 @@ class _Strings:
         return [visible(value) for value in self.index]
 
 
-def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> str:
+def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None,
+                  group_by_tag: str | None = None) -> str:
     """The findings, images, rules and waivers as script-safe JSON text; `labels` are the
-    words the script writes, in the report's language."""
+    words the script writes, in the report's language; `group_by_tag`: the image tag whose
+    value each image carries (the page filters by it)."""
     s = _Strings()
     images: dict[tuple[str | None, str, str], int] = {}
     image_rows: list[ImageRow] = []
@@ -114,7 +120,8 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> 
             image_rows.append(ImageRow(
                 id=s(f.image_id), name=s.maybe(f.image_name), region=s(f.region),
                 owner=s.maybe(f.owner_alias), arn=_resource(s, f, result.scan.account_id),
-                account=s.maybe(f.account_id)))
+                account=s.maybe(f.account_id),
+                tag=s.maybe(f.tags.get(group_by_tag)) if group_by_tag else -1))
         rows.append(FindingRow(
             rule=rule_index[f.rule_id], severity=severity_index[f.severity], image=image,
             message=s(f.message),
@@ -128,6 +135,7 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None) -> 
             "severities": list(SEVERITIES), "arn_from_account": ARN_FROM_ACCOUNT,
             "baseline": result.baseline is not None or result.history is not None,
             "history": result.history is not None,
+            "group_tag": visible(group_by_tag) if group_by_tag else None,
             "account": visible(result.scan.account_id or "") or None,
             # a scan of several accounts: each account's label (`prod (1234...)`) by id
             "accounts": {visible(a): visible(result.account_label(a))
@@ -204,6 +212,19 @@ def _waiver(f: Finding, waivers: dict[WaiverRow, int]) -> int:
     key = WaiverRow(reason=f.waiver.reason, owner=f.waiver.owner,
                     expires=f.waiver.expires.isoformat(), expired=f.waiver.expired)
     return waivers.setdefault(key, len(waivers))
+
+
+def by_tag(result: AuditResult, key: str | None) -> list[dict[str, Any]]:
+    """With --group-by-tag: per value of the tag (then untagged), its label, the value the
+    page filters by (None: untagged), the images with findings and their open findings."""
+    if key is None:
+        return []
+    t = catalogue(result.lang)
+    return [{"label": tag_label(group, key, t),
+             "value": None if group.value is None else visible(group.value),
+             "images": image_count(group),
+             "open": sum(1 for f in group.findings if not f.suppressed)}
+            for group in tag_groups(result.findings, key)]
 
 
 @dataclass

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from auditor.findings import SEVERITIES, AuditResult, Finding
+from auditor.findings import SEVERITIES, AuditResult, Finding, tag_groups
 from auditor.reporters import ReportOptions, changes
 from auditor.reporters.i18n import Catalogue, catalogue
+from auditor.reporters.tags import image_count, tag_label
 from auditor.safetext import visible
 
 LIMIT = 65_000
@@ -43,7 +44,8 @@ def render(result: AuditResult, options: ReportOptions) -> str:
     lines = _rules_table(result, t)
     body = _fit(lines, LIMIT // 4, t, "rules")
     body += _fit(_frameworks_section(result, t), LIMIT // 8, t, "controls")
-    body += _findings_section(result, LIMIT - len(head) - len(body) - 200, t)
+    body += _findings_section(result, LIMIT - len(head) - len(body) - 200, t,
+                              options.group_by_tag)
     return head + body
 
 
@@ -149,19 +151,44 @@ def _frameworks_section(result: AuditResult, t: Catalogue) -> list[str]:
     return [*lines, "", f"_{t('framework.counts_note')}_"]
 
 
-def _findings_section(result: AuditResult, budget: int, t: Catalogue) -> str:
+def _findings_section(result: AuditResult, budget: int, t: Catalogue,
+                      group_by_tag: str | None = None) -> str:
     open_ = sorted((f for f in result.findings if not f.suppressed),
                    key=lambda f: (-f.severity.rank, not changes.is_new(result, f), f.rule_id))
     if not open_:
         return "\n\n" + t("md.no_findings") + "\n"
     extra = t("md.baseline_head") if result.baseline else ""
     extra += t("md.history_head") if result.history else ""
-    lines = ["", t("md.top_findings"), "", t("md.findings_head") + extra,
-             "|---|---|---|---|---|" + ("---|" if result.baseline else "")
-             + ("---|" if result.history else "")]
+    head = [t("md.findings_head") + extra,
+            "|---|---|---|---|---|" + ("---|" if result.baseline else "")
+            + ("---|" if result.history else "")]
+    if group_by_tag is not None:
+        return _grouped_findings(result, open_, head, budget, t, group_by_tag)
+    lines = ["", t("md.top_findings"), "", *head]
     lines += [_finding_row(f, result, t) for f in open_[:TOP_FINDINGS]]
     text = _fit(lines, budget, t, "findings", extra=max(0, len(open_) - TOP_FINDINGS))
     return text
+
+
+def _grouped_findings(result: AuditResult, open_: list[Finding], head: list[str],
+                      budget: int, t: Catalogue, key: str) -> str:
+    """--group-by-tag: a table of the tag's values (images, open findings), then per value
+    its findings, most severe first; TOP_FINDINGS rows in all."""
+    groups = tag_groups(open_, key)
+    lines = ["", "### " + t("tag.by_tag", key=cell(key, 60)), "",
+             t("tag.head", key=cell(key, 60)), "|---|--:|--:|"]
+    lines += [f"| {tag_label(g, key, t, cell)} | {image_count(g)} | {len(g.findings)} |"
+              for g in groups]
+    lines += ["", t("md.top_findings")]
+    shown = 0
+    for group in groups:
+        rows = group.findings[:TOP_FINDINGS - shown]
+        if not rows:
+            break
+        lines += ["", f"#### {tag_label(group, key, t, cell)} ({len(group.findings)})", "",
+                  *head, *(_finding_row(f, result, t) for f in rows)]
+        shown += len(rows)
+    return _fit(lines, budget, t, "findings", extra=len(open_) - shown)
 
 
 def _finding_row(f: Finding, result: AuditResult, t: Catalogue) -> str:

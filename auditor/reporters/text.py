@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from itertools import groupby
 from unicodedata import east_asian_width
 
-from auditor.findings import SEVERITIES, AuditResult, Finding
+from auditor.findings import SEVERITIES, AuditResult, Finding, tag_groups
 from auditor.reporters import ReportOptions, changes
 from auditor.reporters.i18n import Catalogue, catalogue
+from auditor.reporters.tags import tag_label
 from auditor.safetext import visible as v
 
 NOTES_SHOWN = 20  # data-quality notes on a terminal; every one is in the JSON report
@@ -197,12 +198,31 @@ def _heading(severity: str, t: Catalogue) -> str:
     return t.severity(severity).upper()
 
 
+def _open_findings(result: AuditResult, options: ReportOptions, t: Catalogue) -> list[str]:
+    """Open findings by severity, then rule; with --group-by-tag, first by the tag's value."""
+    open_ = [f for f in result.findings if not f.suppressed]
+    key = options.group_by_tag
+    if key is None:
+        return _severity_blocks(open_, options, t, result)
+    out = []
+    for group in tag_groups(open_, key):
+        heading = t("text.heading", name=tag_label(group, key, t), count=len(group.findings))
+        out.append("\n" + _paint(f"== {heading} ==", "warn", options) + "\n")
+        out += _severity_blocks(group.findings, options, t, result)
+    return out
+
+
+def _severity_blocks(findings: list[Finding], options: ReportOptions, t: Catalogue,
+                     result: AuditResult) -> list[str]:
+    groups = _by_severity(findings)
+    return ["\n" + _block(_heading(s, t), s, items, options, t, result)
+            for s, items in groups.items() if items]
+
+
 def render(result: AuditResult, options: ReportOptions) -> str:
     t = catalogue(result.lang)
     out = [_header(result, t)]
-    groups = _by_severity(f for f in result.findings if not f.suppressed)
-    out += ["\n" + _block(_heading(s, t), s, items, options, t, result)
-            for s, items in groups.items() if items]
+    out += _open_findings(result, options, t)
     waived = sorted((f for f in result.findings if f.suppressed),
                     key=lambda f: (f.rule_id, f.region, f.image_id))
     if waived and options.show_waived:

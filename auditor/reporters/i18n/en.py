@@ -21,6 +21,12 @@ MESSAGES: dict[str, str] = {
     "text.no_regions": "no regions",
     "text.heading": "{name} ({count})",
     "text.waived_heading": "WAIVED",
+    # --group-by-tag (text, Markdown, HTML)
+    "tag.value": "tag {key}={value}",
+    "tag.untagged": "untagged (no tag {key})",
+    "tag.by_tag": "By tag {key}",
+    "tag.filter": "Tag {key}",
+    "tag.head": "| Tag {key} | Images | Open findings |",
     "text.waiver_expired": "waiver expired",
     "text.waived_until": "waived until {expires}, owner {owner}: {reason}",
     "text.new": "new",

@@ -21,7 +21,7 @@
   var FC = columns(D.columns.finding), IC = columns(D.columns.image),
       EC = columns(D.columns.evidence), WC = columns(D.columns.waiver);
   var F = D.findings, IMG = D.images, RULES = D.rules;
-  var state = { sevs: {}, rule: -1, region: -1, owner: -1, account: -1, status: -1, baseline: -1,
+  var state = { sevs: {}, rule: -1, region: -1, owner: -1, account: -1, tag: -1, status: -1, baseline: -1,
                 text: "", sort: "sev", dir: 1, page: 0, size: 100 };
   SEV.forEach(function (s, i) { state.sevs[i] = true; });
   var haystack = null, view = [];
@@ -43,6 +43,9 @@
     var a = im[IC.account];
     return D.accounts && a >= 0 ? D.accounts[S[a]] || S[a] : "";
   }
+  // with --group-by-tag: the image's value of the tag (a string index), UNTAGGED without it
+  var UNTAGGED = -2;
+  function tagOf(im) { return im[IC.tag] < 0 ? UNTAGGED : im[IC.tag]; }
   function where(im) { var a = account(im); return a ? a + "/" + str(im[IC.region]) : str(im[IC.region]); }
   function arn(im) {
     if (im[IC.arn] !== D.arn_from_account) return str(im[IC.arn]);
@@ -78,6 +81,7 @@
     if (state.region >= 0 && im[IC.region] !== state.region) return false;
     if (state.owner >= 0 && im[IC.owner] !== state.owner) return false;
     if (state.account >= 0 && im[IC.account] !== state.account) return false;
+    if (state.tag !== -1 && tagOf(im) !== state.tag) return false;
     if (state.status >= 0 && f[FC.status] !== state.status) return false;
     if (state.baseline >= 0 && f[FC.baseline] !== state.baseline) return false;
     if (state.text) {
@@ -210,6 +214,7 @@
     var meta = $("d-meta"); meta.replaceChildren();
     [[T("name", {}), str(im[IC.name])], [T("account", {}), account(im)],
      [T("region", {}), str(im[IC.region])], [T("owner", {}), str(im[IC.owner])],
+     [D.group_tag, str(im[IC.tag])],
      ["ARN", arn(im)]]
       .forEach(function (kv) {
         if (!kv[1]) return;
@@ -227,6 +232,7 @@
     fillSelect("f-rule", RULES.map(function (r, i) { return [i, r.id + " · " + r.title]; }));
     fillSelect("f-region", distinct(IC.region));
     fillSelect("f-owner", distinct(IC.owner));
+    if ($("f-tag")) fillSelect("f-tag", distinct(IC.tag));
     if ($("f-account")) {
       fillSelect("f-account", distinct(IC.account).map(function (v) { return [v[0], D.accounts[v[1]] || v[1]]; }));
     }
@@ -236,7 +242,7 @@
       });
     });
     [["f-rule", "rule"], ["f-region", "region"], ["f-owner", "owner"], ["f-account", "account"],
-     ["f-status", "status"], ["f-baseline", "baseline"]].forEach(function (p) {
+     ["f-tag", "tag"], ["f-status", "status"], ["f-baseline", "baseline"]].forEach(function (p) {
       var sel = $(p[0]);
       if (sel) sel.addEventListener("change", function () { state[p[1]] = num(sel.value); recompute(); });
     });
@@ -298,12 +304,18 @@
     pick("data-filter-rule", "f-rule", "rule", true);
     pick("data-filter-region", "f-region", "region", false);
     pick("data-filter-account", "f-account", "account", false);
+    pick("data-filter-tag", "f-tag", "tag", false);
+    document.querySelectorAll("a[data-filter-untagged]").forEach(function (a) {
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault(); setSelect("f-tag", "tag", UNTAGGED); recompute(); $("findings").scrollIntoView();
+      });
+    });
   }
 
   function reset() {
     $("filters").reset();
     SEV.forEach(function (s, i) { state.sevs[i] = true; });
-    state.rule = state.region = state.owner = state.account = state.status = state.baseline = -1;
+    state.rule = state.region = state.owner = state.account = state.tag = state.status = state.baseline = -1;
     state.text = "";
     recompute();
   }
