@@ -84,8 +84,8 @@ def test_without_the_option_the_reports_are_unchanged(scan_args: list[str],
     assert "== " not in plain and "untagged" not in plain
     grouped = _run(*scan_args, "--group-by-tag", "owner")
     # the same finding lines, only regrouped
-    assert sorted(l for l in plain.splitlines() if l.startswith("    ")) == \
-        sorted(l for l in grouped.splitlines() if l.startswith("    "))
+    assert sorted(x for x in plain.splitlines() if x.startswith("    ")) == \
+        sorted(x for x in grouped.splitlines() if x.startswith("    "))
     md = (tmp_path / "a.md").read_text()
     assert "By tag" not in md and "####" not in md
     html = (tmp_path / "a.html").read_text()
@@ -149,5 +149,6 @@ def test_env_var_and_config_key(scan_args: list[str], tmp_path: Path) -> None:
 def test_chinese_reports_name_the_untagged_group(scan_args: list[str], tmp_path: Path) -> None:
     text = _run(*scan_args, "--group-by-tag", "owner", "--lang", "zh-CN",
                 "--markdown", str(tmp_path / "r.md"))
-    assert "== 未打标签（无标签 owner）（3） ==" in text
-    assert "#### 未打标签（无标签 owner） (3)" in (tmp_path / "r.md").read_text()
+    untagged = "未打标签\uff08无标签 owner\uff09"  # full-width parentheses, as Chinese has them
+    assert f"== {untagged}\uff083\uff09 ==" in text
+    assert f"#### {untagged} (3)" in (tmp_path / "r.md").read_text()
