@@ -161,12 +161,18 @@ def _waiver_expiry_warning_days(w: Workdir) -> None:
     assert json.loads(result.stdout)["waivers"] == [] and "expires on" not in result.stderr
 
 
+def _group_by_tag(w: Workdir) -> None:
+    assert "untagged" not in w.live("{}").stdout
+    assert "\n== untagged (no tag team) (1) ==\n" in w.live("group_by_tag: team\n").stdout
+
+
 CASES: dict[str, Callable[[Workdir], None]] = {
     "fail_on": _fail_on, "format": _format, "region": _region, "owner": _owner,
     "status": _status, "endpoint": _endpoint, "profile": _profile,
     "concurrency": _concurrency, "signature": _signature, "min_severity": _min_severity,
     "history": _history, "lang": _lang,
     "waiver_expiry_warning_days": _waiver_expiry_warning_days,
+    "group_by_tag": _group_by_tag,
 }
 
 
