@@ -37,9 +37,9 @@ def browser():
 def open_report(browser, tmp_path):
     pages = []
 
-    def open_(result):
+    def open_(result, options=None):
         path = tmp_path / "report.html"
-        path.write_text(render("html", result, ReportOptions()), encoding="utf-8")
+        path.write_text(render("html", result, options or ReportOptions()), encoding="utf-8")
         page = browser.new_page()
         page.dialogs, page.errors = [], []
         page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
@@ -175,6 +175,32 @@ def test_the_account_filter_and_table_of_a_scan_of_several_accounts(open_report)
     assert len(rows(page)) == 7
     page.click(f'#by-account a[data-filter-account="{accounts[0]}"]')
     assert len(rows(page)) == 4 and all(r.count(accounts[0]) for r in rows(page))
+    assert page.errors == [] and page.evaluate("window.__violations") == []
+
+
+def test_the_tag_filter_and_table_of_group_by_tag(open_report):
+    teams = {"m-public1": {"team": "a"}, "m-old2": {"team": "b"}, "m-xss": {"team": XSS_NAME}}
+    result = sample_result()
+    findings = [f.model_copy(update={"tags": teams.get(f.image_id, {})})
+                for f in result.findings]
+    page = open_report(result.model_copy(update={"findings": findings}),
+                       ReportOptions(group_by_tag="team"))
+    assert page.is_visible("#by-tag")
+    page.select_option("#f-tag", label="untagged (no tag team)")
+    assert len(rows(page)) == 1 and "m-golden" in rows(page)[0]
+    page.select_option("#f-tag", label="b")
+    assert len(rows(page)) == 2 and all("m-old2" in r for r in rows(page))
+    page.click("#f-reset")
+    assert len(rows(page)) == 7
+    page.click('#by-tag a[data-filter-tag="a"]')
+    assert len(rows(page)) == 2 and all("m-public1" in r for r in rows(page))
+    page.click("#by-tag a[data-filter-untagged]")
+    assert len(rows(page)) == 1 and "m-golden" in rows(page)[0]
+    page.select_option("#f-tag", label=XSS_NAME)  # the hostile value, as text
+    assert len(rows(page)) == 2 and all("m-xss" in r for r in rows(page))
+    page.locator("#rows tr").first.click()
+    assert XSS_NAME in page.inner_text("#d-meta")
+    assert page.evaluate("window.__pwned") is None and page.dialogs == []
     assert page.errors == [] and page.evaluate("window.__violations") == []
 
 
