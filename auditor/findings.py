@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_POLICY
 from auditor.frameworks import FRAMEWORKS, control_sort_key
@@ -439,6 +439,16 @@ class AuditResult(_Record):
     lang: Lang = DEFAULT_LANG  # the language of titles, messages and the human reports
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _rules_cover_findings(self) -> AuditResult:
+        """Checked once, where a result is built or read: every finding's rule is among
+        `rules`, so a reporter looks each one up there and needs no fallback."""
+        missing = {f.rule_id for f in self.findings}.difference(r.id for r in self.rules)
+        if missing:
+            raise ValueError(f"findings of rules missing from `rules`: "
+                             f"{', '.join(sorted(missing))}")
+        return self
 
     def fails_gate(self, finding: Finding) -> bool:
         """An open finding at or above `fail_on`; with a baseline, only a new one."""

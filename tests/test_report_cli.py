@@ -155,3 +155,16 @@ def test_new_reports_follow_the_umask_and_replaced_ones_keep_their_mode(workdir:
         os.umask(umask)
     assert stat.S_IMODE(old.stat().st_mode) == 0o600
     assert stat.S_IMODE((workdir / "out/new.sarif").stat().st_mode) == 0o644
+
+
+def test_a_report_whose_findings_name_rules_it_lacks_is_no_baseline(workdir: Path) -> None:
+    """AuditResult is checked once where it is read: every finding's rule is in `rules`
+    (the reporters look each one up there)."""
+    assert scan("--json", "out/prev.json").exit_code == EXIT_POLICY
+    report = json.loads((workdir / "out/prev.json").read_text(encoding="utf-8"))
+    report["rules"] = [r for r in report["rules"] if r["id"] != "T-PUBLIC"]
+    (workdir / "edited.json").write_text(json.dumps(report), encoding="utf-8")
+    result = scan("--baseline", "edited.json")
+    assert result.exit_code == EXIT_USAGE and result.stdout == ""
+    assert ("edited.json: not a valid imgaudit JSON report: (top level): Value error, "
+            "findings of rules missing from `rules`: T-PUBLIC") in result.stderr

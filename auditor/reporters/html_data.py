@@ -107,13 +107,9 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None,
     image_rows: list[ImageRow] = []
     waivers: dict[WaiverRow, int] = {}
     rule_index = {rule.id: i for i, rule in enumerate(result.rules)}
-    rules = [_rule(rule.model_dump(mode="json")) for rule in result.rules]
     severity_index = {Severity(v): i for i, v in enumerate(SEVERITIES)}
     rows = []
     for f in result.findings:
-        if f.rule_id not in rule_index:
-            rule_index[f.rule_id] = len(rules)
-            rules.append(_rule({"id": f.rule_id, "title": f.title, "severity": f.severity.value}))
         image = images.get((f.account_id, f.region, f.image_id))
         if image is None:
             image = images[f.account_id, f.region, f.image_id] = len(image_rows)
@@ -130,8 +126,8 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None,
             status=_status(f), waiver=_waiver(f, waivers),
             baseline=_change(f, result), **_first_seen(s, f)))
     data = {"strings": s.table(), "columns": COLUMNS,
-            "rules": rules,
-            "images": image_rows, "findings": rows, "waivers": list(waivers),
+            "rules": [_rule(rule) for rule in result.rules], "images": image_rows,
+            "findings": rows, "waivers": list(waivers),
             "severities": list(SEVERITIES), "arn_from_account": ARN_FROM_ACCOUNT,
             "baseline": result.baseline is not None or result.history is not None,
             "history": result.history is not None,
@@ -168,15 +164,13 @@ def script_json(data: Any) -> str:
     return text
 
 
-def _rule(rule: dict[str, Any]) -> dict[str, Any]:
-    keep = ("id", "title", "severity", "description", "remediation", "references")
-    shown = {k: rule.get(k, "" if k != "references" else []) for k in keep}
-    for key in ("id", "title", "severity"):
-        shown[key] = visible(str(shown[key]))
-    for key in ("description", "remediation"):
-        shown[key] = visible(str(shown[key]), newlines=True)
-    shown["references"] = [visible(str(ref)) for ref in shown["references"]]
-    return shown
+def _rule(rule: RuleInfo) -> dict[str, Any]:
+    """What the page shows of a rule, control characters escaped visibly."""
+    return {"id": visible(rule.id), "title": visible(rule.title),
+            "severity": rule.severity.value,
+            "description": visible(rule.description, newlines=True),
+            "remediation": visible(rule.remediation, newlines=True),
+            "references": [visible(ref) for ref in rule.references]}
 
 
 def _resource(s: _Strings, f: Finding, account_id: str | None) -> int:
@@ -240,17 +234,13 @@ class Summary:
     by_account: list[AccountSummary] = field(default_factory=list)  # a scan of several
 
 
-def _rule_row(rule_id: str, rule: RuleInfo | None, open_: int, waived: int) -> dict[str, Any]:
+def _rule_row(rule: RuleInfo, open_: int, waived: int) -> dict[str, Any]:
     """A row of "compliance by rule": every rule run (passing ones too), with the engine's
-    counts; a finding's rule missing from `rules` (never so from a scan) shows its findings."""
-    row: dict[str, Any] = {"id": rule_id, "open": open_, "waived": waived,
-                           "title": rule_id, "severity": "info", "evaluated": "",
-                           "passed": "", "failed": "", "compliance": "", "not_evaluated": ""}
-    if rule is not None:
-        row.update(title=rule.title, severity=rule.severity.value, evaluated=rule.evaluated,
-                   passed=rule.passed, failed=rule.failed, compliance=rule.compliance,
-                   not_evaluated=rule.not_evaluated)
-    return row
+    counts."""
+    return {"id": rule.id, "open": open_, "waived": waived, "title": rule.title,
+            "severity": rule.severity.value, "evaluated": rule.evaluated, "passed": rule.passed,
+            "failed": rule.failed, "compliance": rule.compliance,
+            "not_evaluated": rule.not_evaluated}
 
 
 def summarize(result: AuditResult) -> Summary:
@@ -271,10 +261,8 @@ def summarize(result: AuditResult) -> Summary:
         open_by_region[f.account_id if several else None, f.region] += 1
         open_by_severity[f.severity] += 1
         failing += result.fails_gate(f)
-    rules = {rule.id: rule for rule in result.rules}
-    by_rule = [_rule_row(rid, rules.get(rid), open_by_rule[rid], waived_by_rule[rid])
-               for rid in sorted(set(rules) | set(open_by_rule) | set(waived_by_rule),
-                                 key=lambda r: (-open_by_rule[r], r))]
+    by_rule = [_rule_row(rule, open_by_rule[rule.id], waived_by_rule[rule.id])
+               for rule in sorted(result.rules, key=lambda r: (-open_by_rule[r.id], r.id))]
     by_region = [{"region": r.region, "where": result.where(r.region, r.account_id),
                   "images": r.images,
                   "open": open_by_region[r.account_id if several else None, r.region],

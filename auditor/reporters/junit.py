@@ -33,12 +33,8 @@ def render(result: AuditResult, options: ReportOptions) -> str:
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for finding in result.findings:
         by_rule[finding.rule_id].append(finding)
-    rules = {rule.id: rule for rule in result.rules}
-    for rule_id, found in by_rule.items():
-        rules.setdefault(rule_id, RuleInfo(id=rule_id, title=found[0].title,
-                                           severity=found[0].severity))
     rules_suite = _suite(f"{SUITE}.rules", result)
-    for rule in rules.values():
+    for rule in result.rules:
         rules_suite.append(_rule_case(result, rule, by_rule.get(rule.id, []), t))
     scan_suite = _suite(f"{SUITE}.scan", result)
     for region in result.regions:

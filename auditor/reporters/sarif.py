@@ -76,8 +76,8 @@ def build(result: AuditResult, options: ReportOptions) -> SarifLog:
     language; the run's `language` says which one its message strings are in."""
     t = catalogue(result.lang)
     taxonomies = _taxonomies(result)
-    rules = _rules(result, t, taxonomies)
-    index = {rule.id: i for i, rule in enumerate(rules)}
+    rules = [_descriptor(rule, t, _relationships(rule, taxonomies)) for rule in result.rules]
+    index = {rule.id: i for i, rule in enumerate(result.rules)}
     findings = [f for f in result.findings if options.include_suppressed or not f.suppressed]
     findings.sort(key=lambda f: -f.severity.rank)  # stable: most severe kept when truncating
     kept = findings[:MAX_RESULTS]
@@ -136,17 +136,6 @@ def _relationships(rule: RuleInfo, taxonomies: list[ToolComponent]
             tool_component=ToolComponentReference(name=taxonomy.name, index=i)))
             for control in rule.frameworks.get(taxonomy.name, [])]
     return links or None
-
-
-def _rules(result: AuditResult, t: Catalogue,
-           taxonomies: list[ToolComponent]) -> list[ReportingDescriptor]:
-    known = {rule.id: rule for rule in result.rules}
-    for finding in result.findings:  # a finding whose rule metadata is missing still needs one
-        if finding.rule_id not in known:
-            known[finding.rule_id] = RuleInfo(
-                id=finding.rule_id, title=finding.title, severity=finding.severity
-            )
-    return [_descriptor(rule, t, _relationships(rule, taxonomies)) for rule in known.values()]
 
 
 def _descriptor(rule: RuleInfo, t: Catalogue,
