@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from auditor.engine.codegen import compile_filter
 from auditor.engine.compiler import compile_cond
 from auditor.engine.conditions import Parser
+from auditor.engine.operators import OPERATORS, QUANTIFIERS
 from auditor.models import Image
 from auditor.yamlio import YamlDoc
 
@@ -203,3 +207,50 @@ def test_param_operands() -> None:
     assert holds(age, {"CreationTime": "2026-01-01T00:00:00Z"}, {"days": 300})
     assert not holds(age, {"CreationTime": "2026-01-01T00:00:00Z"}, {"days": 400})
     assert holds({"Status": {"param": "status"}}, {"Status": "Available"}, {"status": "Available"})
+
+
+# --- operand schemas: declared next to each operator, read by `rules schema` and the loader ---
+
+SAMPLES = [True, False, 0, 3, -1, 2.5, 36_601, "", "x", "2025-01-31", "[a-z]+", "(", None,
+           [], ["a"], ["a", 1], [None], [["a"]], {"k": 1}]
+
+
+def _rules_schema() -> dict[str, Any]:
+    from cli_helpers import invoke
+
+    result = invoke("rules", "schema")
+    assert result.exit_code == 0
+    return json.loads(result.stdout)
+
+
+def test_every_operator_declares_its_operand_and_rules_schema_shows_it() -> None:
+    shown = _rules_schema()["$defs"]["operators"]["properties"]
+    for name, op in OPERATORS.items():
+        declared = op.operand.json_schema()
+        assert declared and op.operand.expects, name
+        assert shown[name]["anyOf"][0] == declared, name
+    assert set(shown) == set(OPERATORS) | set(QUANTIFIERS)
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_the_loader_accepts_only_what_the_schema_allows(name: str) -> None:
+    """An editor checking a rule against `rules schema` never refuses an operand the loader
+    takes; what the schema refuses, the loader refuses too, in words."""
+    op = OPERATORS[name]
+    validator = jsonschema.Draft202012Validator(op.operand.json_schema())
+    for value in SAMPLES:
+        fits = validator.is_valid(value)
+        for kind in op.kinds:
+            problem = op.problem(value, kind)
+            assert fits or problem, (value, kind)
+
+
+def test_a_value_that_is_no_operand_is_refused_with_the_operands_words(tmp_path: Path) -> None:
+    from cli_helpers import invoke
+
+    rule = tmp_path / "r.yaml"
+    rule.write_text("id: T\ntitle: t\nseverity: low\nmessage: m\n"
+                    "require:\n  IsPublic: {exists: yes-please}\n", encoding="utf-8")
+    result = invoke("rules", "validate", str(rule))
+    assert result.exit_code == 2
+    assert "IsPublic: exists expects true or false" in result.stderr

@@ -144,7 +144,7 @@ class Parser:
                 self.fail((*loc, "param"), f"undeclared param {ref!r}{hint}")
                 return None
             return Test(field, name, Param(ref), loc)
-        problem = op.check(operand, field.kind)
+        problem = op.problem(operand, field.kind)
         if problem:
             self.fail(loc, f"{field.path}: {name} {problem}")
             return None

@@ -243,7 +243,7 @@ def _check_params(rule: Rule, config: Config | None) -> list[SourceProblem]:
         name = cond.operand.name
         if rule.params[name] == [] and cond.op in ("in", "not_in"):
             continue  # a list param may be empty (an allowlist nobody filled): in [] never holds
-        problem = OPERATORS[cond.op].check(rule.params[name], cond.field.kind)
+        problem = OPERATORS[cond.op].problem(rule.params[name], cond.field.kind)
         if not problem:
             continue
         text = f"param {name!r} of {rule.id} ({cond.field.path}: {cond.op}) {problem}"

@@ -1,9 +1,11 @@
 """The operator registry: one canonical name per operator, checked at load, built once.
 
-Each operator says which field kinds it applies to, checks its operand (returning a problem
-text, or None), describes what it expected (for evidence), and builds a plain test function of
-the field's value. A missing value is None; what each operator answers for it is in the
-`MISSING` column of docs/rule-language.md and is tested.
+Each operator says which field kinds it applies to, declares its operand (a type: its JSON
+Schema is what `imgaudit rules schema` shows, and the rule loader validates every operand
+with it), checks what the type cannot say (the field's kind, a pattern's syntax), describes
+what it expected (for evidence), and builds a plain test function of the field's value. A
+missing value is None; what each operator answers for it is in the `MISSING` column of
+docs/rule-language.md and is tested.
 """
 
 from __future__ import annotations
@@ -12,8 +14,18 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import partial
-from typing import Any
+from functools import cached_property, partial
+from typing import Annotated, Any
+
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
 
 from auditor.engine.fields import ANY, BOOL, DATETIME, DICT, FLOAT, INT, LIST, MODEL, STR, FieldRef
 from auditor.engine.patterns import check_glob, check_regex, glob_matcher, regex_matcher
@@ -79,10 +91,9 @@ def _ordered_problem(value: Any, kind: str) -> str | None:
     return None
 
 
-def _list_problem(value: Any, kind: str) -> str | None:
-    if not isinstance(value, list) or not value:
-        return "expects a non-empty list of values"
-    for item in value:
+def _items_problem(value: Any, kind: str) -> str | None:
+    """A list item that cannot be compared with a field of `kind`."""
+    for item in value if isinstance(value, list) else []:
         problem = literal_problem(item, kind)
         if problem:
             return f"list item {problem}"
@@ -90,39 +101,63 @@ def _list_problem(value: Any, kind: str) -> str | None:
 
 
 def _regex_problem(value: Any, kind: str) -> str | None:
-    if not isinstance(value, str):
-        return "expects a regular expression string"
-    return check_regex(value)
+    return check_regex(value) if isinstance(value, str) else None
+
+
+def _empty_problem(value: Any, kind: str) -> str | None:
+    if value == "":
+        return "expects a non-empty string (an empty value reads as missing)"
+    return None
 
 
 def _glob_problem(value: Any, kind: str) -> str | None:
-    return _str_problem(value, kind) or check_glob(value)
+    if isinstance(value, str):
+        return _empty_problem(value, kind) or check_glob(value)
+    return None
 
 
 MAX_DAYS = 36_600  # a hundred years and some: no image is older, and dates stay computable
 
 
-def _days_problem(value: Any, kind: str) -> str | None:
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not 0 <= value <= MAX_DAYS):
-        return f"expects a number of days from 0 to {MAX_DAYS}, not {show(value)!r}"
-    return None
+@dataclass(frozen=True)
+class Operand:
+    """What an operator takes: a type (its JSON Schema is the rule schema's; the loader
+    validates with it, strictly: `"5"` is no number) and what a problem says it expects
+    (`{value}`: the value as written)."""
+
+    type: Any
+    expects: str
+
+    @cached_property
+    def _adapter(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.type)
+
+    def fits(self, value: Any) -> bool:
+        try:
+            self._adapter.validate_python(value, strict=True)
+        except ValidationError:
+            return False
+        return True
+
+    def json_schema(self) -> dict[str, Any]:
+        return self._adapter.json_schema()
+
+    def refusal(self, value: Any) -> str:
+        return "expects " + self.expects.format(value=repr(show(value)))
 
 
-def _keys_problem(value: Any, kind: str) -> str | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return "expects a list of key names"
-    return None
-
-
-def _str_problem(value: Any, kind: str) -> str | None:
-    if value == "":
-        return "expects a non-empty string (an empty value reads as missing)"
-    return None if isinstance(value, str) else "expects a string"
-
-
-def _bool_problem(value: Any, kind: str) -> str | None:
-    return None if isinstance(value, bool) else "expects true or false"
+SCALAR = Operand(StrictStr | StrictInt | StrictFloat | StrictBool, "a single value")
+VALUES = Operand(Annotated[list[StrictStr | StrictInt | StrictFloat | StrictBool],
+                           Field(min_length=1)], "a non-empty list of values")
+BOOLEAN = Operand(StrictBool, "true or false")
+TEXT = Operand(Annotated[StrictStr, Field(min_length=1)], "a string")
+REGEX = Operand(Annotated[StrictStr, Field(json_schema_extra={"format": "regex"})],
+                "a regular expression string")
+BOUND = Operand(StrictInt | StrictFloat | StrictStr | datetime | date,
+                "a number, or a date such as 2025-01-31")
+DAYS = Operand(Annotated[StrictFloat, Field(ge=0, le=MAX_DAYS, allow_inf_nan=False)],
+               f"a number of days from 0 to {MAX_DAYS}, not {{value}}")
+KEYS = Operand(list[StrictStr], "a list of key names")
 
 
 def _is_str(test: Callable[[str], Any]) -> Test:
@@ -163,46 +198,56 @@ def _has_keys(keys: list[str]) -> Test:
 class Operator:
     name: str
     kinds: tuple[str, ...]
-    check: Callable[[Any, str], str | None]
+    operand: Operand
+    check: Callable[[Any, str], str | None] | None  # what the operand type cannot say
     expected: Callable[[Any], str]
     build: Callable[[Any, FieldRef, date], Test]
 
+    def problem(self, value: Any, kind: str) -> str | None:
+        """Why `value` is no operand of this operator on a field of `kind`, or None. The
+        check speaks in the field's terms when it can; else the operand's type has its say."""
+        explained = self.check(value, kind) if self.check else None
+        if explained or self.operand.fits(value):
+            return explained
+        return self.operand.refusal(value)
 
-def _op(name: str, kinds: tuple[str, ...], check: Any, expected: Any, build: Any) -> Operator:
-    return Operator(name, kinds, check, expected, build)
+
+def _op(name: str, kinds: tuple[str, ...], operand: Operand, check: Any, expected: Any,
+        build: Any) -> Operator:
+    return Operator(name, kinds, operand, check, expected, build)
 
 
 OPERATORS: dict[str, Operator] = {op.name: op for op in (
-    _op("eq", SCALARS, literal_problem, lambda x: f"== {show(x)}",
+    _op("eq", SCALARS, SCALAR, literal_problem, lambda x: f"== {show(x)}",
         lambda x, f, t: partial(operator.eq, x)),
-    _op("ne", SCALARS, literal_problem, lambda x: f"!= {show(x)}",
+    _op("ne", SCALARS, SCALAR, literal_problem, lambda x: f"!= {show(x)}",
         lambda x, f, t: partial(operator.ne, x)),
-    _op("in", SCALARS, _list_problem, lambda x: f"in {show(x)}",
+    _op("in", SCALARS, VALUES, _items_problem, lambda x: f"in {show(x)}",
         lambda x, f, t: frozenset(x).__contains__),
-    _op("not_in", SCALARS, _list_problem, lambda x: f"not in {show(x)}",
+    _op("not_in", SCALARS, VALUES, _items_problem, lambda x: f"not in {show(x)}",
         lambda x, f, t: (lambda s: lambda v: v not in s)(frozenset(x))),
-    _op("exists", (*SCALARS, DATETIME, DICT, LIST, MODEL), _bool_problem,
+    _op("exists", (*SCALARS, DATETIME, DICT, LIST, MODEL), BOOLEAN, None,
         lambda x: "exists" if x else "is absent",
         lambda x, f, t: (lambda v: v is not None) if x else (lambda v: v is None)),
-    _op("regex", (STR, ANY), _regex_problem, lambda x: f"matches regex {x}",
+    _op("regex", (STR, ANY), REGEX, _regex_problem, lambda x: f"matches regex {x}",
         lambda x, f, t: _is_str(regex_matcher(x))),
-    _op("glob", (STR, ANY), _glob_problem, lambda x: f"matches glob {x}",
+    _op("glob", (STR, ANY), TEXT, _glob_problem, lambda x: f"matches glob {x}",
         lambda x, f, t: _is_str(glob_matcher([x]))),
-    _op("contains", (STR, ANY), _str_problem, lambda x: f"contains {x}",
+    _op("contains", (STR, ANY), TEXT, _empty_problem, lambda x: f"contains {x}",
         lambda x, f, t: _is_str(lambda v: x in v)),
-    _op("gt", ORDERED, _ordered_problem, lambda x: f"> {show(x)}",
+    _op("gt", ORDERED, BOUND, _ordered_problem, lambda x: f"> {show(x)}",
         lambda x, f, t: _compare(operator.gt, x, f, t)),
-    _op("gte", ORDERED, _ordered_problem, lambda x: f">= {show(x)}",
+    _op("gte", ORDERED, BOUND, _ordered_problem, lambda x: f">= {show(x)}",
         lambda x, f, t: _compare(operator.ge, x, f, t)),
-    _op("lt", ORDERED, _ordered_problem, lambda x: f"< {show(x)}",
+    _op("lt", ORDERED, BOUND, _ordered_problem, lambda x: f"< {show(x)}",
         lambda x, f, t: _compare(operator.lt, x, f, t)),
-    _op("lte", ORDERED, _ordered_problem, lambda x: f"<= {show(x)}",
+    _op("lte", ORDERED, BOUND, _ordered_problem, lambda x: f"<= {show(x)}",
         lambda x, f, t: _compare(operator.le, x, f, t)),
-    _op("older_than_days", (DATETIME,), _days_problem, lambda x: f"older than {show(x)} days",
+    _op("older_than_days", (DATETIME,), DAYS, None, lambda x: f"older than {show(x)} days",
         lambda x, f, t: _age(True, x, t)),
-    _op("newer_than_days", (DATETIME,), _days_problem, lambda x: f"newer than {show(x)} days",
+    _op("newer_than_days", (DATETIME,), DAYS, None, lambda x: f"newer than {show(x)} days",
         lambda x, f, t: _age(False, x, t)),
-    _op("has_keys", (DICT,), _keys_problem, lambda x: f"has keys {show(x)}",
+    _op("has_keys", (DICT,), KEYS, None, lambda x: f"has keys {show(x)}",
         lambda x, f, t: _has_keys(x)),
 )}
 

@@ -1,7 +1,8 @@
 """The JSON Schema of the rule format, for editors (`imgaudit rules schema`).
 
-The rule's keys come from the pydantic model; conditions are described here by hand, since
-their keys are field paths: `all`/`any`/`not`, or a field with a literal or operator mapping.
+The rule's keys come from the pydantic model; each operator's operand from its declaration in
+auditor/engine/operators.py; conditions are described here by hand, since their keys are field
+paths: `all`/`any`/`not`, or a field with a literal or operator mapping.
 """
 
 from __future__ import annotations
@@ -9,25 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.engine.fields import LIST, field_paths
-from auditor.engine.operators import OPERATORS, QUANTIFIERS
+from auditor.engine.operators import OPERATORS, QUANTIFIERS, SCALAR
 from auditor.engine.rule import RuleSpec
 from auditor.models import Image
 
-_LITERAL = {"type": ["string", "number", "integer", "boolean"]}
+_LITERAL = SCALAR.json_schema()  # `Field: value` is short for `Field: {eq: value}`
 _PARAM = {
     "type": "object", "properties": {"param": {"type": "string"}},
     "required": ["param"], "additionalProperties": False,
-}
-_OPERAND_SCHEMAS: dict[str, dict[str, Any]] = {
-    "in": {"type": "array", "items": _LITERAL, "minItems": 1},
-    "not_in": {"type": "array", "items": _LITERAL, "minItems": 1},
-    "exists": {"type": "boolean"},
-    "regex": {"type": "string", "format": "regex"},
-    "glob": {"type": "string"},
-    "contains": {"type": "string"},
-    "older_than_days": {"type": "number", "minimum": 0},
-    "newer_than_days": {"type": "number", "minimum": 0},
-    "has_keys": {"type": "array", "items": {"type": "string"}},
 }
 
 
@@ -52,7 +42,8 @@ def _condition_defs() -> dict[str, Any]:
     ref = {"$ref": "#/$defs/condition"}
     value = {"anyOf": [_LITERAL, _PARAM, {"$ref": "#/$defs/operators"}]}
     operators: dict[str, Any] = {
-        name: {"anyOf": [_OPERAND_SCHEMAS.get(name, _LITERAL), _PARAM]} for name in OPERATORS
+        name: {"anyOf": [op.operand.json_schema(), _PARAM]}
+        for name, op in OPERATORS.items()
     }
     operators.update({name: ref for name in QUANTIFIERS})
     return {
