@@ -1,7 +1,9 @@
-"""The built-in rules, checked against their fixture images (one YAML file per rule).
+"""The built-in rules, checked against the example images in their own `tests:` (the one
+source of rule examples; `imgaudit rules test rules/` runs the same images).
 
-Each `tests/fixtures/rules/<RULE-ID>.yaml` lists `pass` images (no finding of that rule) and
-`fail` images (exactly one finding of that rule). Ages are judged on a fixed day.
+Each `pass` image yields no finding of its rule, each `fail` image exactly one, whose message
+names the image, here with every built-in rule loaded together as a scan loads them. An
+example set `tests.today` where ages matter.
 """
 
 from __future__ import annotations
@@ -15,71 +17,63 @@ import yaml
 
 from auditor.config import Config
 from auditor.engine import evaluate, load_rules
+from auditor.engine.evaluate import utc_today
 from auditor.findings import Finding
 from auditor.models import Image, Inventory, RegionInventory
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES_DIR = ROOT / "rules"
-FIXTURES_DIR = Path(__file__).parent / "fixtures" / "rules"
-TODAY = date(2026, 11, 27)
+BUILTIN = load_rules([], builtin=True)
 MISSION_RULES = {"IMG-PUBLIC-SELF", "IMG-NVME", "IMG-HIGH-RISK", "IMG-REQUIRED-TAGS"}
+TODAY = date(2026, 11, 27)  # for the parameter tests below
 
 
 def _load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _fixture_cases() -> list[Any]:
-    cases = []
-    for path in sorted(FIXTURES_DIR.glob("*.yaml")):
-        data = _load_yaml(path)
-        for outcome in ("pass", "fail"):
-            for index, image in enumerate(data.get(outcome) or []):
-                case_id = f"{path.stem}-{outcome}-{index}"
-                cases.append(pytest.param(path.stem, outcome, image, id=case_id))
-    return cases
+def _example_cases() -> list[Any]:
+    return [pytest.param(rule.id, kind, i, id=f"{rule.id}-{kind}-{i}")
+            for rule in BUILTIN.rules for kind in ("pass", "fail")
+            for i in range(len(rule.examples[kind]))]
 
 
-def _inventory(*images: dict[str, Any]) -> Inventory:
-    region = RegionInventory(
-        region="cn-hangzhou",
-        images=[Image.model_validate({"ImageId": "m-bp1fixture0000000", **i}) for i in images],
-    )
+def _inventory(*images: Image) -> Inventory:
     return Inventory(
         tool_version="0.1.0",
         collected_at=datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc),
         account_id="1234567890123456",
-        regions=[region],
+        regions=[RegionInventory(region="cn-hangzhou", images=list(images))],
     )
 
 
 def _findings(rule_id: str, image: dict[str, Any], config: Config | None = None) -> list[Finding]:
     ruleset = load_rules([], builtin=True, config=config)
-    result = evaluate(_inventory(image), ruleset, today=TODAY)
+    inventory = _inventory(Image.model_validate({"ImageId": "m-bp1fixture0000000", **image}))
+    result = evaluate(inventory, ruleset, today=TODAY)
     return [f for f in result.findings if f.rule_id == rule_id]
 
 
-@pytest.fixture(scope="module")
-def builtin() -> Any:
-    return load_rules([], builtin=True)
-
-
-@pytest.mark.parametrize(("rule_id", "outcome", "image"), _fixture_cases())
-def test_fixture_image(builtin: Any, rule_id: str, outcome: str, image: dict[str, Any]) -> None:
-    result = evaluate(_inventory(image), builtin, today=TODAY)
+@pytest.mark.parametrize(("rule_id", "kind", "index"), _example_cases())
+def test_rule_example(rule_id: str, kind: str, index: int) -> None:
+    rule = next(rule for rule in BUILTIN.rules if rule.id == rule_id)
+    image = rule.examples[kind][index]
+    today = (rule.spec.tests.today if rule.spec.tests else None) or utc_today()
+    result = evaluate(_inventory(image), BUILTIN, today=today)
     hits = [f for f in result.findings if f.rule_id == rule_id]
-    expected = 0 if outcome == "pass" else 1
-    assert len(hits) == expected, [f.message for f in hits]
+    assert len(hits) == (0 if kind == "pass" else 1), [f.message for f in hits]
     for finding in hits:
-        assert image.get("ImageId", "m-bp1fixture0000000") in finding.message
+        assert image.ImageId in finding.message
 
 
-def test_every_rule_file_has_a_fixture_file_and_back() -> None:
-    rules = {p.stem for p in RULES_DIR.glob("*.yaml")}
-    fixtures = {p.stem for p in FIXTURES_DIR.glob("*.yaml")}
-    assert rules == fixtures
-    assert rules >= MISSION_RULES
-    assert len(rules) >= 12
+def test_every_rule_has_examples_of_both_outcomes() -> None:
+    for rule in BUILTIN.rules:
+        assert len(rule.examples["pass"]) >= 2 and len(rule.examples["fail"]) >= 1, rule.id
+    ids = {rule.id for rule in BUILTIN.rules}
+    assert ids == {p.stem for p in RULES_DIR.glob("*.yaml")}
+    assert ids >= MISSION_RULES and len(ids) >= 12
+    assert not (ROOT / "tests" / "fixtures" / "rules").exists(), (
+        "a built-in rule's example images live in its own `tests:`, not in tests/fixtures")
 
 
 @pytest.mark.parametrize("path", sorted(RULES_DIR.glob("*.yaml")), ids=lambda p: p.stem)
@@ -92,13 +86,6 @@ def test_rule_file_documents_itself(path: Path) -> None:
     assert rule["references"]
     assert all(url.startswith("https://") for url in rule["references"])
     assert rule["tests"]["pass"] and rule["tests"]["fail"]
-
-
-@pytest.mark.parametrize("path", sorted(FIXTURES_DIR.glob("*.yaml")), ids=lambda p: p.stem)
-def test_fixture_file_has_both_outcomes(path: Path) -> None:
-    data = _load_yaml(path)
-    assert set(data) == {"pass", "fail"}
-    assert len(data["pass"]) >= 2 and len(data["fail"]) >= 1
 
 
 def test_required_tag_keys_come_from_config() -> None:
