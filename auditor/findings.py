@@ -261,10 +261,12 @@ def _control_report(control: str, title: str | None, rules: list[RuleInfo]) -> C
 
 
 class RegionReport(_Record):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
     region: str
     account_id: str | None = None
     complete: bool
-    images: int
+    image_count: int = Field(alias="images")  # `images` in the JSON report
     total_count: int | None = None
     errors: list[str] = Field(default_factory=list)
 
@@ -369,6 +371,8 @@ class HistorySummary(_Record):
 
 
 class ScanInfo(_Record):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
     tool_version: str
     started_at: datetime
     finished_at: datetime
@@ -382,7 +386,7 @@ class ScanInfo(_Record):
     statuses: list[str] = Field(default_factory=list)
     filters: dict[str, str] = Field(default_factory=dict)
     regions: list[str] = Field(default_factory=list)
-    images: int = 0
+    image_count: int = Field(0, alias="images")  # `images` in the JSON report
     complete: bool = True
 
 
@@ -412,7 +416,7 @@ class AccountSummary:
     account: str
     label: str
     regions: int = 0
-    images: int = 0
+    image_count: int = 0
     open: int = 0
     incomplete: list[str] = field(default_factory=list)  # "region: why", one per region
 
@@ -486,7 +490,7 @@ class AuditResult(_Record):
             row = rows.get(region.account_id or "")
             if row is not None:
                 row.regions += 1
-                row.images += region.images
+                row.image_count += region.image_count
                 if not region.complete:
                     row.incomplete.append(f"{region.region}: "
                                           f"{'; '.join(region.errors) or 'not collected'}")

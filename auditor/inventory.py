@@ -452,7 +452,7 @@ class _Region:
     parts: list[_Part] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # ImageIds read so far
     repeats: list[DataNote] = field(default_factory=list)
-    images: int = 0  # kept in scope
+    image_count: int = 0  # kept in scope
 
     def summary(self, several: bool) -> tuple[RegionSummary, list[DataNote]]:
         parts = self.parts
@@ -464,7 +464,7 @@ class _Region:
             region=self.name,
             account_id=self.account if several else None,
             complete=all(p.region.complete for p in parts) and not short,
-            images=self.images,
+            image_count=self.image_count,
             total_count=sum(totals) if totals else None,
             request_ids=[rid for p in parts for rid in p.region.request_ids],
             errors=[err for p in parts for err in p.region.errors] + short,
@@ -508,7 +508,7 @@ class InventoryStream:
                         seen.add(image_id)
                         if keep is None or keep(image):
                             kept.append(image)
-                region.images += len(kept)
+                region.image_count += len(kept)
                 if kept:
                     yield region.name, region.account, kept
 

@@ -414,7 +414,7 @@ class Inventory(BaseModel):
     def summary(self) -> InventorySummary:
         """What reports need of this inventory: everything but the images."""
         regions = [RegionSummary(region=r.region, account_id=r.account_id, complete=r.complete,
-                                 images=len(r.images), total_count=r.total_count,
+                                 image_count=len(r.images), total_count=r.total_count,
                                  request_ids=r.request_ids, errors=r.errors)
                    for r in self.regions]
         return InventorySummary(tool_version=self.tool_version, collected_at=self.collected_at,
@@ -430,7 +430,7 @@ class RegionSummary:
     region: str
     account_id: str | None
     complete: bool
-    images: int
+    image_count: int
     total_count: int | None
     request_ids: list[str]
     errors: list[str]
@@ -465,4 +465,4 @@ class InventorySummary:
 
     @property
     def image_count(self) -> int:
-        return sum(region.images for region in self.regions)
+        return sum(region.image_count for region in self.regions)

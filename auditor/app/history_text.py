@@ -37,7 +37,7 @@ def run_list(answer: RunList) -> str:
         return "no runs recorded yet\n"
     lines = [f"{'run':>5}  {'started (UTC)':<16}  complete  {'images':>7}{_COUNTS_HEADER}"
              f"{'new':>7}{'fixed':>7}  scope\n"]
-    lines += [f"{r.id:>5}  {_when(r.started_at):<16}  {_complete(r):<8}  {r.images:>7}"
+    lines += [f"{r.id:>5}  {_when(r.started_at):<16}  {_complete(r):<8}  {r.image_count:>7}"
               f"{_counts(r.counts)}{r.new:>7}{r.fixed:>7}  {r.scope_id}: "
               f"{_safe(r.scope.describe())}\n" for r in answer.runs]
     return "".join(lines)
@@ -51,7 +51,7 @@ def _run_header(run: RunInfo) -> str:
             f"({run.source})\n"
             f"scope {run.scope_id}: {_safe(run.scope.describe())}\n"
             f"complete: {_complete(run)}{incomplete}\n"
-            f"images: {run.images}; open findings: {open_counts}; waived: {run.waived}\n")
+            f"images: {run.image_count}; open findings: {open_counts}; waived: {run.waived}\n")
 
 
 def _finding_lines(title: str, states: Iterable[FindingState]) -> str:

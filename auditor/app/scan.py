@@ -169,12 +169,12 @@ def build_result(
         statuses=inventory.scope.statuses,
         filters=inventory.scope.filters,
         regions=list(dict.fromkeys(r.region for r in inventory.regions)),
-        images=inventory.image_count,
+        image_count=inventory.image_count,
         complete=inventory.complete,
     )
     regions = [
         RegionReport(region=r.region, account_id=inventory.account_of(r), complete=r.complete,
-                     images=r.images, total_count=r.total_count, errors=r.errors)
+                     image_count=r.image_count, total_count=r.total_count, errors=r.errors)
         for r in inventory.regions
     ]
     rules = [info.counted(evaluation.counts.get(info.id, (0, 0, 0, 0)))

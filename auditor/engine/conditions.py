@@ -20,7 +20,6 @@ from auditor.engine.operators import OPERATORS, QUANTIFIERS, show
 from auditor.errors import SourceProblem
 from auditor.yamlio import Loc, YamlDoc, did_you_mean
 
-COMBINATORS = ("all", "any", "not")
 MAX_DEPTH = 32  # conditions inside conditions (all/any/not/quantifiers); rules need a handful
 
 

@@ -71,11 +71,6 @@ def _kind(annotation: Any) -> tuple[str, type[BaseModel] | None]:
 BLANKABLE = (STR, ANY)  # kinds whose empty string reads as missing
 
 
-def blank_as_none(value: Any) -> Any:
-    """`""` is a missing value (see the module docstring)."""
-    return None if value == "" else value
-
-
 def _chain_getter(names: list[str], kind: str) -> Getter:
     read = attrgetter(".".join(names))
     if len(names) == 1 and kind not in BLANKABLE:

@@ -33,7 +33,7 @@ class RunInfo(_Out):
     scope: Scope
     complete: bool
     incomplete_regions: list[str]
-    images: int
+    image_count: int = Field(alias="images")  # `images` in the JSON answers
     counts: dict[str, int]  # open (not waived) findings by severity
     rule_counts: dict[str, int]
     waived: int

@@ -42,7 +42,7 @@ def _run(row: tuple[Any, ...]) -> RunInfo:
     return RunInfo(
         id=row[0], started_at=utc(row[1]), finished_at=utc(row[2]), tool_version=row[3],
         source=row[4], scope_id=row[5], scope=parse_key(row[6]), complete=bool(row[7]),
-        incomplete_regions=json.loads(row[8]), images=row[9],
+        incomplete_regions=json.loads(row[8]), image_count=row[9],
         counts={s: counts.get(s, 0) for s in SEVERITIES}, rule_counts=json.loads(row[11]),
         waived=row[12], new=row[13], fixed=row[14])
 

@@ -104,7 +104,7 @@ def _insert_run(conn: sqlite3.Connection, scope_id: int, result: AuditResult,
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (scope_id, int(scan.started_at.timestamp()), int(scan.finished_at.timestamp()),
          scan.tool_version, scan.source, scan.complete,
-         json.dumps(sorted(r.region for r in result.regions if not r.complete)), scan.images,
+         json.dumps(sorted(r.region for r in result.regions if not r.complete)), scan.image_count,
          json.dumps({s: by_severity[s] for s in SEVERITIES}),
          json.dumps(dict(sorted(rule_counts.items()))), len(findings) - len(open_findings)))
     return int(cursor.lastrowid or 0)

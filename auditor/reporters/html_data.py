@@ -42,7 +42,7 @@ class ImageRow(NamedTuple):
     id: int
     name: int
     region: int
-    owner: int
+    owner_alias: int
     arn: int  # ARN_FROM_ACCOUNT: the usual ARN, rebuilt by the page
     account: int  # the image's account (the page labels and filters by it)
     tag: int  # with --group-by-tag: the image's value of that tag (-1: untagged, or no key)
@@ -115,7 +115,7 @@ def findings_blob(result: AuditResult, labels: dict[str, Any] | None = None,
             image = images[f.account_id, f.region, f.image_id] = len(image_rows)
             image_rows.append(ImageRow(
                 id=s(f.image_id), name=s.maybe(f.image_name), region=s(f.region),
-                owner=s.maybe(f.owner_alias), arn=_resource(s, f, result.scan.account_id),
+                owner_alias=s.maybe(f.owner_alias), arn=_resource(s, f, result.scan.account_id),
                 account=s.maybe(f.account_id),
                 tag=s.maybe(f.tags.get(group_by_tag)) if group_by_tag else -1))
         rows.append(FindingRow(
@@ -227,7 +227,6 @@ class Summary:
 
     open_by_severity: dict[str, int]
     waived: int
-    expired_waiver: int
     failing: int
     by_rule: list[dict[str, Any]] = field(default_factory=list)
     by_region: list[dict[str, Any]] = field(default_factory=list)
@@ -250,13 +249,12 @@ def summarize(result: AuditResult) -> Summary:
     open_by_region: Counter[tuple[str | None, str]] = Counter()
     several = result.several_accounts
     open_by_severity: Counter[Severity] = Counter()
-    expired = failing = 0
+    failing = 0
     for f in result.findings:
         waiver = f.waiver
         if waiver is not None and not waiver.expired:
             waived_by_rule[f.rule_id] += 1
             continue
-        expired += waiver is not None
         open_by_rule[f.rule_id] += 1
         open_by_region[f.account_id if several else None, f.region] += 1
         open_by_severity[f.severity] += 1
@@ -264,13 +262,12 @@ def summarize(result: AuditResult) -> Summary:
     by_rule = [_rule_row(rule, open_by_rule[rule.id], waived_by_rule[rule.id])
                for rule in sorted(result.rules, key=lambda r: (-open_by_rule[r.id], r.id))]
     by_region = [{"region": r.region, "where": result.where(r.region, r.account_id),
-                  "images": r.images,
+                  "image_count": r.image_count,
                   "open": open_by_region[r.account_id if several else None, r.region],
                   "complete": r.complete, "errors": r.errors} for r in result.regions]
     return Summary(
         open_by_severity={sev: open_by_severity[Severity(sev)] for sev in SEVERITIES},
         waived=sum(waived_by_rule.values()),
-        expired_waiver=expired,
         failing=failing,
         by_rule=by_rule,
         by_region=by_region,

@@ -61,7 +61,7 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
     account = scan.account_id or ", ".join(
         result.account_label(a) for a in scan.accounts) or t("md.unknown")
     lines += [t("md.scope", account=cell(account), regions=regions,
-                images=scan.images, time=f"{scan.finished_at:%Y-%m-%d %H:%M}",
+                images=scan.image_count, time=f"{scan.finished_at:%Y-%m-%d %H:%M}",
                 version=cell(scan.tool_version)), ""]
     lines += _severity_table(result, t)
     lines += _accounts_table(result, t)
@@ -95,7 +95,7 @@ def _accounts_table(result: AuditResult, t: Catalogue) -> list[str]:
     if not rows:
         return []
     lines = ["", t("md.accounts"), "", t("md.accounts_head"), "|---|--:|--:|--:|---|"]
-    lines += [f"| {cell(row.label)} | {row.regions} | {row.images} | {row.open} | "
+    lines += [f"| {cell(row.label)} | {row.regions} | {row.image_count} | {row.open} | "
               f"{t('md.account_complete') if row.complete else cell('; '.join(row.incomplete))}"
               " |" for row in rows]
     return lines

@@ -30,7 +30,7 @@ def _paint(text: str, style: str, options: ReportOptions) -> str:
 def _header(result: AuditResult, t: Catalogue) -> str:
     scan = result.scan
     regions = v(", ".join(scan.regions)) or t("text.no_regions")
-    return t("text.header", version=scan.tool_version, images=scan.images,
+    return t("text.header", version=scan.tool_version, images=scan.image_count,
              count=len(scan.regions), regions=regions, rules=len(result.rules)) + "\n"
 
 
@@ -122,7 +122,7 @@ def _accounts(result: AuditResult, t: Catalogue) -> str:
         return ""
     lines = [t("text.accounts", count=len(rows))]
     lines += [t("text.account_row", account=v(row.label), regions=row.regions,
-                images=row.images, open=row.open,
+                images=row.image_count, open=row.open,
                 status=t("text.account_complete") if row.complete
                 else t("text.account_incomplete", count=len(row.incomplete)))
               for row in rows]

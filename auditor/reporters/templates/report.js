@@ -79,7 +79,7 @@
     if (state.rule >= 0 && f[FC.rule] !== state.rule) return false;
     var im = img(f);
     if (state.region >= 0 && im[IC.region] !== state.region) return false;
-    if (state.owner >= 0 && im[IC.owner] !== state.owner) return false;
+    if (state.owner >= 0 && im[IC.owner_alias] !== state.owner) return false;
     if (state.account >= 0 && im[IC.account] !== state.account) return false;
     if (state.tag !== -1 && tagOf(im) !== state.tag) return false;
     if (state.status >= 0 && f[FC.status] !== state.status) return false;
@@ -96,7 +96,7 @@
     rule: function (f) { return RULES[f[FC.rule]].id; },
     image: function (f) { return str(img(f)[IC.id]); },
     region: function (f) { return where(img(f)); },
-    owner: function (f) { return str(img(f)[IC.owner]); },
+    owner: function (f) { return str(img(f)[IC.owner_alias]); },
     message: function (f) { return str(f[FC.message]); },
     status: function (f) { return f[FC.status]; },
     baseline: function (f) { return f[FC.baseline]; },
@@ -128,7 +128,7 @@
     if (im[IC.name] >= 0) c.appendChild(el("span", str(im[IC.name]), "img-name"));
     tr.appendChild(c);
     tr.appendChild(el("td", where(im), "nowrap"));
-    tr.appendChild(el("td", str(im[IC.owner]), "nowrap"));
+    tr.appendChild(el("td", str(im[IC.owner_alias]), "nowrap"));
     tr.appendChild(el("td", str(f[FC.message]), "msg"));
     c = el("td"); c.appendChild(statusTag(f)); tr.appendChild(c);
     if (D.baseline) {
@@ -213,7 +213,7 @@
     $("d-title").textContent = T("image", { id: str(im[IC.id]) });
     var meta = $("d-meta"); meta.replaceChildren();
     [[T("name", {}), str(im[IC.name])], [T("account", {}), account(im)],
-     [T("region", {}), str(im[IC.region])], [T("owner", {}), str(im[IC.owner])],
+     [T("region", {}), str(im[IC.region])], [T("owner", {}), str(im[IC.owner_alias])],
      [D.group_tag, str(im[IC.tag])],
      ["ARN", arn(im)]]
       .forEach(function (kv) {
@@ -231,7 +231,7 @@
   function bind() {
     fillSelect("f-rule", RULES.map(function (r, i) { return [i, r.id + " · " + r.title]; }));
     fillSelect("f-region", distinct(IC.region));
-    fillSelect("f-owner", distinct(IC.owner));
+    fillSelect("f-owner", distinct(IC.owner_alias));
     if ($("f-tag")) fillSelect("f-tag", distinct(IC.tag));
     if ($("f-account")) {
       fillSelect("f-account", distinct(IC.account).map(function (v) { return [v[0], D.accounts[v[1]] || v[1]]; }));
