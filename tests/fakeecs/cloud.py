@@ -102,7 +102,7 @@ class CallRecord:
 
 @dataclass
 class PageHook:
-    """Runs `change(cloud)` right after page `page` of `region` was served, `times` times."""
+    """Runs `change(cloud)` once page `page` of `region` is answered (before the answer is sent), `times` times."""
 
     region: str
     page: int

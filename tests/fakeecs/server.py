@@ -176,12 +176,14 @@ class _Handler(BaseHTTPRequestHandler):
         if not v3 and params.get("Format", "XML").upper() != "JSON":
             return self._send(200, b"<?xml version='1.0'?><Response/>", "text/xml")
         encoded = doc if isinstance(doc, bytes) else _encode(doc)
+        if action == "DescribeImages":
+            # The change lands before the answer leaves: once the client holds this page, a
+            # request for the next one (from any thread) must see it, whatever the scheduling.
+            cloud.after_page(params.get("RegionId", ""), int(params.get("PageNumber", "1")))
         if fault is not None and fault.kind in ("total", "drip"):
             self._rewritten(fault, encoded)
         else:
             self._send(200, encoded)
-        if action == "DescribeImages":
-            cloud.after_page(params.get("RegionId", ""), int(params.get("PageNumber", "1")))
 
     def _rewritten(self, fault: Fault, body: bytes) -> None:
         """The real answer, with its TotalCount replaced, or dripped out slowly."""
