@@ -84,19 +84,31 @@ def test_ctrl_c_ends_a_request_in_flight(fake: FakeEndpoint) -> None:
     fake.cloud.add_images("cn-hangzhou", [image("m-1")])
     fake.cloud.faults.append(Fault("drip", times=None, delay=0.5))
 
-    def interrupt_once_dripping() -> None:
+    interrupted = threading.Event()
+
+    def interrupt_while_dripping() -> None:
         while not fake.cloud.calls_of("DescribeImages"):
             time.sleep(0.01)
         time.sleep(0.3)
-        os.kill(os.getpid(), signal.SIGINT)
+        # CPython loses a KeyboardInterrupt raised while the main thread runs a finaliser
+        # ("Exception ignored in ..."), as a user's first Ctrl-C can be lost: under load that
+        # happened here. The test presses again until the run has ended; each press must end
+        # it at once, so the time bound below still holds.
+        for _ in range(8):
+            os.kill(os.getpid(), signal.SIGINT)
+            if interrupted.wait(0.5):
+                return
 
     # Python's own SIGINT handler for this run, whatever an earlier test left installed
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        threading.Thread(target=interrupt_once_dripping, daemon=True).start()
+        threading.Thread(target=interrupt_while_dripping, daemon=True).start()
         started = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
-            collect(request(fake, timeout=60, lookup_account=False))
+            try:
+                collect(request(fake, timeout=60, lookup_account=False))
+            finally:
+                interrupted.set()
         assert time.monotonic() - started < 5
     finally:
         signal.signal(signal.SIGINT, previous)
