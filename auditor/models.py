@@ -14,9 +14,10 @@ handled by `auditor.responses` (the image is kept, the value goes to a `DataNote
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import (
     BaseModel,
@@ -373,7 +374,35 @@ class RegionInventory(BaseModel):
     notes: list[DataNote] = Field(default_factory=list)
 
 
-class Inventory(BaseModel):
+class _RegionLike(Protocol):
+    @property
+    def complete(self) -> bool: ...
+    @property
+    def account_id(self) -> str | None: ...
+
+
+class _Regions:
+    """Completeness and accounts of an inventory, held whole or only summarised: both have an
+    `account_id` (the input's) and `regions` (each maybe naming its own account)."""
+
+    account_id: str | None
+    regions: Sequence[_RegionLike]
+
+    @property
+    def complete(self) -> bool:
+        return all(region.complete for region in self.regions)
+
+    def account_of(self, region: _RegionLike) -> str | None:
+        return region.account_id or self.account_id
+
+    @property
+    def accounts(self) -> list[str]:
+        """Every known account of the inventory."""
+        known = {self.account_of(region) for region in self.regions} | {self.account_id}
+        return sorted(account for account in known if account)
+
+
+class Inventory(_Regions, BaseModel):
     """The saved inventory: one JSON document, written by `collect` / `--save-inventory`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -388,19 +417,6 @@ class Inventory(BaseModel):
     scope: Scope = Field(default_factory=Scope)
     regions: list[RegionInventory] = Field(default_factory=list)
     notes: list[DataNote] = Field(default_factory=list)  # about the input, not one region
-
-    @property
-    def complete(self) -> bool:
-        return all(region.complete for region in self.regions)
-
-    def account_of(self, region: RegionInventory) -> str | None:
-        return region.account_id or self.account_id
-
-    @property
-    def accounts(self) -> list[str]:
-        """Every known account of the inventory."""
-        known = {self.account_of(region) for region in self.regions} | {self.account_id}
-        return sorted(account for account in known if account)
 
     @property
     def image_count(self) -> int:
@@ -437,7 +453,7 @@ class RegionSummary:
 
 
 @dataclass(frozen=True)
-class InventorySummary:
+class InventorySummary(_Regions):
     """An inventory without its images (a streamed scan holds none): scope, regions, counts,
     completeness and every data-quality note (the input's, then each region's)."""
 
@@ -449,19 +465,6 @@ class InventorySummary:
     scope: Scope
     regions: list[RegionSummary]
     notes: list[DataNote]
-
-    @property
-    def complete(self) -> bool:
-        return all(region.complete for region in self.regions)
-
-    def account_of(self, region: RegionSummary) -> str | None:
-        return region.account_id or self.account_id
-
-    @property
-    def accounts(self) -> list[str]:
-        """Every known account of the inventory."""
-        known = {self.account_of(region) for region in self.regions} | {self.account_id}
-        return sorted(account for account in known if account)
 
     @property
     def image_count(self) -> int:

@@ -87,8 +87,8 @@ MIN_SECRET = 6  # shorter strings are not redacted: they would mask ordinary tex
 def secret_forms(secret: str) -> set[str]:
     """Every form a secret may take in an echoed message: raw, percent-encoded once or twice
     (the API echoes its V1 string to sign, where a token appears encoded twice), in either
-    hex case, JSON-escaped (`\\n`, `\\/`, `\\uXXXX`) as a body would carry it, and as Python
-    shows it in an exception's message (`repr`)."""
+    hex case, JSON-escaped (`\\n`, `\\/`, `\\u` with four hex digits) as a body would carry
+    it, and as Python shows it in an exception's message (`repr`)."""
     forms = {secret}
     for encoded in (signing.percent_encode(secret), signing.percent_encode(
             signing.percent_encode(secret))):
