@@ -30,31 +30,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
 PROFILE_RATE = 250  # py-spy samples per second
-KEY_ID = "LTAI5tTestKeyId0001"  # tests/fakeecs/cloud.py's key
-SECRET = "TestSecretValue-7f3c9a2e-do-not-print"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fake_process import KEY_ID, REPO, SECRET, Fake  # noqa: E402  (bench/ is not a package)
 
 
-class Fake:
-    """`python -m fakeecs` in its own process: its URL, then (on close) what it saw."""
-
-    def __init__(self, regions: int, images: int, latency: float) -> None:
-        env = dict(os.environ, PYTHONPATH=str(REPO / "tests"))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "fakeecs", "--regions", str(regions), "--images",
-             str(images), "--latency", str(latency)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
-        assert self.process.stdout is not None
-        self.url = self.process.stdout.readline().strip()
-        if not self.url.startswith("http://"):
-            self.process.kill()
-            sys.exit("the fake endpoint did not start")
-
-    def close(self) -> dict[str, Any]:
-        """Stops the fake; its summary: calls per action, API phase, CPU seconds."""
-        out, _ = self.process.communicate("\n", timeout=60)
-        return dict(json.loads(out.strip().splitlines()[-1]))
+def start_fake(regions: int, images: int, latency: float) -> Fake:
+    """The fake of `regions` x `images` own images, in its own process."""
+    return Fake(["--regions", str(regions), "--images", str(images)], latency)
 
 
 # Where the collector's CPU goes: each GIL-holding sample goes to the first category one of
@@ -183,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in configs}
     for n in range(args.repeat):
         for label, argv_ in configs:
-            fake = Fake(args.regions, args.images, args.latency)
+            fake = start_fake(args.regions, args.images, args.latency)
             with tempfile.TemporaryDirectory() as tmp:
                 try:
                     measured = run(argv_, fake.url, Path(tmp), args.concurrency,
@@ -227,7 +211,7 @@ def py_spy() -> str:
 
 
 def print_profile(args: argparse.Namespace, argv: list[str]) -> None:
-    fake = Fake(args.regions, args.images, args.latency)
+    fake = start_fake(args.regions, args.images, args.latency)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             run(argv, fake.url, Path(tmp), args.concurrency, args.profile)

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-KEY_ID = "LTAI5tTestKeyId0001"  # tests/fakeecs/cloud.py's key
-SECRET = "TestSecretValue-7f3c9a2e-do-not-print"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fake_process import KEY_ID, REPO, SECRET, Fake
+
 PAGE = 100  # DescribeImages' and ListAccounts' largest page
 
 
@@ -85,25 +85,6 @@ class Shape:
         return latency * (start + waves * per_region)
 
 
-class Fake:
-    """`python -m fakeecs` in its own process: its URL, then (on close) what it saw."""
-
-    def __init__(self, shape: Shape, latency: float) -> None:
-        env = dict(os.environ, PYTHONPATH=str(REPO / "tests"))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "fakeecs", *shape.fake_args(), "--latency", str(latency)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
-        assert self.process.stdout is not None
-        self.url = self.process.stdout.readline().strip()
-        if not self.url.startswith("http://"):
-            self.process.kill()
-            sys.exit("the fake endpoint did not start")
-
-    def close(self) -> dict[str, Any]:
-        out, _ = self.process.communicate("\n", timeout=120)
-        return dict(json.loads(out.strip().splitlines()[-1]))
-
-
 def run(url: str, home: Path, concurrency: int) -> dict[str, Any]:
     """One `imgaudit collect --resource-directory` process: wall seconds, inventory size."""
     env = dict(os.environ, HOME=str(home), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
@@ -145,12 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{shape.accounts} accounts x {shape.regions} regions x {shape.images} images "
           f"({shape.accounts * shape.regions * shape.images} images), {args.latency * 1000:.0f}"
           f" ms per call, --concurrency {args.concurrency}", flush=True)
-    fake = Fake(shape, args.latency)
+    fake = Fake(shape.fake_args(), args.latency)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             measured = run(fake.url, Path(tmp), args.concurrency)
         finally:
-            seen = fake.close()
+            seen = fake.close(timeout=120)
     calls: dict[str, int] = seen["calls"]
     print(f"{'call':<30} {'made':>6} {'minimum':>8}")
     for action in sorted(set(calls) | set(minimum)):
