@@ -108,6 +108,7 @@ def test_junit_lists_the_change_in_a_history_case(workdir: Path) -> None:
     assert case.find("failure") is None  # information, not a verdict
     out = case.findtext("system-out") or ""
     assert "since run 1 (" in out and "fixed: T-PUBLIC cn-hangzhou m-pub" in out
+    assert "\nopen findings by age: < 7 days: 1, 7-30 days: 2, 30-90 days: 0," in out
     failure = root.findtext(".//testcase[@name='T-PUBLIC: Custom images are private']/failure")
     assert failure is not None
     assert re.search(r"\(name-m-new\): m-new is public \[new; first seen \S+ \(run 2\), age 0 d\]",
@@ -164,3 +165,31 @@ def test_a_locked_history_writes_no_report_and_no_run(workdir: Path) -> None:
     assert [p.name for p in workdir.iterdir() if p.name.startswith(".r.")] == []
     runs = json.loads(invoke("history", "list", "--history", "h.db", "--format", "json").stdout)
     assert len(runs["runs"]) == 1
+
+
+def test_the_age_of_open_findings_is_worded_in_the_report_language(workdir: Path) -> None:
+    """The history gives each bucket's bounds; every human report words them in its language
+    (the JSON keeps its fixed English `label`)."""
+    assert scan(write_inventory(workdir / "a.json", FIRST)).exit_code == 1
+    age_everything(10)  # m-old and m-sh are 10 days old, m-new is new
+    second = write_inventory(workdir / "b.json", SECOND)
+    zh = scan(second, "--lang", "zh-CN", "--markdown", "zh.md", "--html", "zh.html",
+              "--json", "zh.json")
+    en = scan(second, "--markdown", "en.md", "--html", "en.html")
+    assert zh.exit_code == en.exit_code == 1
+    zh_ages = ("未解决发现的存在时长：不足 7 天 1 个、7–30 天 2 个、30–90 天 0 个、"  # noqa: RUF001
+               "90–365 天 0 个、365 天及以上 0 个")  # noqa: RUF001
+    en_ages = ("open findings by age: < 7 days: 1, 7-30 days: 2, 30-90 days: 0, "
+               "90-365 days: 0, >= 365 days: 0")
+    assert zh_ages in zh.stdout.splitlines() and en_ages in en.stdout.splitlines()
+    assert f"\n\n{zh_ages}\n\n" in Path("zh.md").read_text(encoding="utf-8")
+    assert f"\n\n{en_ages}\n\n" in Path("en.md").read_text(encoding="utf-8")
+    html = Path("zh.html").read_text(encoding="utf-8")
+    assert "<td>不足 7 天</td>" in html and "<td>365 天及以上</td>" in html
+    assert "&lt; 7 days" not in html and "7-30 days" not in html
+    english = Path("en.html").read_text(encoding="utf-8")
+    assert "<td>&lt; 7 days</td>" in english and "<td>&gt;= 365 days</td>" in english
+    ages = json.loads(Path("zh.json").read_text(encoding="utf-8"))["history"]["ages"]
+    assert [(a["label"], a["min_days"], a["max_days"]) for a in ages] == [
+        ("< 7 days", 0, 7), ("7-30 days", 7, 30), ("30-90 days", 30, 90),
+        ("90-365 days", 90, 365), (">= 365 days", 365, None)]

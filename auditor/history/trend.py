@@ -14,11 +14,10 @@ from auditor.findings import SEVERITIES
 from auditor.history.models import AgeBucket, FixTime, PruneResult, Trend, TrendPoint
 from auditor.history.queries import list_runs
 
-# (label, from days, to days (exclusive; None: no end)) for the age of open findings
-AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("< 7 days", 0, 7), ("7-30 days", 7, 30), ("30-90 days", 30, 90),
-    ("90-365 days", 90, 365), (">= 365 days", 365, None),
-)
+# (from days, to days (exclusive; None: no end)) for the age of open findings; reports word
+# them in their own language (auditor.reporters.i18n), from these bounds
+AGE_BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 7), (7, 30), (30, 90), (90, 365),
+                                                   (365, None))
 _DAY = 86400
 
 _OPEN_NOT_WAIVED = """SELECT severity, first_seen_at FROM findings f
@@ -49,14 +48,23 @@ def trend(conn: sqlite3.Connection, scope_id: int | None = None) -> Trend:
         time_to_fix=_fix_times(conn, scope_id))
 
 
+def bucket_name(min_days: int, max_days: int | None) -> str:
+    """A bucket's `label` in the JSON answers (`7-30 days`): a fixed English name for scripts
+    and the English `history trend`; a report words the bounds in its own language."""
+    if max_days is None:
+        return f">= {min_days} days"
+    return f"< {max_days} days" if min_days == 0 else f"{min_days}-{max_days} days"
+
+
 def _ages(conn: sqlite3.Connection, scope_id: int, as_of: int) -> list[AgeBucket]:
-    counts = {label: dict.fromkeys(SEVERITIES, 0) for label, _, _ in AGE_BUCKETS}
+    counts = [dict.fromkeys(SEVERITIES, 0) for _ in AGE_BUCKETS]
     for severity, first_seen in conn.execute(_OPEN_NOT_WAIVED, (scope_id,)):
         days = max(0, as_of - first_seen) // _DAY
-        label = next(label for label, low, high in AGE_BUCKETS if high is None or days < high)
-        counts[label][severity] = counts[label].get(severity, 0) + 1
-    return [AgeBucket(label=label, min_days=low, max_days=high, counts=counts[label],
-                      total=sum(counts[label].values())) for label, low, high in AGE_BUCKETS]
+        index = next(i for i, (_, high) in enumerate(AGE_BUCKETS) if high is None or days < high)
+        counts[index][severity] = counts[index].get(severity, 0) + 1
+    return [AgeBucket(label=bucket_name(low, high), min_days=low, max_days=high, counts=count,
+                      total=sum(count.values()))
+            for (low, high), count in zip(AGE_BUCKETS, counts, strict=True)]
 
 
 def _fix_times(conn: sqlite3.Connection, scope_id: int) -> dict[str, FixTime]:

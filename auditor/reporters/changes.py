@@ -1,7 +1,7 @@
 """What every human report says about change with `--history`: the headline, the fixed
-findings, and each finding's first-seen mark (its date, run and age). `esc` makes a string
-from the cloud or the command line safe in the format (visible control characters by default;
-Markdown passes its cell escaping)."""
+findings, the open findings by age, and each finding's first-seen mark (its date, run and
+age). `esc` makes a string from the cloud or the command line safe in the format (visible
+control characters by default; Markdown passes its cell escaping)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,16 @@ def fixed_lines(result: AuditResult, t: Catalogue, limit: int, esc: Escape = v) 
     if len(h.fixed) > limit:
         lines.append(t("history.more", count=len(h.fixed) - limit))
     return lines
+
+
+def ages(result: AuditResult, t: Catalogue) -> str | None:
+    """`open findings by age: < 7 days: 2, 7-30 days: 46, ...`, or None without buckets."""
+    h = result.history
+    if h is None or not h.ages:
+        return None
+    counts = [t("history.age_count", age=t.age(a.min_days, a.max_days),
+                count=sum(a.counts.values())) for a in h.ages]
+    return t("history.ages", ages=t("text.separator").join(counts))
 
 
 def first_seen(finding: Finding, t: Catalogue) -> str | None:

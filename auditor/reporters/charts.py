@@ -295,7 +295,7 @@ def trend_charts(result: AuditResult, t: Catalogue) -> list[Chart]:
     head = [t("html.started"), t("html.run"), t("html.status"),
             *(t.severity(sev) for sev in SEVERITIES), t("html.new_col"), t("html.fixed_col")]
     new_fixed = (t("html.new_col"), t("html.fixed_col"))
-    ages = [(a.label, a.counts) for a in h.ages]
+    ages = [(t.age(a.min_days, a.max_days), a.counts) for a in h.ages]
     age_title = t("html.chart_ages")
     return [
         Chart("open-over-time", title,

@@ -75,10 +75,12 @@ def _data_quality_case(result: AuditResult, t: Catalogue) -> ET.Element:
 
 def _history_case(result: AuditResult, t: Catalogue) -> ET.Element:
     """A passing case (history is information, not a verdict): what changed since the last
-    complete run, and the fixed findings in its <system-out>."""
+    complete run, the fixed findings and the open ones by age in its <system-out>."""
     assert result.history is not None
     case = _case(f"{SUITE}.history", t("junit.history", run=result.history.run))
-    lines = [changes.headline(result, t), *changes.fixed_lines(result, t, FIXED_SHOWN)]
+    ages = changes.ages(result, t)
+    lines = [changes.headline(result, t), *changes.fixed_lines(result, t, FIXED_SHOWN),
+             *([ages] if ages else [])]
     ET.SubElement(case, "system-out").text = _clean("\n".join(lines))
     return case
 

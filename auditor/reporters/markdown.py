@@ -75,6 +75,7 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
             lines += ["", t("md.history_fixed", previous=result.history.previous_run,
                             count=len(result.history.fixed)), ""]
             lines += [f"- {line}" for line in changes.fixed_lines(result, t, FIXED_SHOWN, cell)]
+        lines += ["", ages] if (ages := changes.ages(result, t)) else []
     if result.expired_waivers:
         lines += ["", t("md.expired_waivers", count=len(result.expired_waivers))]
     if result.expiring_waivers:

@@ -103,6 +103,7 @@ def _notes(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
     if result.history is not None:
         lines.append(changes.headline(result, t))
         lines.extend(f"  {line}" for line in changes.fixed_lines(result, t, _FIXED))
+        lines += [ages] if (ages := changes.ages(result, t)) else []
     return "".join(line + "\n" for line in lines)
 
 

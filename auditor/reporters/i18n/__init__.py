@@ -40,6 +40,14 @@ class Catalogue:
         """A rule's compliance: `93.5%`, or the word for "not applicable" (no image selected)."""
         return self.messages["posture.na"] if percent is None else f"{percent:.1f}%"
 
+    def age(self, min_days: int, max_days: int | None) -> str:
+        """An age bucket of the open findings (`7-30 days`), worded from its bounds."""
+        if max_days is None:
+            return self("age.over", min=min_days)
+        if min_days == 0:
+            return self("age.under", max=max_days)
+        return self("age.between", min=min_days, max=max_days)
+
     def prefixed(self, prefix: str) -> dict[str, str]:
         """The strings under `prefix.`, keyed without it (for the HTML report's script)."""
         return {k[len(prefix) + 1:]: v for k, v in self.messages.items()

@@ -51,6 +51,12 @@ MESSAGES: dict[str, str] = {
     "history.fixed": "fixed: {rule} {region} {image}",
     "history.more": "... and {count} more fixed (all in the JSON report)",
     "history.first_seen": "first seen {date} (run {run}), age {age} d",
+    "history.ages": "open findings by age: {ages}",
+    "history.age_count": "{age}: {count}",
+    # an age bucket of the open findings, from its bounds in days (max exclusive)
+    "age.under": "< {max} days",
+    "age.between": "{min}-{max} days",
+    "age.over": ">= {min} days",
     "md.history_head": " First seen |",
     "md.history_fixed": "**Fixed since run {previous}** ({count}):",
     "junit.history": "history: run {run}",
