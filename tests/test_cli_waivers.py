@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,67 @@ def test_an_account_selector_waives_only_that_accounts_findings(tmp_path: Path) 
     report = json.loads(result.stdout)
     assert {(f["image_id"], f["account_id"], bool(f["waiver"])) for f in report["findings"]} == {
         ("m-a", "1111111111", False), ("m-b", "2222222222", True)}
+
+
+def test_every_report_names_each_expired_waiver(tmp_path: Path) -> None:
+    """Rule, what it selects, owner and expiry date of each expired waiver, escaped for the
+    format (the owner is config text: HTML tags and Markdown syntax stay text)."""
+    config = tmp_path / "cfg.yaml"
+    config.write_text(textwrap.dedent("""\
+        waivers:
+          - {rule: IMG-MAX-AGE, image_names: ["legacy-*"], tags: {env: prod},
+             reason: r, owner: "<b>ops</b> | **x**", expires: 2020-01-01}
+          - {rule: IMG-BIOS-ONLY, tags: {owner: platform-team}, reason: r, owner: o,
+             expires: 2021-02-03}
+          - {rule: IMG-NVME, image_families: [x], reason: r, owner: p, expires: 2020-01-01}
+        """))
+    out = {fmt: tmp_path / f"r.{fmt}" for fmt in ("html", "markdown", "junit", "sarif", "json")}
+    result = invoke("scan", "--input", EXAMPLES / "inventory.json", "--config", config,
+                    "--fail-on", "never", "--color", "never",
+                    *(arg for fmt, path in out.items() for arg in (f"--{fmt}", path)))
+    assert result.exit_code == 1  # expired waivers that still match fail the gate
+    report = {fmt: path.read_text(encoding="utf-8") for fmt, path in out.items()}
+    assert ("waiver expired: IMG-BIOS-ONLY on tag owner=platform-team (owner o, expires "
+            "2021-02-03)") in result.stdout
+
+    html = report["html"]
+    banner = html[html.index('id="expired-waivers"'):]
+    banner = banner[:banner.index("</section>")]
+    assert "<h2>2 expired waivers</h2>" in banner
+    assert ("<li>Rule IMG-MAX-AGE on image name legacy-* and tag env=prod, owner "
+            "&lt;b&gt;ops&lt;/b&gt; | **x**, expired 2020-01-01</li>") in banner
+    assert ("<li>Rule IMG-BIOS-ONLY on tag owner=platform-team, owner o, expired "
+            "2021-02-03</li>") in banner
+    assert "IMG-NVME" not in banner  # stale (matched nothing), not expired
+    assert "<b>ops" not in html
+
+    md = report["markdown"]
+    assert md.startswith("## imgaudit: ❌ fails the gate (fail on never and above)\n")
+    assert ("⚠️ 2 waiver(s) expired: their findings are open again.\n\n"
+            "- waiver for rule IMG-MAX-AGE on image name legacy-\\* and tag env=prod (owner "
+            "&lt;b\\>ops&lt;/b\\> \\| \\*\\*x\\*\\*) expired on 2020-01-01\n"
+            "- waiver for rule IMG-BIOS-ONLY on tag owner=platform-team (owner o) expired on "
+            "2021-02-03\n") in md
+
+    root = ET.fromstring(report["junit"])
+    cases = [c for c in root.iter("testcase") if c.get("classname") == "imgaudit.waiver"]
+    failures = [(c.get("name"), c.find("failure")) for c in cases]
+    assert [(name, f.get("type"), f.get("message") == name) for name, f in failures
+            if f is not None] == [
+        ("waiver for rule IMG-MAX-AGE on image name legacy-* and tag env=prod (owner "
+         "<b>ops</b> | **x**) expired on 2020-01-01", "ExpiredWaiver", True),
+        ("waiver for rule IMG-BIOS-ONLY on tag owner=platform-team (owner o) expired on "
+         "2021-02-03", "ExpiredWaiver", True)]
+    assert root.get("failures") == str(sum(1 for c in root.iter("testcase")
+                                           if c.find("failure") is not None))
+
+    notes = json.loads(report["sarif"])["runs"][0]["invocations"][0][
+        "toolExecutionNotifications"]
+    assert [n["message"]["text"] for n in notes if n["descriptor"]["id"] == "waiver-expired"] == [
+        failures[0][0], failures[1][0]]
+
+    waivers = json.loads(report["json"])["waivers"]
+    assert [(w["rule"], w["state"], w["owner"], w["expires"]) for w in waivers] == [
+        ("IMG-MAX-AGE", "expired", "<b>ops</b> | **x**", "2020-01-01"),
+        ("IMG-BIOS-ONLY", "expired", "o", "2021-02-03"),
+        ("IMG-NVME", "stale", "p", "2020-01-01")]

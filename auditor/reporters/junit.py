@@ -58,6 +58,12 @@ def render(result: AuditResult, options: ReportOptions) -> str:
         case = _case(f"{SUITE}.waiver", line)
         ET.SubElement(case, "system-out").text = _clean(line)
         scan_suite.append(case)
+    for waiver in result.expired_waivers:  # a failure: an expired waiver fails the gate
+        line = t("waiver.expired", rule=v(waiver.rule), images=v(waiver.selection),
+                 owner=v(waiver.owner), expires=waiver.expires.isoformat())
+        case = _case(f"{SUITE}.waiver", line)
+        ET.SubElement(case, "failure", type="ExpiredWaiver", message=_clean(line))
+        scan_suite.append(case)
     root = ET.Element("testsuites", name=SUITE)
     root.extend([rules_suite, scan_suite])
     _count(root, [rules_suite, scan_suite])

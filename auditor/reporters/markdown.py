@@ -52,7 +52,8 @@ def render(result: AuditResult, options: ReportOptions) -> str:
 def _header(result: AuditResult, t: Catalogue) -> list[str]:
     scan = result.scan
     failing = len(result.failing)
-    lines = [t("md.title.fail" if failing else "md.title.pass", fail_on=result.fail_on), ""]
+    fails = failing or result.expired_waivers  # an expired waiver fails the gate by itself
+    lines = [t("md.title.fail" if fails else "md.title.pass", fail_on=result.fail_on), ""]
     incomplete = [r for r in result.regions if not r.complete]
     if incomplete:
         names = ", ".join(cell(result.where(r.region, r.account_id)) for r in incomplete)
@@ -77,7 +78,10 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
             lines += [f"- {line}" for line in changes.fixed_lines(result, t, FIXED_SHOWN, cell)]
         lines += ["", ages] if (ages := changes.ages(result, t)) else []
     if result.expired_waivers:
-        lines += ["", t("md.expired_waivers", count=len(result.expired_waivers))]
+        lines += ["", t("md.expired_waivers", count=len(result.expired_waivers)), ""]
+        lines += ["- " + t("waiver.expired", rule=cell(w.rule, 60), images=cell(w.selection),
+                           owner=cell(w.owner), expires=w.expires.isoformat())
+                  for w in result.expired_waivers]
     if result.expiring_waivers:
         lines += ["", t("md.expiring_waivers", count=len(result.expiring_waivers)), ""]
         lines += ["- " + t("waiver.expiring", rule=cell(w.rule, 60), owner=cell(w.owner),

@@ -259,6 +259,11 @@ def _invocation(result: AuditResult, total: int, t: Catalogue) -> Invocation:
                            message=Message(text=t("waiver.expiring", rule=w.rule, owner=w.owner,
                                                   expires=w.expires.isoformat())))
               for w in result.expiring_waivers]
+    notes += [Notification(level="warning", descriptor={"id": "waiver-expired"},
+                           message=Message(text=t("waiver.expired", rule=w.rule,
+                                                  images=w.selection, owner=w.owner,
+                                                  expires=w.expires.isoformat())))
+              for w in result.expired_waivers]
     if total > MAX_RESULTS:
         notes.append(Notification(level="warning", descriptor={"id": "results-truncated"},
                                   message=Message(text=t(

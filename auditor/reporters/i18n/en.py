@@ -255,6 +255,7 @@ MESSAGES: dict[str, str] = {
     "js.owner": "Owner",
     # posture per rule and waivers expiring soon (every format)
     "waiver.expiring": "waiver for rule {rule} (owner {owner}) expires on {expires}",
+    "waiver.expired": "waiver for rule {rule} on {images} (owner {owner}) expired on {expires}",
     "posture.rule": "rule",
     "posture.severity": "severity",
     "posture.evaluated": "evaluated",
@@ -285,6 +286,7 @@ MESSAGES: dict[str, str] = {
     "html.expiring.one": "{count} waiver expiring soon",
     "html.expiring.other": "{count} waivers expiring soon",
     "html.expiring_item": "Rule {rule}, owner {owner}, expires {expires}",
+    "html.expired_item": "Rule {rule} on {images}, owner {owner}, expired {expires}",
     "html.waiver_state.expiring": "expiring",
     # compliance by framework (every format; docs/frameworks.md)
     "framework.control": "control",

@@ -235,6 +235,7 @@ MESSAGES: dict[str, str] = {
     "js.owner": "镜像来源",
     # posture per rule and waivers expiring soon (every format)
     "waiver.expiring": "规则 {rule} 的豁免（负责人 {owner}）将于 {expires} 到期",
+    "waiver.expired": "规则 {rule} 对 {images} 的豁免（负责人 {owner}）已于 {expires} 过期",
     "posture.rule": "规则",
     "posture.severity": "风险等级",
     "posture.evaluated": "已评估",
@@ -265,6 +266,7 @@ MESSAGES: dict[str, str] = {
     "html.expiring.one": "{count} 条豁免即将到期",
     "html.expiring.other": "{count} 条豁免即将到期",
     "html.expiring_item": "规则 {rule}，负责人 {owner}，到期 {expires}",
+    "html.expired_item": "规则 {rule}，镜像 {images}，负责人 {owner}，已于 {expires} 过期",
     "html.waiver_state.expiring": "即将到期",
     # compliance by framework (every format; docs/frameworks.md)
     "framework.control": "控制项",
