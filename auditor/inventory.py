@@ -30,6 +30,7 @@ import orjson
 from pydantic import ValidationError
 
 from auditor import __version__
+from auditor.canonical import RawImage, canonical
 from auditor.errors import InputError
 from auditor.models import (
     INVENTORY_FORMAT,
@@ -55,6 +56,8 @@ _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 
 Batch = tuple[str, str | None, list[Image]]  # region, account (when known), images
+# the same, canonical saved images as their parsed mappings (`records()`)
+RecordBatch = tuple[str, str | None, list[Image | RawImage]]
 Keep = Callable[[Image], bool]
 
 
@@ -161,14 +164,15 @@ class _File:
     def accounts(self) -> set[str | None]:
         return {self.inventory.account_of(part.region) for part in self.parts}
 
-    def batches(self) -> Iterator[tuple[_Part, list[Image]]]:
-        """The file's images in its own order, at most BATCH at a time."""
+    def batches(self, raw: bool = False) -> Iterator[tuple[_Part, list[Any]]]:
+        """The file's images in its own order, at most BATCH at a time; with `raw`, a
+        canonical saved image as its parsed mapping (`auditor.canonical`)."""
         if self.lines is not None:
-            yield from self.lines.batches(self.path, self.parts)
+            yield from self.lines.batches(self.path, self.parts, raw)
             return
         for part in self.parts:
             if part.pending is not None:
-                yield from _saved_batches(part)
+                yield from _saved_batches(part, raw)
                 continue
             images = part.region.images
             for start in range(0, len(images), BATCH):
@@ -182,9 +186,12 @@ def _problem(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}"
 
 
-def _read_saved(part: _Part, item: Any, entry: str) -> Image | None:
+def _read_saved(part: _Part, item: Any, entry: str, raw: bool = False) -> Image | RawImage | None:
     """One saved image entry; values kept raw and entries left out go to the part's region
-    notes and errors (`entry` names the entry: `#3`, `on line 7`)."""
+    notes and errors (`entry` names the entry: `#3`, `on line 7`). With `raw`, a canonical
+    entry is returned as it is (normalised in place: `auditor.canonical`)."""
+    if raw and canonical(item):
+        return item
     region = part.region
     image, notes = read_image(item, api=False)
     if image is None:
@@ -195,7 +202,7 @@ def _read_saved(part: _Part, item: Any, entry: str) -> Image | None:
     return image
 
 
-def _saved_batches(part: _Part) -> Iterator[tuple[_Part, list[Image]]]:
+def _saved_batches(part: _Part, raw: bool) -> Iterator[tuple[_Part, list[Any]]]:
     """A saved region's entries as Images, a batch at a time, each mapping freed as it is
     read (peak memory: what is left of the JSON, and one batch)."""
     items = part.pending or []
@@ -203,7 +210,7 @@ def _saved_batches(part: _Part) -> Iterator[tuple[_Part, list[Image]]]:
     for start in range(0, len(items), BATCH):
         batch = []
         for index in range(start, min(start + BATCH, len(items))):
-            image = _read_saved(part, items[index], f"#{index + 1}")
+            image = _read_saved(part, items[index], f"#{index + 1}", raw)
             items[index] = None
             if image is not None:
                 batch.append(image)
@@ -326,12 +333,13 @@ class _Lines:
         finally:
             _close(self.handle)
 
-    def batches(self, path: Path, parts: Sequence[_Part]) -> Iterator[tuple[_Part, list[Image]]]:
+    def batches(self, path: Path, parts: Sequence[_Part],
+                raw: bool) -> Iterator[tuple[_Part, list[Any]]]:
         """`{"region": ..., ["account_id": ...,] "image": {...}}` per line, as batches of
         consecutive lines of one region."""
         by_key = {(p.region.account_id, p.region.region): p for p in parts}
         part: _Part | None = None
-        batch: list[Image] = []
+        batch: list[Any] = []
         for text in self._lines(path):
             where = f"line {self.line}: "
             entry = _loads(path, text, None, where)
@@ -348,7 +356,7 @@ class _Lines:
                 if part is not None and batch:
                     yield part, batch
                 part, batch = target, []
-            image = _read_saved(target, entry["image"], f"on line {self.line}")
+            image = _read_saved(target, entry["image"], f"on line {self.line}", raw)
             if image is not None:
                 batch.append(image)
         if part is not None and batch:
@@ -495,13 +503,21 @@ class InventoryStream:
     def batches(self) -> Iterator[Batch]:
         """Every image once (the first copy of an ImageId in a region), in input order,
         at most BATCH at a time; with `keep`, only the images it keeps."""
+        return self._batches(raw=False)
+
+    def records(self) -> Iterator[RecordBatch]:
+        """`batches()`, a canonical saved image as its parsed mapping (`auditor.canonical`:
+        what the engine reads without validating it). With `keep`, as `batches()`."""
+        return self._batches(raw=self.keep is None)
+
+    def _batches(self, raw: bool) -> Iterator[Any]:
         keep = self.keep
         for read in self.files:
-            for part, images in read.batches():
+            for part, images in read.batches(raw):
                 region = self._part_region[id(part)]
                 seen, kept = region.seen, []
                 for image in images:
-                    image_id = image.ImageId
+                    image_id = image["ImageId"] if type(image) is dict else image.ImageId
                     if image_id in seen:
                         region.repeats.append(repeated(image_id, region.name))
                     else:

@@ -300,17 +300,28 @@ class Image(_ApiModel):
 def is_shared(image: Image) -> bool:
     """A self image shared with other accounts or published to the community: the images
     whose SharePermission the collector asks for."""
-    return image.ImageOwnerAlias == "self" and (
-        image.IsSelfShared == "true" or image.IsPublic is True)
+    return shared(image.ImageOwnerAlias, image.IsSelfShared, image.IsPublic)
+
+
+def shared(owner_alias: Any, self_shared: Any, public: Any) -> bool:
+    """`is_shared` of these three values (of an Image, or of a canonical image's mapping)."""
+    return owner_alias == "self" and (self_shared == "true" or public is True)
 
 
 def missing_enrichments(image: Image) -> set[str]:
     """The ENRICHMENTS this image lacks: the calls failed (`NotCollected`), or were never
     made (an inventory collected without them)."""
-    missing = set(image.NotCollected or ())
-    if image.InstanceIds is None:
+    return lacking(image.NotCollected, image.InstanceIds,
+                   image.SharePermission is None and is_shared(image))
+
+
+def lacking(not_collected: list[str] | None, instance_ids: list[str] | None,
+            unknown_sharing: bool) -> set[str]:
+    """`missing_enrichments` of these values (of an Image, or of a canonical mapping)."""
+    missing = set(not_collected or ())
+    if instance_ids is None:
         missing.add("InstanceIds")
-    if image.SharePermission is None and is_shared(image):
+    if unknown_sharing:
         missing.add("SharePermission")
     return missing
 

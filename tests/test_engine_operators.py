@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from auditor.engine.codegen import compile_filter
+from auditor.canonical import canonical
+from auditor.engine.codegen import compile_filter, compile_split
 from auditor.engine.compiler import compile_cond
 from auditor.engine.conditions import Parser
 from auditor.engine.operators import OPERATORS, QUANTIFIERS
@@ -32,6 +34,11 @@ def holds(cond: dict[str, Any], image: dict[str, Any], params: dict[str, Any] | 
     answer = compile_cond(tree, params, today).pred(img)
     generated = compile_filter(None, tree, params, today)([img]) == []  # fails = not holds
     assert generated == bool(answer), "the generated filter disagrees with the closures"
+    raw = copy.deepcopy({"ImageId": "m-1", **image})
+    if canonical(raw):  # read as it is by a scan (auditor/canonical.py): the same answers
+        _, failing = compile_split(None, tree, params, today, raw=True)([raw])
+        assert (failing == []) == bool(answer), "the raw filter disagrees with the closures"
+        assert bool(compile_cond(tree, params, today, raw=True).pred(raw)) == bool(answer)
     return answer
 
 

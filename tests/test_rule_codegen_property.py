@@ -5,6 +5,7 @@ rules explain ID` prints the normalised tree and the generated code, through the
 
 from __future__ import annotations
 
+import copy
 import textwrap
 import traceback
 from datetime import date
@@ -16,8 +17,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from auditor.canonical import canonical
 from auditor.engine import load_rules
-from auditor.engine.codegen import compile_filter
+from auditor.engine.codegen import compile_filter, compile_split
 from auditor.engine.compiler import compile_cond
 from auditor.engine.conditions import Parser
 from auditor.models import Image
@@ -150,6 +152,11 @@ def test_generated_filters_answer_what_the_closures_answer(
     assert generated(batch) == expected
     for image in expected:  # every failure can be explained as evidence
         assert closures_require.explain(image)
+    raws = [copy.deepcopy(data) for data in images]
+    if all(canonical(raw) for raw in raws):  # a scan reads these as they are: the same answers
+        _, failing = compile_split(when_tree, require_tree, {}, TODAY, "PROP", raw=True)(raws)
+        picked = [n for n, raw in enumerate(raws) if any(raw is f for f in failing)]
+        assert picked == [n for n, image in enumerate(batch) if any(image is e for e in expected)]
 
 
 @settings(max_examples=EXAMPLES // 2, deadline=None)

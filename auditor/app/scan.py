@@ -129,7 +129,7 @@ def _evaluated(options: ScanOptions, ruleset: RuleSet, targets: dict[str, Target
     if options.inputs and options.save_inventory is None:
         scope = options.input_scope
         stream = open_inputs(options.inputs, matcher(scope) if scope else None)
-        evaluation = evaluated(stream.batches())
+        evaluation = evaluated(stream.records())
         summary = stream.summary()
         if scope:
             summary = replace(summary, scope=recorded(scope, summary.scope))

@@ -6,11 +6,12 @@ The closures of compiler.py cost a Python call per test, per combinator and per 
 (`o.ImageOwnerAlias == 'self' and ...`): no call per image for equality, membership and
 existence tests, the other operators call the same test functions the closures use.
 
-Only fixed syntax, generated names and attribute names of resolved field paths (pydantic field
-names, checked to be identifiers) appear in the source; every literal, parameter value, tag key
-and test function is passed in the namespace, never written into the code. The answers are the
-ones of `Compiled.pred` (tested), including a missing value on the way (or an empty string)
-reading as None.
+Only fixed syntax, generated names and the names of resolved field paths (pydantic field
+names: attribute names checked to be identifiers, or string literals written by `repr` in raw
+mode, which reads canonical images' parsed mappings: `auditor.canonical`) appear in the
+source; every literal, parameter value, tag key and test function is passed in the
+namespace, never written into the code. The answers are the ones of `Compiled.pred` (tested),
+including a missing value on the way (or an empty string) reading as None.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def _safe_name(name: str) -> bool:
 class _Source:
     """Writes expressions; values they need go into `ns` under generated names."""
 
-    def __init__(self, params: dict[str, Any], today: date) -> None:
-        self.params, self.today = params, today
+    def __init__(self, params: dict[str, Any], today: date, raw: bool = False) -> None:
+        self.params, self.today, self.raw = params, today, raw
         self.ns: dict[str, Any] = {}
         self.notes: dict[str, str] = {}  # generated name -> what it is, for `rules explain`
         self.defs: list[str] = []  # functions of quantifiers, written before `failing`
@@ -92,6 +93,8 @@ class _Source:
 
     def get(self, field: FieldRef, var: str) -> str:
         """The value of a field path, None when anything on the way is None."""
+        if self.raw:
+            return self.read(field, var)
         names = field.names
         if not names or not all(map(_safe_name, names)) or (field.key and len(names) > 1):
             return f"{self.bind('g', field.get, f'reads {field.path}')}({var})"
@@ -102,10 +105,32 @@ class _Source:
         if field.key is not None:
             temp, key = self.temp(), self.bind("k", field.key, repr(field.key))
             expr = f"(None if ({temp} := {expr}) is None else {temp}.get({key}))"
+        return self.blank(field, expr)
+
+    def blank(self, field: FieldRef, expr: str) -> str:
         if field.kind in BLANKABLE:  # an empty string is a missing value
             temp = self.temp()
             expr = f"(None if ({temp} := {expr}) == '' else {temp})"
         return expr
+
+    def read(self, field: FieldRef, var: str) -> str:
+        """`get` on a canonical image's mapping: `.get(name)`, a missing key reading as the
+        model's default (`FieldRef.read`). Names are written as string literals."""
+        if not field.names:
+            return f"{self.bind('g', field.read, f'reads {field.path}')}({var})"
+        expr = var
+        for n, (name, default) in enumerate(zip(field.names, field.defaults, strict=True)):
+            fallback = "" if default is None else ", " + self.bind("d", default, repr(default))
+            step = f".get({name!r}{fallback})"
+            if n == 0:
+                expr += step
+                continue
+            temp = self.temp()
+            expr = f"(None if ({temp} := {expr}) is None else {temp}{step})"
+        if field.key is not None:
+            temp, key = self.temp(), self.bind("k", field.key, repr(field.key))
+            return f"(None if ({temp} := {expr}) is None else {temp}.get({key}) or None)"
+        return self.blank(field, expr)
 
 
 @dataclass(frozen=True)
@@ -120,12 +145,13 @@ class Generated:
 
 
 def generate(when: Cond | None, require: Cond, params: dict[str, Any], today: date,
-             rule_id: str = "?", *, counted: bool = False) -> Generated:
+             rule_id: str = "?", *, counted: bool = False, raw: bool = False) -> Generated:
     """The source of `failing(images)`: the images `when` applies to that fail `require`.
 
     `counted`: `split(images)` instead, which also counts the images `when` selects (the
-    rule's posture: evaluated, passed, failed) at the cost of one intermediate list."""
-    source = _Source(params, today)
+    rule's posture: evaluated, passed, failed) at the cost of one intermediate list.
+    `raw`: over canonical images' mappings (`auditor.canonical`) instead of `Image`s."""
+    source = _Source(params, today, raw)
     fails = f"not {source.cond(require, 'o')}"
     applies = source.cond(when, "o") if when is not None else None
     if counted and applies is None:
@@ -137,7 +163,7 @@ def generate(when: Cond | None, require: Cond, params: dict[str, Any], today: da
         test = fails if applies is None else f"{applies} and {fails}"
         body = f"def failing(images):\n    return [o for o in images if {test}]\n"
     code = "".join(source.defs) + body
-    return Generated(f"<rule {rule_id}>", code, source.ns, source.notes)
+    return Generated(f"<rule {rule_id}{' raw' if raw else ''}>", code, source.ns, source.notes)
 
 
 def _compiled(generated: Generated, name: str) -> Callable[..., Any]:
@@ -156,6 +182,8 @@ def compile_filter(when: Cond | None, require: Cond, params: dict[str, Any], tod
 
 
 def compile_split(when: Cond | None, require: Cond, params: dict[str, Any], today: date,
-                  rule_id: str = "?") -> Split:
-    """`images -> (how many images `when` selects, the failing ones in order)`."""
-    return _compiled(generate(when, require, params, today, rule_id, counted=True), "split")
+                  rule_id: str = "?", *, raw: bool = False) -> Split:
+    """`images -> (how many images `when` selects, the failing ones in order)`; with `raw`,
+    over canonical images' mappings."""
+    return _compiled(generate(when, require, params, today, rule_id, counted=True, raw=raw),
+                     "split")

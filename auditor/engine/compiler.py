@@ -52,6 +52,8 @@ class Compiled:
     children: tuple[Compiled, ...] = ()
     operand: Any = None  # a test's effective operand (a param's value resolved)
     texts: dict[bool, str] = field(default_factory=dict)  # expected text, cached per `want`
+    read: Callable[[Any], Any] | None = None  # a test's or quantifier's field getter
+    raw: bool = False  # compiled over canonical images' mappings (`FieldRef.read`)
 
     def explain(self, obj: Any, prefix: str = "", want: bool = True) -> list[Evidence]:
         """Evidence of why `pred(obj)` is not `want` (normally: why a require failed)."""
@@ -61,7 +63,7 @@ class Compiled:
         if isinstance(cond, Not):
             return self.children[0].explain(obj, prefix, not want)
         if isinstance(cond, Quant):
-            return _explain_quant(cond, self.children[0], obj, prefix, want)
+            return _explain_quant(cond, self, obj, prefix, want)
         conj = isinstance(cond, AllOf) == want  # children to blame are the ones != want
         blame = [c for c in self.children if c.pred(obj) != want] if conj else self.children
         return [e for c in blame for e in c.explain(obj, prefix, want)]
@@ -85,28 +87,30 @@ def _expected(op: str, operand: Any, want: bool) -> str:
 
 
 def _explain_test(cond: Test, compiled: Compiled, obj: Any, prefix: str, want: bool) -> Evidence:
-    value = cond.field.get(obj)
+    value = (compiled.read or cond.field.get)(obj)
     expected = compiled.texts.get(want)
     if expected is None:
         expected = compiled.texts[want] = _expected(cond.op, compiled.operand, want)
     if cond.op == "has_keys" and want and isinstance(value, dict):
         missing = [key for key in compiled.operand if key not in value]
         expected += f" (missing {', '.join(missing)})"
-    return _evidence(prefix + cond.field.path, value, expected)
+    shown = cond.field.modelled(value) if compiled.raw else value
+    return _evidence(prefix + cond.field.path, shown, expected)
 
 
 def _explain_quant(
-    cond: Quant, inner: Compiled, obj: Any, prefix: str, want: bool
+    cond: Quant, compiled: Compiled, obj: Any, prefix: str, want: bool
 ) -> list[Evidence]:
-    path = prefix + cond.field.path
-    items = cond.field.get(obj) or []
+    path, inner = prefix + cond.field.path, compiled.children[0]
+    items = (compiled.read or cond.field.get)(obj) or []
     text = inner.describe()
     # (quantifier, want) -> which items to blame and what we want of them; None = whole list
     blame = {("some", False): True, ("every", True): False, ("none", True): True}
     matching = blame.get((cond.kind, want))
     if matching is None:
         label = "not every item" if cond.kind == "every" else "some item"
-        return [_evidence(path, items, f"{label}: {text}")]
+        shown = cond.field.modelled(items) if compiled.raw else items
+        return [_evidence(path, shown, f"{label}: {text}")]
     found = [(i, x) for i, x in enumerate(items) if inner.pred(x) == matching]
     return [e for i, x in found for e in inner.explain(x, f"{path}[{i}].", want=not matching)]
 
@@ -127,27 +131,30 @@ def describe(cond: Cond, compiled: Compiled | None = None) -> str:
     return joiner.join(parts)
 
 
-def compile_cond(cond: Cond, params: dict[str, Any], today: date) -> Compiled:
-    """Compile `cond` with the rule's effective params and the evaluation date."""
+def compile_cond(cond: Cond, params: dict[str, Any], today: date, *,
+                 raw: bool = False) -> Compiled:
+    """Compile `cond` with the rule's effective params and the evaluation date; with `raw`,
+    over canonical images' mappings (`auditor.canonical`, `FieldRef.read`)."""
     if isinstance(cond, Test):
-        return _compile_test(cond, params, today)
+        return _compile_test(cond, params, today, raw)
     if isinstance(cond, Not):
-        inner = compile_cond(cond.item, params, today)
+        inner = compile_cond(cond.item, params, today, raw=raw)
         p = inner.pred
-        return Compiled(cond, lambda o: not p(o), (inner,))
+        return Compiled(cond, lambda o: not p(o), (inner,), raw=raw)
     if isinstance(cond, Quant):
-        inner = compile_cond(cond.cond, params, today)
-        return Compiled(cond, _quantify(cond.kind, cond.field.get, inner.pred), (inner,))
-    children = tuple(compile_cond(c, params, today) for c in cond.items)
+        inner = compile_cond(cond.cond, params, today, raw=raw)
+        get = cond.field.read if raw else cond.field.get
+        return Compiled(cond, _quantify(cond.kind, get, inner.pred), (inner,), read=get, raw=raw)
+    children = tuple(compile_cond(c, params, today, raw=raw) for c in cond.items)
     preds = tuple(c.pred for c in children)
-    return Compiled(cond, _combine(isinstance(cond, AllOf), preds), children)
+    return Compiled(cond, _combine(isinstance(cond, AllOf), preds), children, raw=raw)
 
 
-def _compile_test(cond: Test, params: dict[str, Any], today: date) -> Compiled:
+def _compile_test(cond: Test, params: dict[str, Any], today: date, raw: bool) -> Compiled:
     operand = params[cond.operand.name] if isinstance(cond.operand, Param) else cond.operand
     test = OPERATORS[cond.op].build(operand, cond.field, today)
-    get = cond.field.get
-    return Compiled(cond, lambda o: test(get(o)), operand=operand)
+    get = cond.field.read if raw else cond.field.get
+    return Compiled(cond, lambda o: test(get(o)), operand=operand, read=get, raw=raw)
 
 
 def _quantify(kind: str, get: Callable[[Any], Any], pred: Pred) -> Pred:

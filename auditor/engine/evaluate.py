@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from auditor.canonical import RawImage, image_of, missing_enrichments_raw
 from auditor.config import Waiver
 from auditor.engine.compiler import jsonable
 from auditor.engine.conditions import field_roots
@@ -85,7 +86,7 @@ class RenderFailures:
 
 
 def _messages(rule: Rule, account: str | None, failures: RenderFailures,
-              lang: str = DEFAULT_LANG) -> Callable[[Image, str], str]:
+              lang: str = DEFAULT_LANG) -> Callable[[Image | RawImage, str], str]:
     """`(image, region) -> message` in `lang` for one rule, what does not vary prepared once.
 
     The template sees plain data only (templates/data.py); the sandbox is immutable, so one
@@ -100,29 +101,32 @@ def _messages(rule: Rule, account: str | None, failures: RenderFailures,
     }
     rule_id = rule.id
 
-    def text(image: Image, region: str) -> str:
+    def text(image: Image | RawImage, region: str) -> str:
         try:
             return render(image, {**base, "region": region})
         except Exception as exc:  # a sandbox refusal or a type error must not stop a scan
-            failures.add(rule_id, (region, account or "", image.ImageId), exc)
+            image_id = image["ImageId"] if isinstance(image, dict) else image.ImageId
+            failures.add(rule_id, (region, account or "", image_id), exc)
             return f"{title} (message template failed: {type(exc).__name__})"
 
     return text
 
 
-FindingMaker = Callable[[Image, str, AppliedWaiver | None], Finding]
+FindingMaker = Callable[[Any, str, AppliedWaiver | None], Finding]
 
 
 def finding_maker(rule: Rule, account: str | None, today: date,
                   failures: RenderFailures | None = None,
-                  lang: str = DEFAULT_LANG) -> FindingMaker:
+                  lang: str = DEFAULT_LANG, *, raw: bool = False) -> FindingMaker:
     """`(image, region, waiver) -> Finding` for one rule: message, evidence and fingerprint
     are computed once per finding, the rule's own fields once per rule. In a language other
-    than English, the finding carries the English title and message too (JSON report)."""
-    _, require = rule.compiled(today)
-    explain: Callable[[Image], list[Evidence]] = require.explain
+    than English, the finding carries the English title and message too (JSON report).
+    With `raw`, of a canonical image's mapping (`auditor.canonical`): the same Finding as of
+    its Image (every value read as the model holds it), without validating the image."""
+    _, require = rule.compiled(today, raw=raw)
+    explain: Callable[[Any], list[Evidence]] = require.explain
     if rule.context:
-        explain = _with_context(explain, rule.context)
+        explain = _with_context(explain, rule.context, raw)
     failures = RenderFailures() if failures is None else failures
     text = _messages(rule, account, failures, lang)
     english = _messages(rule, account, RenderFailures(), DEFAULT_LANG) if lang != "en" else None
@@ -146,7 +150,26 @@ def finding_maker(rule: Rule, account: str | None, today: date,
             "tags": image.Tags,
         })
 
-    return make
+    def make_raw(image: RawImage, region: str, waiver: AppliedWaiver | None) -> Finding:
+        get = image.get
+        image_id = image["ImageId"]
+        tags = get("Tags")
+        return trusted(Finding, {
+            "rule_id": rule_id, "severity": severity, "title": title,
+            "message": text(image, region), "image_id": image_id,
+            "image_name": get("ImageName"), "region": region,
+            "account_id": account,
+            "owner_alias": get("ImageOwnerAlias"), "evidence": explain(image),
+            "fingerprint": fingerprint(rule_id, region, image_id, account),
+            "resource": image_arn(region, account, image_id), "waiver": waiver,
+            "baseline_state": None, "first_seen": None, "first_seen_run": None,
+            "age_days": None,
+            "title_en": title_en,
+            "message_en": english(image, region) if english is not None else None,
+            "tags": {} if tags is None else tags,
+        })
+
+    return make_raw if raw else make
 
 
 def make_finding(rule: Rule, image: Image, region: str, account: str | None, today: date,
@@ -154,14 +177,16 @@ def make_finding(rule: Rule, image: Image, region: str, account: str | None, tod
     return finding_maker(rule, account, today, lang=lang)(image, region, waiver)
 
 
-Batch = tuple[str, str | None, Sequence[Image]]  # region, account (when known), images
+# region, account (when known), images: `Image`s, or canonical images' mappings (RawImage,
+# `auditor.canonical`), which rules read as they are; only the flagged ones become Images
+Batch = tuple[str, str | None, Sequence[Image | RawImage]]
 
 
 CONTEXT = "(shown for context)"  # the `expected` of an `evidence:` field: no condition
 
 
-def _with_context(explain: Callable[[Image], list[Evidence]],
-                  context: tuple[FieldRef, ...]) -> Callable[[Image], list[Evidence]]:
+def _with_context(explain: Callable[[Any], list[Evidence]], context: tuple[FieldRef, ...],
+                  raw: bool = False) -> Callable[[Any], list[Evidence]]:
     """The failed conditions' evidence, then the rule's `evidence:` fields (when known)."""
 
     def both(image: Image) -> list[Evidence]:
@@ -170,26 +195,54 @@ def _with_context(explain: Callable[[Image], list[Evidence]],
                  for ref in context if (value := ref.get(image)) is not None]
         return explain(image) + shown
 
+    def both_raw(image: RawImage) -> list[Evidence]:
+        shown = [trusted(Evidence, {"path": ref.path, "actual": jsonable(ref.modelled(value)),
+                                    "expected": CONTEXT})
+                 for ref in context if (value := ref.read(image)) is not None]
+        return explain(image) + shown
+
+    return both_raw if raw else both
+
     return both
 
 
-def _not_evaluated(rule: Rule, images: Sequence[Image],
-                   today: date) -> tuple[Sequence[Image], int]:
+def _not_evaluated(rule: Rule, images: Sequence[Any], today: date,
+                   raw: bool = False) -> tuple[Sequence[Any], int]:
     """The images the rule can judge, and how many it cannot: those its `when` selects (or
     might: when the `when` reads the missing data itself) that lack an enrichment the rule
-    reads (its calls failed, or were never made: `models.missing_enrichments`)."""
+    reads (its calls failed, or were never made: `models.missing_enrichments`). With `raw`,
+    of canonical images' mappings."""
     needs = rule.needs
     if not needs:
         return images, 0
-    missing = [(i, needs & missing_enrichments(i)) for i in images]
+    lacking = missing_enrichments_raw if raw else missing_enrichments
+    missing = [(i, needs & lacking(i)) for i in images]
     blocked = [i for i, lacks in missing if lacks]
     if not blocked:
         return images, 0
-    when, _ = rule.compiled(today)
+    when, _ = rule.compiled(today, raw=raw)
     when_reads = needs & field_roots(rule.when)
     unsure = sum(1 for i, lacks in missing if lacks and (
         when is None or lacks & when_reads or when.pred(i)))
     return [i for i, lacks in missing if not lacks], unsure
+
+
+class _Images:
+    """The Images of a batch's flagged canonical mappings, each validated once whatever the
+    number of rules that flag it."""
+
+    def __init__(self) -> None:
+        self.made: dict[int, Image] = {}
+
+    def of(self, raws: list[RawImage]) -> list[Image]:
+        made = self.made
+        images = []
+        for raw in raws:
+            image = made.get(id(raw))
+            if image is None:
+                image = made[id(raw)] = image_of(raw)
+            images.append(image)
+        return images
 
 
 def batches(inventory: Inventory) -> Iterator[Batch]:
@@ -233,8 +286,11 @@ def evaluate_batches(
     failures = RenderFailures()
     rules = [_Counted(rule, today, index, failures, lang) for rule in ruleset.rules]
     for region, account, images in batches:
+        raws = [i for i in images if isinstance(i, dict)]
+        models = [i for i in images if not isinstance(i, dict)]
+        made = _Images()
         for rule in rules:
-            rule.add(region, account or None, images)
+            rule.add(region, account or None, models, raws, made)
     findings = [finding for rule in rules for finding in rule.findings]
     findings.sort(key=_order)
     counts = {rule.rule.id: (rule.evaluated, len(rule.findings), rule.waived, rule.unknown)
@@ -250,27 +306,45 @@ class _Counted:
                  lang: str) -> None:
         self.rule, self.today, self.failures, self.lang = rule, today, failures, lang
         self.split, self.apply = rule.split(today), index.apply
+        self.split_raw = rule.split(today, raw=True)
         self.waivable = index.covers(rule.id)
-        self.makers: dict[str | None, FindingMaker] = {}
+        self.makers: dict[tuple[str | None, bool], FindingMaker] = {}
         self.findings: list[Finding] = []
         self.evaluated = self.waived = self.unknown = 0
 
-    def add(self, region: str, account: str | None, listed: Sequence[Image]) -> None:
-        images, unknown = _not_evaluated(self.rule, listed, self.today)
+    def add(self, region: str, account: str | None, listed: Sequence[Image],
+            listed_raw: list[RawImage], images: _Images) -> None:
+        """One batch: `listed` Images and `listed_raw` canonical mappings. A waiver reads
+        Images: with waivers of this rule, its flagged mappings are validated first."""
+        judged, unknown = _not_evaluated(self.rule, listed, self.today)
         self.unknown += unknown
-        selected, hits = self.split(images)
+        selected, hits = self.split(judged)
         self.evaluated += selected
-        if not hits:
-            return
-        make = self.makers.get(account)
+        raw_hits: list[RawImage] = []
+        if listed_raw:
+            raws, unknown = _not_evaluated(self.rule, listed_raw, self.today, raw=True)
+            self.unknown += unknown
+            selected, raw_hits = self.split_raw(raws)
+            self.evaluated += selected
+            if self.waivable and raw_hits:
+                hits, raw_hits = hits + images.of(raw_hits), []
+        if hits:
+            make = self.maker(account, raw=False)
+            rule_id, apply = self.rule.id, self.apply
+            made = [make(i, region, apply(rule_id, i, account)) for i in hits]
+            if self.waivable:
+                self.waived += sum(1 for f in made if f.suppressed)
+            self.findings += made
+        if raw_hits:
+            make = self.maker(account, raw=True)
+            self.findings += [make(i, region, None) for i in raw_hits]
+
+    def maker(self, account: str | None, *, raw: bool) -> FindingMaker:
+        make = self.makers.get((account, raw))
         if make is None:
-            make = self.makers[account] = finding_maker(self.rule, account, self.today,
-                                                        self.failures, self.lang)
-        rule_id, apply = self.rule.id, self.apply
-        made = [make(i, region, apply(rule_id, i, account)) for i in hits]
-        if self.waivable:
-            self.waived += sum(1 for f in made if f.suppressed)
-        self.findings += made
+            make = self.makers[account, raw] = finding_maker(
+                self.rule, account, self.today, self.failures, self.lang, raw=raw)
+        return make
 
 
 def _order(finding: Finding) -> tuple[int, str, str, str, str]:

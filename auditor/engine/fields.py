@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from auditor.models import SAVED_SHAPE
 from auditor.yamlio import did_you_mean
 
 Getter = Callable[[Any], Any]
@@ -38,6 +39,30 @@ class FieldRef:
     element: type[BaseModel] | None = None  # the item model of a list, or the nested model
     names: tuple[str, ...] = ()  # the attributes `get` reads, in order (for generated code)
     key: str | None = None  # the mapping key `get` reads after them (`Tags.<key>`)
+    defaults: tuple[Any, ...] = ()  # each name's default in its model (a missing key reads so)
+
+    def read(self, raw: Any) -> Any:
+        """`get` on a canonical image's mapping (`auditor.canonical`) instead of the model:
+        a missing key reads as the model's default, so the answer is the model's."""
+        value = raw
+        for name, default in zip(self.names, self.defaults, strict=True):
+            if value is None:
+                return None
+            value = value.get(name, default)
+        if self.key is not None:
+            return None if value is None else value.get(self.key) or None
+        return None if value == "" and self.kind in BLANKABLE else value
+
+    def modelled(self, value: Any) -> Any:
+        """A value `read` from a canonical mapping as the model holds it: a nested object's
+        mapping (or a list of them) validated into its model, so that showing the value
+        whole (evidence, a message) shows exactly what the model would."""
+        element = self.element
+        if element is None or value is None:
+            return value
+        if self.kind == MODEL:
+            return element.model_validate(value, context=SAVED_SHAPE)
+        return [element.model_validate(item, context=SAVED_SHAPE) for item in value]
 
 
 class FieldPathError(ValueError):
@@ -102,10 +127,12 @@ def resolve(path: str, model: type[BaseModel]) -> FieldRef:
     names: list[str] = []
     current: type[BaseModel] | None = model
     kind, element = MODEL, None
+    defaults: list[Any] = []
     for i, part in enumerate(parts):
         if kind == DICT:  # any key of a mapping (Tags.<key>): the rest is the key itself
             key = ".".join(parts[i:])
-            return FieldRef(path, STR, _tag_getter(names, key), names=tuple(names), key=key)
+            return FieldRef(path, STR, _tag_getter(names, key), names=tuple(names), key=key,
+                            defaults=tuple(defaults))
         if kind == LIST:
             raise FieldPathError(
                 f"{'.'.join(names)!r} is a list: read its items with some/every/none, e.g. "
@@ -119,9 +146,11 @@ def resolve(path: str, model: type[BaseModel]) -> FieldRef:
             hint = did_you_mean(part, fields) or f"; known: {', '.join(fields)}"
             raise FieldPathError(f"unknown field {part!r}{where}{hint}")
         names.append(part)
+        defaults.append(fields[part].get_default(call_default_factory=True))
         kind, element = _kind(fields[part].annotation)
         current = element
-    return FieldRef(path, kind, _chain_getter(names, kind), element, names=tuple(names))
+    return FieldRef(path, kind, _chain_getter(names, kind), element, names=tuple(names),
+                    defaults=tuple(defaults))
 
 
 def field_paths(model: type[BaseModel], prefix: str = "") -> dict[str, str]:

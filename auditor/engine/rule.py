@@ -108,9 +108,10 @@ class Rule:
     examples: dict[str, list[Image]] = field(default_factory=dict)
     renders: dict[str, Renderer] = field(default_factory=dict)  # language -> translated message
     context: tuple[FieldRef, ...] = ()  # the `evidence:` fields
-    _cache: dict[date, tuple[Compiled | None, Compiled]] = field(default_factory=dict)
+    _cache: dict[tuple[date, bool], tuple[Compiled | None, Compiled]] = field(
+        default_factory=dict)
     _filters: dict[date, Filter] = field(default_factory=dict)
-    _splits: dict[date, Split] = field(default_factory=dict)
+    _splits: dict[tuple[date, bool], Split] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -153,12 +154,15 @@ class Rule:
         shown = {ref.path.split(".")[0] for ref in self.context}
         return self.needs | (shown & set(ENRICHMENTS))
 
-    def compiled(self, today: date) -> tuple[Compiled | None, Compiled]:
-        """(when, require) compiled for `today`; compiled once per date."""
-        if today not in self._cache:
-            when = compile_cond(self.when, self.params, today) if self.when else None
-            self._cache[today] = (when, compile_cond(self.require, self.params, today))
-        return self._cache[today]
+    def compiled(self, today: date, *, raw: bool = False) -> tuple[Compiled | None, Compiled]:
+        """(when, require) compiled for `today`, once per date; with `raw`, over canonical
+        images' mappings (`auditor.canonical`)."""
+        key = (today, raw)
+        if key not in self._cache:
+            when = (compile_cond(self.when, self.params, today, raw=raw) if self.when
+                    else None)
+            self._cache[key] = (when, compile_cond(self.require, self.params, today, raw=raw))
+        return self._cache[key]
 
     def failing(self, today: date) -> Filter:
         """`images -> failing images`, generated once per date (see codegen.py)."""
@@ -167,12 +171,14 @@ class Rule:
                                                    self.id)
         return self._filters[today]
 
-    def split(self, today: date) -> Split:
-        """`images -> (images `when` selects, failing images)`: what evaluate counts."""
-        if today not in self._splits:
-            self._splits[today] = compile_split(self.when, self.require, self.params, today,
-                                                self.id)
-        return self._splits[today]
+    def split(self, today: date, *, raw: bool = False) -> Split:
+        """`images -> (images `when` selects, failing images)`: what evaluate counts; with
+        `raw`, over canonical images' mappings (`auditor.canonical`)."""
+        key = (today, raw)
+        if key not in self._splits:
+            self._splits[key] = compile_split(self.when, self.require, self.params, today,
+                                              self.id, raw=raw)
+        return self._splits[key]
 
 
 def _template(source: str | None, spec: RuleSpec, doc: YamlDoc,

@@ -27,6 +27,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError
 
+from auditor.canonical import RawImage
 from auditor.engine.templates.checker import Checker, refuse_private_names
 from auditor.engine.templates.data import Renderer, image_reader, json_value, plain
 from auditor.engine.templates.quick import quick_renderer
@@ -88,7 +89,7 @@ def compile_message(source: str, params: Collection[str] = (), *,
         return fast
     image_data = image_reader(checker.image_fields)
 
-    def render(image: Image, variables: dict[str, Any]) -> str:
+    def render(image: Image | RawImage, variables: dict[str, Any]) -> str:
         return render_sandboxed(template, {**variables, "image": image_data(image)})
 
     return render

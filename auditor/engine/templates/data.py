@@ -10,12 +10,15 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from auditor.canonical import RawImage, image_of
+from auditor.engine.fields import resolve
 from auditor.models import Image
 
 MISSING = object()  # an undefined value
 
-# `image` and the other variables (params, rule, region, account) -> the message.
-Renderer = Callable[[Image, dict[str, Any]], str]
+# `image` (an Image, or a canonical image's mapping: `auditor.canonical`) and the other
+# variables (params, rule, region, account) -> the message.
+Renderer = Callable[[Image | RawImage, dict[str, Any]], str]
 
 
 PLAIN = (str, int, float, bool, type(None))
@@ -37,9 +40,39 @@ def plain(value: Any) -> Any:
     return value if type(value) in PLAIN else str(value)
 
 
-def image_reader(names: set[str] | None) -> Callable[[Image], dict[str, Any]]:
+def as_image(image: Image | RawImage) -> Image:
+    return image_of(image) if isinstance(image, dict) else image
+
+
+def raw_reader(names: list[str]) -> Callable[[RawImage], Any]:
+    """`attrgetter` of these model fields on a canonical image's mapping: a missing key reads
+    as the model's default, a None on the way as undefined (MISSING), and a nested object
+    (or list of them) as its model, so that what follows reads exactly as on the Image."""
+    if not names:
+        return image_of
+    ref = resolve(".".join(names), Image)
+    steps = list(zip(ref.names, ref.defaults, strict=True))
+
+    def read(raw: RawImage) -> Any:
+        value: Any = raw
+        for name, default in steps:
+            if value is None:
+                return MISSING
+            value = value.get(name, default)
+        return ref.modelled(value)
+
+    return read
+
+
+def image_reader(names: set[str] | None) -> Callable[[Image | RawImage], dict[str, Any]]:
     """`image` for the sandbox: the fields the template reads, as JSON data."""
     if names is None:
-        return lambda image: image.model_dump(mode="json")
-    getters = [(name, operator.attrgetter(name)) for name in sorted(names)]
-    return lambda image: {name: json_value(get(image)) for name, get in getters}
+        return lambda image: as_image(image).model_dump(mode="json")
+    getters = [(name, operator.attrgetter(name), raw_reader([name])) for name in sorted(names)]
+
+    def data(image: Image | RawImage) -> dict[str, Any]:
+        if type(image) is dict:
+            return {name: json_value(read(image)) for name, _, read in getters}
+        return {name: json_value(get(image)) for name, get, _ in getters}
+
+    return data

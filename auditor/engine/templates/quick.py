@@ -9,7 +9,15 @@ from typing import Any
 from jinja2 import nodes
 from pydantic import BaseModel
 
-from auditor.engine.templates.data import MISSING, PLAIN, Renderer, json_value
+from auditor.canonical import RawImage
+from auditor.engine.templates.data import (
+    MISSING,
+    PLAIN,
+    Renderer,
+    as_image,
+    json_value,
+    raw_reader,
+)
 from auditor.engine.templates.shapes import IMAGE, RECORD, VARIABLES
 from auditor.models import Image
 
@@ -18,7 +26,7 @@ from auditor.models import Image
 # and undefined as "") in ~2 us. It reads only the names the check allowed, on the image model
 # (each value converted to its JSON form) and on the plain variables, calls nothing but
 # `str()` on plain data, and slices with constants.
-Lookup = Callable[[Image, dict[str, Any]], Any]
+Lookup = Callable[[Image | RawImage, dict[str, Any]], Any]
 
 
 def _step(value: Any, key: Any) -> Any:
@@ -50,9 +58,10 @@ def _lookup(node: nodes.Node) -> Lookup | None:
         return None
     name, keys = node.name, keys[::-1]
     if name == "image":
-        return _image_lookup(keys) if keys else lambda image, variables: json_value(image)
+        return _image_lookup(keys) if keys else lambda image, variables: json_value(
+            as_image(image))
 
-    def lookup(image: Image, variables: dict[str, Any]) -> Any:
+    def lookup(image: Image | RawImage, variables: dict[str, Any]) -> Any:
         value = variables.get(name, MISSING)
         for key in keys:
             if value is MISSING:
@@ -71,12 +80,16 @@ def _image_lookup(keys: list[Any]) -> Lookup:
         shape = shape.fields[keys[fields]]
         fields += 1
     read, rest = operator.attrgetter(".".join(keys[:fields])), keys[fields:]
+    read_raw = raw_reader(keys[:fields])
 
-    def lookup(image: Image, variables: dict[str, Any]) -> Any:
-        try:
-            value = read(image)
-        except AttributeError:  # None on the way
-            return MISSING
+    def lookup(image: Image | RawImage, variables: dict[str, Any]) -> Any:
+        if type(image) is dict:
+            value = read_raw(image)
+        else:
+            try:
+                value = read(image)
+            except AttributeError:  # None on the way
+                return MISSING
         for key in rest:
             if value is MISSING:
                 return value
@@ -101,7 +114,7 @@ def _const_slice(node: nodes.Slice) -> slice | None:
 def _string_of(inner: Lookup) -> Lookup:
     """jinja's `x | string`: str(x); an undefined value is the empty string."""
 
-    def get(image: Image, variables: dict[str, Any]) -> Any:
+    def get(image: Image | RawImage, variables: dict[str, Any]) -> Any:
         value = inner(image, variables)
         return "" if value is MISSING else str(value)
 
@@ -112,7 +125,7 @@ def _sliced(inner: Lookup, part: slice) -> Lookup:
     """jinja's `x[a:b]`, compiled by jinja as plain Python slicing: an undefined value stays
     undefined (renders empty), slicing what cannot be sliced raises as it does there."""
 
-    def get(image: Image, variables: dict[str, Any]) -> Any:
+    def get(image: Image | RawImage, variables: dict[str, Any]) -> Any:
         value = inner(image, variables)
         return MISSING if value is MISSING else value[part]
 
@@ -146,7 +159,7 @@ def quick_renderer(tree: nodes.Template) -> Renderer | None:
             return None
         parts.append(lookup)
 
-    def render(image: Image, variables: dict[str, Any]) -> str:
+    def render(image: Image | RawImage, variables: dict[str, Any]) -> str:
         out = []
         for part in parts:
             if isinstance(part, str):

@@ -1,0 +1,205 @@
+"""Saved images that need no validation: their parsed mapping already is what `Image` holds.
+
+Validating every image of a saved inventory with pydantic was half of a scan (issue 12). Most
+saved images hold each field in the JSON type of the model's field, so the engine can read the
+parsed mapping directly (`auditor.engine.codegen`, raw mode) and build the `Image` only for the
+images a rule flags. `canonical(item)` decides that, exactly and cheaply: True only when
+`Image.model_validate(item, context=SAVED_SHAPE)` would succeed without a data-quality note and
+every value the model would hold equals the mapping's (a missing field reads as the model's
+default). Anything unusual answers False, and the image takes the validated path.
+
+A few values are normalised in place, by the same functions the model uses, so that the mapping
+then holds what the model would: `CreationTime` (the model's own parser: a `datetime`),
+`IsSelfShared` (the model's own `"true"`/`"false"` spelling), a shared account's `SharedTime`
+(pydantic's own datetime parsing) and an integer in a text field (pydantic's
+`coerce_numbers_to_str`: its decimal text). Validating the normalised mapping gives the same
+`Image` as validating the original. Decisions are remembered per shape (the keys and the
+types of the values), so most images cost two tuples and a lookup, plus their nested values.
+`tests/test_canonical.py` compares both paths over odd and hostile values.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeGuard
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from auditor.models import (
+    SAVED_SHAPE,
+    DetectionItem,
+    DiskDeviceMapping,
+    Image,
+    ImageDetection,
+    ImageFeatures,
+    ImageSecureBootOptions,
+    ImageSharePermission,
+    SharedAccount,
+    ShareGroup,
+    lacking,
+    shared,
+)
+
+RawImage = dict[str, Any]  # a saved image's parsed JSON, canonical (see `canonical`)
+Check = Callable[[dict[str, Any]], bool]
+
+# The models' own `mode="before"` validators, by (model, field): each is applied as the model
+# applies it; `tests/test_canonical.py` checks that no model has a validator not listed here.
+_KNOWN_VALIDATORS: set[tuple[type[BaseModel], str]] = {
+    (Image, "CreationTime"), (Image, "IsSelfShared"), (ImageDetection, "Items"),
+    (ImageSharePermission, "Accounts"), (ImageSharePermission, "ShareGroups"),
+}
+_MAX_SHAPES = 4096  # distinct shapes remembered per model; past that, decided each time
+_NONE = type(None)
+_DATETIME = TypeAdapter(datetime)  # pydantic's own parsing of a datetime field
+
+
+def _datetime_text(value: Any) -> Any:
+    """A datetime field's text as pydantic parses it; the text itself when it cannot."""
+    try:
+        return _DATETIME.validate_python(value)
+    except ValidationError:
+        return value
+
+
+# What a value of an allowed type needs, as lines of the generated check: `{v}` is the
+# value's expression, `{k}` its key, `{c}` a nested model's check. No line: the type is enough.
+_NON_EMPTY = "if not {v}: return False"  # ImageId: min_length=1
+_REPLACED = "x = {f}({v})\nif type(x) is not {t}: return False\ndata[{k}] = x"
+_TEXT_OF_NUMBER = "data[{k}] = str({v})"  # coerce_numbers_to_str: an integer's decimal text
+_ALL_TEXT = "for x in {v}:\n    if type(x) is not str: return False"
+_ALL_TEXT_VALUES = "for x in {v}.values():\n    if type(x) is not str: return False"
+_EACH = "for x in {v}:\n    if type(x) is not dict or not {c}(x): return False"
+_NESTED = "if not {c}({v}): return False"
+
+
+class _Model:
+    """The canonical check of one model's mappings: the value types allowed per field and
+    what some values need; per shape of mapping (its keys and their value types), one check
+    function is generated (from field names and fixed lines only) and remembered."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+        self.types: dict[str, dict[type, tuple[str, dict[str, Any]] | None]] = {}
+        self.shapes: dict[tuple[Any, ...], Check | None] = {}
+        self.last: tuple[Any, ...] = ()
+        self.last_check: Check | None = None
+        for name, info in model.model_fields.items():
+            self.types[name] = self._field(name, info.annotation)
+
+    def _field(self, name: str, annotation: Any) -> dict[type, tuple[str, dict[str, Any]] | None]:
+        allowed: dict[type, tuple[str, dict[str, Any]] | None] = {}
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            args = typing.get_args(annotation)
+            if _NONE in args:
+                allowed[_NONE] = None
+            (annotation,) = [a for a in args if a is not _NONE]
+        special = (self.model, name)
+        if special == (Image, "ImageId"):
+            allowed[str] = (_NON_EMPTY, {})
+        elif special == (Image, "CreationTime"):  # the model's own fast parse, else pydantic's
+            allowed[str] = (_REPLACED, {"f": _creation_time, "t": datetime})
+        elif special == (Image, "IsSelfShared"):  # the model's own "true"/"false" spelling
+            allowed[str] = allowed[bool] = (_REPLACED, {"f": Image._bool_as_text, "t": str})
+        elif annotation is str:
+            allowed[str], allowed[int] = None, (_TEXT_OF_NUMBER, {})
+        elif annotation in (int, bool):
+            allowed[annotation] = None
+        elif annotation is datetime:
+            allowed[str] = (_REPLACED, {"f": _datetime_text, "t": datetime})
+        elif typing.get_origin(annotation) is dict:  # Tags: dict[str, str]
+            allowed[dict] = (_ALL_TEXT_VALUES, {})
+        elif typing.get_origin(annotation) is list:
+            (item,) = typing.get_args(annotation)
+            allowed[list] = ((_ALL_TEXT, {}) if item is str
+                             else (_EACH, {"c": _check(item).check}))
+        else:  # a nested model
+            allowed[dict] = (_NESTED, {"c": _check(annotation).check})
+        return allowed
+
+    def plan(self, shape: tuple[Any, ...]) -> Check | None:
+        """The check of a mapping of this shape, or None when it is not canonical."""
+        half = len(shape) // 2
+        namespace: dict[str, Any] = {}
+        lines = ["def check(data):"]
+        for key, kind in zip(shape[:half], shape[half:], strict=True):
+            allowed = self.types.get(key)
+            if allowed is None:
+                continue  # a field the API added later: kept as it is (extra="allow")
+            if kind not in allowed:
+                return None
+            need = allowed[kind]
+            if need is None:
+                continue
+            template, values = need
+            names = {}
+            for label, value in values.items():
+                names[label] = f"_{label}{len(namespace)}"
+                namespace[names[label]] = value
+            code = template.format(v=f"data[{key!r}]", k=repr(key), **names)
+            lines += ["    " + line for line in code.splitlines()]
+        lines.append("    return True")
+        exec("\n".join(lines), namespace)  # field names and fixed lines only
+        check: Check = namespace["check"]
+        return check
+
+    def check(self, data: dict[str, Any]) -> bool:
+        shape = (*data, *map(type, data.values()))
+        if shape == self.last:  # most mappings have the shape of the one before
+            check = self.last_check
+        else:
+            try:
+                check = self.shapes[shape]
+            except KeyError:
+                check = self.plan(shape)
+                if len(self.shapes) < _MAX_SHAPES:
+                    self.shapes[shape] = check
+            self.last, self.last_check = shape, check
+        return check is not None and check(data)
+
+
+def _creation_time(value: str) -> Any:
+    """`Image.CreationTime` as the model parses it: its own fast parse of the API's shape;
+    any other text as pydantic parses it."""
+    parsed = Image._parse_api_time(value)
+    return parsed if type(parsed) is datetime else _datetime_text(value)
+
+
+_MODELS: dict[type[BaseModel], _Model] = {}
+
+
+def _check(model: type[BaseModel]) -> _Model:
+    if model not in _MODELS:
+        _MODELS[model] = _Model(model)
+    return _MODELS[model]
+
+
+MODELS = (Image, DiskDeviceMapping, DetectionItem, ImageDetection, ImageFeatures,
+          ImageSecureBootOptions, ImageSharePermission, SharedAccount, ShareGroup)
+_IMAGE = _check(Image)
+
+
+def canonical(item: Any) -> TypeGuard[RawImage]:
+    """Whether a saved image's parsed JSON can be read as it is (normalised in place)."""
+    return type(item) is dict and _IMAGE.check(item)
+
+
+def known_validators() -> set[tuple[type[BaseModel], str]]:
+    """The models' `before` field validators this module applies as the models do."""
+    return set(_KNOWN_VALIDATORS)
+
+
+def missing_enrichments_raw(raw: RawImage) -> set[str]:
+    """`models.missing_enrichments` of a canonical image's mapping."""
+    get = raw.get
+    unknown_sharing = get("SharePermission") is None and shared(
+        get("ImageOwnerAlias"), get("IsSelfShared"), get("IsPublic"))
+    return lacking(get("NotCollected"), get("InstanceIds"), unknown_sharing)
+
+
+def image_of(raw: RawImage) -> Image:
+    """The Image of a canonical mapping (for a finding, which shows the record)."""
+    return Image.model_validate(raw, context=SAVED_SHAPE)
