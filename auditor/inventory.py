@@ -615,16 +615,26 @@ def dump_inventory_lines(inventory: Inventory) -> str:
     """The JSON Lines inventory: a header line (the inventory without its images, with
     `"layout": "jsonl"`), then one line per image, `{"region": ..., "image": {...}}` (and
     `account_id` when the region names one). Every line ends with a newline."""
+    lines = [lines_header(inventory)]
+    for region in inventory.regions:
+        lines += image_lines(region)
+    return "\n".join(lines) + "\n"
+
+
+def lines_header(inventory: Inventory) -> str:
+    """The first line of a JSON Lines inventory (without its newline): everything but the
+    images (which the regions need not hold any more)."""
     header = inventory.model_dump(mode="json", exclude_none=True,
                                   exclude={"regions": {"__all__": {"images"}}})
     first = {"format": header.pop("format"), "format_version": header.pop("format_version"),
              "layout": LINES_LAYOUT, **header}
-    lines = [orjson.dumps(first).decode()]
-    for region in inventory.regions:
-        where = {"region": region.region}
-        if region.account_id is not None:
-            where["account_id"] = region.account_id
-        prefix = orjson.dumps(where).decode()[:-1] + ',"image":'
-        lines += [prefix + image.model_dump_json(exclude_none=True) + "}"
-                  for image in region.images]
-    return "\n".join(lines) + "\n"
+    return orjson.dumps(first).decode()
+
+
+def image_lines(region: RegionInventory) -> list[str]:
+    """The JSON Lines of a region's images (without newlines)."""
+    where = {"region": region.region}
+    if region.account_id is not None:
+        where["account_id"] = region.account_id
+    prefix = orjson.dumps(where).decode()[:-1] + ',"image":'
+    return [prefix + image.model_dump_json(exclude_none=True) + "}" for image in region.images]

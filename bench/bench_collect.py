@@ -45,7 +45,8 @@ def start_fake(regions: int, images: int, latency: float) -> Fake:
 # whose markers is in a frame, looking from the innermost frame outwards.
 CATEGORIES = (
     ("start-up: imports", ("_find_and_load",)),
-    ("inventory write (model_dump_json, file)", ("dump_inventory", "write_output")),
+    ("inventory write (spooled by region, then the file)",
+     ("dump_inventory", "write_output", "inventory_file.py")),
     ("page -> Image records (pydantic + models.py hooks)", ("parse_page",)),
     ("signing", ("signing.py",)),
     ("watchdog, bounded reads", ("transport.py",)),

@@ -191,7 +191,7 @@ def report_set(stdout: TextIO) -> Iterator[ReportSet]:
         reports.discard()
 
 
-def write_output(where: Target, text: str, stdout: TextIO) -> None:
+def write_output(where: Target, text: Text, stdout: TextIO) -> None:
     """Write one output on its own (an inventory)."""
     with report_set(stdout) as reports:
         reports.add(where, text)

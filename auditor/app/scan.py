@@ -19,9 +19,10 @@ from typing import Protocol, TextIO
 from auditor import __version__
 from auditor.app import output
 from auditor.app.history import recorded_in_history
+from auditor.app.inventory_file import SpooledInventory
 from auditor.app.output import STDOUT, ReportSet, Target
 from auditor.baseline import apply_baseline, load_baseline
-from auditor.collector import CollectRequest, collect
+from auditor.collector import CollectRequest, RegionSink, collect
 from auditor.config import DEFAULT_WAIVER_WARNING_DAYS, Config
 from auditor.engine import Evaluation, RuleSet, Selection, load_rules
 from auditor.engine.evaluate import Batch, batches, evaluate_batches
@@ -141,10 +142,11 @@ def _evaluated(options: ScanOptions, ruleset: RuleSet, targets: dict[str, Target
     return inventory.summary(), evaluated(batches(inventory))
 
 
-def _collect(request: CollectRequest, progress: Progress | None) -> Inventory:
+def _collect(request: CollectRequest, progress: Progress | None,
+             sink: RegionSink | None = None) -> Inventory:
     if progress is None:
-        return collect(request)
-    return collect(request, progress=progress.page, on_region=progress.region)
+        return collect(request, sink=sink)
+    return collect(request, progress=progress.page, on_region=progress.region, sink=sink)
 
 
 def build_result(
@@ -274,10 +276,12 @@ def _timed(what: str) -> Iterator[None]:
 def run_collect(request: CollectRequest, path: Path | str, progress: Progress | None,
                 stdout: TextIO, fmt: str | None = None) -> int:
     """Collect only, and save the inventory (`-`: standard output) as JSON or JSON Lines
-    (`fmt`, else by the file's suffix); exit 3 when incomplete."""
+    (`fmt`, else by the file's suffix); exit 3 when incomplete. Each region is written (to a
+    spool) as soon as it is collected, and let go (app/inventory_file.py)."""
     target = output.plan({"--output": path})["--output"]
-    inventory = _collect(request, progress)
-    output.write_output(target, dump_inventory(inventory, inventory_format(path, fmt)), stdout)
+    with SpooledInventory(target, inventory_format(path, fmt)) as spool:
+        inventory = _collect(request, progress, spool.add)
+        output.write_output(target, spool.pieces(inventory), stdout)
     _warn_region_errors(inventory.regions)
     return EXIT_OK if inventory.complete else EXIT_INCOMPLETE
 

@@ -11,8 +11,10 @@ import functools
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import requests
@@ -22,6 +24,7 @@ from auditor.collector import (
     CollectRequest,
     ProgressCallback,
     RegionCallback,
+    RegionSink,
     metadata,
     sts,
 )
@@ -136,6 +139,57 @@ class _Progress:
                 self.callback(region, page_count + 1, seen + image_count)
 
 
+@dataclass
+class _Handover:
+    """Gives each finished region to the caller's sink (`collect(sink=...)`), then lets its
+    images go. Streaming, on a thread of its own, so that the region's worker goes on to the
+    next region at once; else (share permissions are marked once every region is in) at the
+    end, by `finish`."""
+
+    sink: RegionSink | None
+    streaming: bool
+    _pool: ThreadPoolExecutor | None = None
+    _handed: list[Future[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.sink is not None and self.streaming:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imgaudit-sink")
+
+    def give(self, region: RegionInventory) -> None:
+        """A region whose images are final (called from the region's worker thread)."""
+        if self._pool is not None:
+            self._handed.append(self._pool.submit(self._hand, region))
+
+    def _hand(self, region: RegionInventory) -> None:
+        assert self.sink is not None
+        self.sink(region)
+        region.images = []
+
+    def finish(self, regions: list[RegionInventory]) -> None:
+        """Every region handed over (waiting for the sink's thread); its error raised."""
+        if self.sink is None:
+            return
+        if not self.streaming:
+            for region in regions:
+                self._hand(region)
+        for handed in self._handed:
+            handed.result()
+
+    def close(self) -> None:
+        """No region is handed over any more; waits for the one being handed (Ctrl-C)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _handover(sink: RegionSink | None, request: CollectRequest) -> Iterator[_Handover]:
+    handover = _Handover(sink, streaming=not request.sharing)
+    try:
+        yield handover
+    finally:
+        handover.close()
+
+
 @dataclass(frozen=True)
 class _Work:
     """One region of one account (`account` None: the caller's, in a one-account scan)."""
@@ -145,7 +199,8 @@ class _Work:
 
 
 def _collect_all(
-    clients: AccountClients, request: CollectRequest, work: list[_Work], progress: _Progress
+    clients: AccountClients, request: CollectRequest, work: list[_Work], progress: _Progress,
+    handover: _Handover,
 ) -> list[RegionInventory]:
     """Every region of every account, `request.concurrency` at once."""
     listings = listing_params(request.scope)
@@ -165,6 +220,7 @@ def _collect_all(
         if item.account is not None:
             result.account_id = item.account.id
         progress.region_done(item.region)
+        handover.give(result)
         return result
 
     pool = ThreadPoolExecutor(max_workers=request.concurrency)
@@ -193,12 +249,15 @@ def collect_inventory(
     *,
     progress: ProgressCallback | None = None,
     on_region: RegionCallback | None = None,
+    sink: RegionSink | None = None,
 ) -> Inventory:
     """The inventory of every region asked for; see the module docstring for what raises."""
-    return _collect_inventory(request, _Progress(progress, on_region))
+    with _handover(sink, request) as handover:
+        return _collect_inventory(request, _Progress(progress, on_region), handover)
 
 
-def _collect_inventory(request: CollectRequest, progress: _Progress) -> Inventory:
+def _collect_inventory(request: CollectRequest, progress: _Progress,
+                       handover: _Handover) -> Inventory:
     _check_request(request)
     listing_params(request.scope)  # bad filters fail before any network traffic
     if request.regions or not request.organisation:
@@ -210,7 +269,7 @@ def _collect_inventory(request: CollectRequest, progress: _Progress) -> Inventor
         client = ApiClient(session, credentials, signature=request.signature,
                            timeout=request.timeout, retry=request.retry)
         if request.organisation:
-            return _organisation(session, client, request, progress)
+            return _organisation(session, client, request, progress, handover)
         clients = AccountClients(session, client, None, _sts_endpoint(request),
                                  request.role_name)
         with ThreadPoolExecutor(max_workers=1) as side:
@@ -218,9 +277,11 @@ def _collect_inventory(request: CollectRequest, progress: _Progress) -> Inventor
             if request.lookup_account:
                 account = side.submit(_account_id, client, _sts_endpoint(request))
             regions = _regions(client, request)
-            results = _collect_all(clients, request, [_Work(r) for r in regions], progress)
+            results = _collect_all(clients, request, [_Work(r) for r in regions], progress,
+                                   handover)
             account_id = account.result() if account is not None else None
     _mark_organization(request, results, {account_id} if account_id else set())
+    handover.finish(results)
     return Inventory(
         tool_version=__version__,
         collected_at=datetime.now(timezone.utc),
@@ -238,7 +299,7 @@ def _resourcemanager_endpoint(request: CollectRequest) -> str:
 
 
 def _organisation(session: requests.Session, client: ApiClient, request: CollectRequest,
-                  progress: _Progress) -> Inventory:
+                  progress: _Progress, handover: _Handover) -> Inventory:
     """Every account (the file's, the directory's, the caller's) x its regions."""
     sts_endpoint = _sts_endpoint(request)
     with ThreadPoolExecutor(max_workers=2) as side:
@@ -253,9 +314,10 @@ def _organisation(session: requests.Session, client: ApiClient, request: Collect
     accounts = _merged_accounts(request, directory, caller_id)
     work = _account_work(request, accounts, known)
     clients = AccountClients(session, client, caller_id, sts_endpoint, request.role_name)
-    results = _collect_all(clients, request, work, progress)
+    results = _collect_all(clients, request, work, progress, handover)
     _mark_organization(request, results, {a.id for a in accounts} | (
         {caller_id} if caller_id else set()))
+    handover.finish(results)
     return Inventory(
         tool_version=__version__,
         collected_at=datetime.now(timezone.utc),

@@ -1,0 +1,121 @@
+"""The inventory `collect` saves, written region by region while the others are collected.
+
+A finished region is serialised at once (the collector hands it over on a thread of its own,
+`collect(sink=...)`) into an unnamed spool file, and its images are let go: the serialising
+and the freeing happen while the API calls of other regions are under way, not after the
+last one. The header (the account, and each region's completeness, errors and notes) is
+known only once every region is in, so the file is put together at the end, regions in the
+order `dump_inventory` writes them, byte for byte what it writes (JSON or JSON Lines), and
+goes through `app/output.py` like every output: a temporary file renamed into place, so an
+interrupted collection leaves the previous file (or none), never half of one.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import IO
+
+from pydantic import BaseModel, TypeAdapter
+
+from auditor.app.output import Target
+from auditor.errors import OutputError
+from auditor.inventory import image_lines, lines_header
+from auditor.models import Image, Inventory, RegionInventory
+
+_IMAGES = TypeAdapter(list[Image])
+_BATCH = 100   # images serialised in one call: the collector's threads get the GIL between
+_CHUNK = 1 << 20  # bytes of the spool read back at a time
+
+_Key = tuple[str, str]  # (region, account id or "")
+
+
+class SpooledInventory:
+    """Regions serialised as they come (`add`), put together by `pieces` at the end."""
+
+    def __init__(self, where: Target, fmt: str) -> None:
+        self.where = where
+        self.fmt = fmt
+        self._parts: dict[_Key, tuple[int, int]] = {}  # where each region is in the spool
+        self._size = 0
+        self._lock = threading.Lock()
+        folder = where.path.parent if where.replace and where.path is not None else None
+        try:  # beside the file it becomes: on that disk, not in a small /tmp
+            self._spool: IO[bytes] = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
+        except OSError as exc:
+            raise OutputError(where.given, exc.strerror or str(exc)) from None
+
+    def __enter__(self) -> SpooledInventory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._spool.close()
+
+    def add(self, region: RegionInventory) -> None:
+        """The collector's sink: the region serialised into the spool."""
+        data = _lines(region) if self.fmt == "jsonl" else _region_json(region)
+        with self._lock:
+            try:
+                self._spool.write(data)
+            except OSError as exc:
+                raise OutputError(self.where.given, exc.strerror or str(exc)) from None
+            self._parts[_key(region)] = (self._size, len(data))
+            self._size += len(data)
+
+    def pieces(self, inventory: Inventory) -> Iterator[str]:
+        """The whole file, a piece at a time: the header, then every region of `inventory`
+        (each one `add`ed before) in its order."""
+        self._spool.flush()
+        if self.fmt == "jsonl":
+            yield lines_header(inventory) + "\n"
+            for region in inventory.regions:
+                yield from self._read(region)
+            return
+        head, tail = _around(inventory, "regions")
+        yield head
+        for n, region in enumerate(inventory.regions):
+            if n:
+                yield ","
+            yield from self._read(region)
+        yield tail
+
+    def _read(self, region: RegionInventory) -> Iterator[str]:
+        offset, size = self._parts[_key(region)]
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        for start in range(offset, offset + size, _CHUNK):
+            yield decoder.decode(os.pread(self._spool.fileno(),
+                                          min(_CHUNK, offset + size - start), start))
+        yield decoder.decode(b"", final=True)
+
+
+def _key(region: RegionInventory) -> _Key:
+    return (region.region, region.account_id or "")
+
+
+def _lines(region: RegionInventory) -> bytes:
+    lines = image_lines(region)
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def _region_json(region: RegionInventory) -> bytes:
+    """The region as `Inventory.model_dump_json(exclude_none=True)` writes it, its images
+    serialised a batch at a time."""
+    images = region.images
+    batches = (_IMAGES.dump_json(images[n:n + _BATCH], exclude_none=True)[1:-1]
+               for n in range(0, len(images), _BATCH))
+    head, tail = _around(region, "images")
+    return head.encode() + b",".join(batches) + tail.encode()
+
+
+def _around(model: BaseModel, name: str) -> tuple[str, str]:
+    """The model's compact JSON (without None fields) up to the opening bracket of its list
+    field `name`, and from the closing bracket on."""
+    fields = list(type(model).model_fields)
+    at = fields.index(name)
+    before = model.model_dump_json(include=set(fields[:at]), exclude_none=True)
+    after = model.model_dump_json(include=set(fields[at + 1:]), exclude_none=True)
+    head = before[:-1] + ("," if before != "{}" else "") + f'"{name}":['
+    return head, "]" + ("," + after[1:] if after != "{}" else "}")
