@@ -4,6 +4,7 @@ appears half written."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -20,7 +21,7 @@ from fakeecs import ACCOUNT_ID, KEY_ID, SECRET, FakeEndpoint, PageHook, image, m
 from fakeecs import collect_request as request
 
 from auditor.app.inventory_file import SpooledInventory
-from auditor.app.output import target
+from auditor.app.output import target, write_stdout
 from auditor.collector import collect
 from auditor.inventory import dump_inventory
 from auditor.models import DataNote, Image, Inventory, RegionInventory, Scope
@@ -67,7 +68,8 @@ def test_the_spooled_file_is_what_dump_inventory_writes(tmp_path: Path, fmt: str
         # what the collector returns once it has handed every region over: no images
         emptied = inventory.model_copy(update={"regions": [
             region.model_copy(update={"images": []}) for region in inventory.regions]})
-        text = "".join(spool.pieces(emptied))
+        text = b"".join(p if isinstance(p, bytes) else p.encode()
+                        for p in spool.pieces(emptied)).decode()
     assert text == dump_inventory(inventory, fmt)
     assert list(tmp_path.iterdir()) == []  # the spool has no name, and is gone
 
@@ -143,3 +145,16 @@ def test_a_write_that_fails_exits_5_and_leaves_the_old_file(
     assert done.returncode == 0, done.stderr
     saved = Inventory.model_validate_json(out.read_text())
     assert saved.image_count == 3000 and saved.complete
+
+
+def test_bytes_pieces_reach_a_text_stream_whole() -> None:
+    """Bytes go through a stream's binary buffer; one without a buffer gets them decoded,
+    a character split between two pieces included."""
+    split = "位".encode()
+    plain = io.StringIO()
+    write_stdout(plain, ["{", split[:1], split[1:] + b'"}', "\n"])
+    assert plain.getvalue() == '{位"}\n'
+    raw = io.BytesIO()
+    buffered = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    write_stdout(buffered, ["{", split[:2], split[2:] + b'"}', "\n"])
+    assert raw.getvalue().decode() == '{位"}\n'

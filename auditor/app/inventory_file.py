@@ -12,7 +12,6 @@ interrupted collection leaves the previous file (or none), never half of one.
 
 from __future__ import annotations
 
-import codecs
 import os
 import tempfile
 import threading
@@ -65,9 +64,9 @@ class SpooledInventory:
             self._parts[_key(region)] = (self._size, len(data))
             self._size += len(data)
 
-    def pieces(self, inventory: Inventory) -> Iterator[str]:
+    def pieces(self, inventory: Inventory) -> Iterator[str | bytes]:
         """The whole file, a piece at a time: the header, then every region of `inventory`
-        (each one `add`ed before) in its order."""
+        (each one `add`ed before) in its order, as the spool holds it (UTF-8 bytes)."""
         self._spool.flush()
         if self.fmt == "jsonl":
             yield lines_header(inventory) + "\n"
@@ -82,13 +81,10 @@ class SpooledInventory:
             yield from self._read(region)
         yield tail
 
-    def _read(self, region: RegionInventory) -> Iterator[str]:
+    def _read(self, region: RegionInventory) -> Iterator[bytes]:
         offset, size = self._parts[_key(region)]
-        decoder = codecs.getincrementaldecoder("utf-8")()
         for start in range(offset, offset + size, _CHUNK):
-            yield decoder.decode(os.pread(self._spool.fileno(),
-                                          min(_CHUNK, offset + size - start), start))
-        yield decoder.decode(b"", final=True)
+            yield os.pread(self._spool.fileno(), min(_CHUNK, offset + size - start), start)
 
 
 def _key(region: RegionInventory) -> _Key:

@@ -15,6 +15,7 @@ then the files are put in place, and last what goes to standard output, FIFOs an
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import stat
@@ -30,7 +31,9 @@ from auditor.errors import OutputError, UsageError
 STDOUT = "-"
 
 
-Text = str | Iterable[str]  # a report whole, or in pieces (written in turn, never joined)
+# A report whole, or in pieces written in turn, never joined: text, or UTF-8 bytes written as
+# they are (a piece of bytes may end inside a character that the next one completes).
+Text = str | Iterable[str | bytes]
 
 
 @dataclass(frozen=True)
@@ -228,8 +231,18 @@ def _write_direct(where: Target, text: Text) -> None:
 
 
 def _write(stream: TextIO, text: Text, piece: int = 1 << 20) -> None:
-    """A piece at a time, so that a 100 MB report is not encoded into a second copy whole."""
+    """A piece at a time, so that a 100 MB report is not encoded into a second copy whole;
+    bytes through the stream's binary buffer (decoded only for a stream without one)."""
+    decoder = None
     for part in [text] if isinstance(text, str) else text:
+        if isinstance(part, bytes):
+            buffer = getattr(stream, "buffer", None)
+            if buffer is not None:
+                stream.flush()
+                buffer.write(part)
+                continue
+            decoder = decoder or codecs.getincrementaldecoder("utf-8")()
+            part = decoder.decode(part)
         for start in range(0, len(part), piece):
             stream.write(part[start:start + piece])
 
