@@ -129,10 +129,12 @@ def run(command: list[str], url: str, home: Path, concurrency: int,
 
 def command(checkout: str | None) -> tuple[str, list[str]]:
     """(label, argv): this checkout's `imgaudit`, or `python -m auditor` from another one
-    (for a before/after comparison in one run: `git archive REV | tar -x -C DIR`)."""
+    (for a before/after comparison in one run: `git archive REV | tar -x -C DIR`). Run from
+    inside the tree: `-m` and `-c` put the working directory first on sys.path, so from
+    anywhere else they would import the package found there instead."""
     tree = REPO if checkout is None else Path(checkout).resolve()
     return ("this" if checkout is None else checkout,
-            ["env", f"PYTHONPATH={tree}", sys.executable, "-m", "auditor"])
+            ["env", "-C", str(tree), f"PYTHONPATH={tree}", sys.executable, "-m", "auditor"])
 
 
 def load() -> str:
