@@ -6,7 +6,7 @@
 #   e.g. imgaudit-periodic.sh --region cn-hangzhou --region cn-shanghai
 #
 # Writes into $IMGAUDIT_REPORTS (default /var/lib/imgaudit/reports):
-#   imgaudit-<UTC time>.html  .json  .txt   this run's reports
+#   imgaudit-<UTC time>.html  .json  .txt   this run's reports (the time: $IMGAUDIT_NOW if set)
 #   latest.json, latest.html                links to the last complete run
 #   history.sqlite                          the runs ($IMGAUDIT_HISTORY; see `imgaudit history`)
 # The JSON of the last complete run is this run's --baseline, so each report says what is new
@@ -27,7 +27,14 @@ keep=${IMGAUDIT_KEEP_DAYS:-400}
 case $keep in
   '' | *[!0-9]*) echo "imgaudit-periodic: IMGAUDIT_KEEP_DAYS=$keep: expected days" >&2; exit 2 ;;
 esac
-stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+# the scan's own time: IMGAUDIT_NOW's when set (a replayed run; GNU date reads ISO 8601)
+if [ -n "${IMGAUDIT_NOW:-}" ]; then
+  stamp=$(date -u -d "$IMGAUDIT_NOW" +%Y-%m-%dT%H%M%SZ 2>/dev/null) || {
+    echo "imgaudit-periodic: IMGAUDIT_NOW=$IMGAUDIT_NOW: expected an ISO 8601 time with its" \
+      "zone, such as 2026-11-27T08:00:00Z" >&2; exit 2; }
+else
+  stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+fi
 name="imgaudit-$stamp"
 mkdir -p "$dir" || exit 2
 

@@ -173,7 +173,8 @@ def test_periodic_script_prunes_old_runs_and_reports(tmp_path):
     old_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(year_ago))
     assert periodic(reports, IMGAUDIT_NOW=old_time).returncode == 1  # a run two years ago
     old = sorted(reports.glob("imgaudit-*"))
-    assert len(old) == 3
+    stamp = time.strftime("%Y-%m-%dT%H%M%SZ", time.gmtime(year_ago))
+    assert [p.name for p in old] == [f"imgaudit-{stamp}.{kind}" for kind in ("html", "json", "txt")]
     for path in old:
         os.utime(path, (year_ago, year_ago))
     time.sleep(1.1)
@@ -195,6 +196,26 @@ def test_periodic_script_prunes_old_runs_and_reports(tmp_path):
     done = periodic(reports, "--input", str(incomplete), IMGAUDIT_KEEP_DAYS="1")
     assert done.returncode == 3, done.stderr
     assert [r["complete"] for r in history_runs(reports / "history.sqlite")] == [True, True, False]
+
+
+@pytest.mark.skipif(not (BIN / "imgaudit").exists(), reason="imgaudit is not installed")
+def test_periodic_script_names_its_reports_after_imgaudit_now(tmp_path):
+    """A replayed run's files carry its IMGAUDIT_NOW time (in UTC), like the scan inside."""
+    reports = tmp_path / "reports"
+    done = periodic(reports, IMGAUDIT_NOW="2026-11-27T16:00:05+08:00")
+    assert done.returncode == 1, done.stderr
+    name = "imgaudit-2026-11-27T080005Z"
+    assert sorted(p.name for p in reports.glob("imgaudit-*")) == [
+        f"{name}.html", f"{name}.json", f"{name}.txt"]
+    report = json.loads((reports / f"{name}.json").read_text(encoding="utf-8"))
+    assert report["scan"]["started_at"] == "2026-11-27T08:00:05Z"
+    assert os.readlink(reports / "latest.json") == f"{name}.json"
+    done = periodic(reports, IMGAUDIT_NOW="the day after tomorrow")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == ("imgaudit-periodic: IMGAUDIT_NOW=the day after tomorrow: expected an "
+                           "ISO 8601 time with its zone, such as 2026-11-27T08:00:00Z\n")
+    assert len(list(reports.glob("imgaudit-*"))) == 3 and len(history_runs(
+        reports / "history.sqlite")) == 1
 
 
 def small_files() -> None:
