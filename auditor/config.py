@@ -36,7 +36,9 @@ DEFAULT_WAIVER_WARNING_DAYS = 14  # waivers in use that expire this soon are war
 # that named no parameter would be accepted and silently ignored: tests/test_config_keys.py).
 SCAN_OPTION_KEYS = ("fail_on", "format", "region", "owner", "status", "endpoint", "profile",
                     "concurrency", "signature", "min_severity", "history", "lang",
-                    "waiver_expiry_warning_days", "group_by_tag")
+                    "waiver_expiry_warning_days", "group_by_tag", "accounts", "role_name")
+# A key whose option's parameter is named otherwise (`--accounts FILE` is `accounts_file`).
+OPTION_OF_KEY = {"accounts": "accounts_file"}
 
 
 Pattern = Annotated[str, Field(min_length=1)]
@@ -154,6 +156,12 @@ class Config(BaseModel):
     group_by_tag: str | None = Field(
         default=None, min_length=1,
         description="text, Markdown and HTML reports: findings by this image tag's value")
+    accounts: str | None = Field(
+        default=None, min_length=1,
+        description="accounts file of an organisation scan (--accounts), relative to this file")
+    role_name: str | None = Field(
+        default=None, min_length=1,
+        description="role assumed in each member account that names no role_arn (--role-name)")
 
     base_dir: Path = Field(default=Path("."), exclude=True)
     _doc: YamlDoc | None = PrivateAttr(default=None)
@@ -180,9 +188,12 @@ class Config(BaseModel):
 
     def option_defaults(self) -> dict[str, Any]:
         """The scan-option defaults this file sets, keyed like click's parameter names."""
-        defaults = {k: getattr(self, k) for k in SCAN_OPTION_KEYS if getattr(self, k) is not None}
+        defaults = {OPTION_OF_KEY.get(k, k): getattr(self, k) for k in SCAN_OPTION_KEYS
+                    if getattr(self, k) is not None}
         if self.history:  # a path, like `rules:`, is relative to the config file
             defaults["history"] = self.base_dir / self.history
+        if self.accounts:
+            defaults["accounts_file"] = self.base_dir / self.accounts
         selection = {"rule": self.select, "skip_rule": self.disable,  # option <- key
                      "frameworks": self.frameworks}
         return defaults | {option: value for option, value in selection.items() if value}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import REPO, CliResult, invoke
-from fakeecs import KEY_ID, SECRET, FakeEndpoint, image
+from fakeecs import KEY_ID, SECRET, FakeEndpoint, Member, image
 
 from auditor.config import SCAN_OPTION_KEYS, Config
 
@@ -166,13 +166,60 @@ def _group_by_tag(w: Workdir) -> None:
     assert "\n== untagged (no tag team) (1) ==\n" in w.live("group_by_tag: team\n").stdout
 
 
+MEMBER = "1000000000000001"
+
+
+def _member_scanned(w: Workdir, config: str) -> CliResult:
+    """A scan with conf/imgaudit.yaml saying `config`: the member's image `m-member` is
+    scanned when its account is (through the role AssumeRole is asked for)."""
+    (w.path / "conf").mkdir(exist_ok=True)
+    (w.path / "conf" / "imgaudit.yaml").write_text(config, encoding="utf-8")
+    w.fake.cloud.calls.clear()
+    return invoke("scan", "--no-builtin-rules", "--rules", w.path / "rule.yaml", "--region",
+                  "cn-hangzhou", "--endpoint", w.fake.url, "--config", "conf/imgaudit.yaml",
+                  "--format", "json", env=w.env)
+
+
+def _images(result: CliResult) -> set[str]:
+    return {f["image_id"] for f in json.loads(result.stdout)["findings"]}
+
+
+def _accounts(w: Workdir) -> None:
+    member = w.fake.cloud.add_member(Member(MEMBER, "member"))
+    member.regions["cn-hangzhou"].append(image("m-member", IsPublic=True))
+    (w.path / "conf").mkdir()
+    (w.path / "conf" / "accounts.yaml").write_text(f'accounts:\n  - id: "{MEMBER}"\n',
+                                                   encoding="utf-8")
+    assert _images(_member_scanned(w, "{}")) == {"m-pub"}
+    result = _member_scanned(w, "accounts: accounts.yaml\n")  # relative to the config file
+    assert result.exit_code == 1, result.stderr
+    assert _images(result) == {"m-pub", "m-member"}
+    assert [c.params["RoleArn"] for c in w.fake.cloud.calls_of("AssumeRole")] == [
+        f"acs:ram::{MEMBER}:role/ResourceDirectoryAccountAccessRole"]
+
+
+def _role_name(w: Workdir) -> None:
+    member = w.fake.cloud.add_member(Member(MEMBER, "member"), role_name="imgaudit-reader")
+    member.regions["cn-hangzhou"].append(image("m-member", IsPublic=True))
+    (w.path / "conf").mkdir()
+    (w.path / "conf" / "accounts.yaml").write_text(f'accounts:\n  - id: "{MEMBER}"\n',
+                                                   encoding="utf-8")
+    result = _member_scanned(w, "accounts: accounts.yaml\n")  # the default role: refused
+    assert result.exit_code == 3 and _images(result) == {"m-pub"}
+    result = _member_scanned(w, "accounts: accounts.yaml\nrole_name: imgaudit-reader\n")
+    assert result.exit_code == 1, result.stderr
+    assert _images(result) == {"m-pub", "m-member"}
+    assert [c.params["RoleArn"] for c in w.fake.cloud.calls_of("AssumeRole")] == [
+        f"acs:ram::{MEMBER}:role/imgaudit-reader"]
+
+
 CASES: dict[str, Callable[[Workdir], None]] = {
     "fail_on": _fail_on, "format": _format, "region": _region, "owner": _owner,
     "status": _status, "endpoint": _endpoint, "profile": _profile,
     "concurrency": _concurrency, "signature": _signature, "min_severity": _min_severity,
     "history": _history, "lang": _lang,
     "waiver_expiry_warning_days": _waiver_expiry_warning_days,
-    "group_by_tag": _group_by_tag,
+    "group_by_tag": _group_by_tag, "accounts": _accounts, "role_name": _role_name,
 }
 
 
@@ -194,6 +241,7 @@ def test_config_key_takes_effect(key: str, work: Workdir) -> None:
 
 @pytest.mark.parametrize(("text", "problem"), [
     ("format: xml\n", "format"), ("signature: v2\n", "signature"),
+    ("role_name: 'reader role'\n", "1 to 64 letters"),
 ])
 def test_a_bad_option_value_in_the_config_is_refused_before_the_scan(
     text: str, problem: str, work: Workdir

@@ -17,7 +17,7 @@ from auditor.collector import CollectRequest
 from auditor.collector.accounts import DEFAULT_ROLE_NAME, check_role_name, load_accounts
 from auditor.collector.params import OWNER_CHOICES, api_time, owner_scopes
 from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
-from auditor.errors import UsageError
+from auditor.errors import RuleError, UsageError
 from auditor.formats import FILE_FORMATS, FORMATS
 from auditor.lang import LANGS, Lang, locale_lang
 from auditor.models import IMAGE_STATUSES, Scope
@@ -61,6 +61,11 @@ def configured(ctx: click.Context, params: dict[str, Any]) -> Config:
     """The config file (--config, or ./imgaudit.yaml); options the user left at their
     default take its value."""
     config = read_config(params["config_path"])
+    if config.role_name is not None:  # checked here: auditor.config is below the collector
+        try:
+            check_role_name(config.role_name)
+        except ValueError as error:
+            raise RuleError([config.problem(("role_name",), str(error))]) from None
     for name, value in config.option_defaults().items():
         if name in params and ctx.get_parameter_source(name) == ParameterSource.DEFAULT:
             params[name] = tuple(value) if isinstance(params[name], tuple) else value
