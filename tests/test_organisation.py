@@ -122,6 +122,22 @@ def test_collect_takes_the_accounts_file_too(
     assert inventory.account_names == {PROD: "prod"} and inventory.accounts == [PROD]
 
 
+def test_an_account_of_the_file_may_take_every_region(
+    run_cli: Run, fake: FakeEndpoint, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`regions: [all]` in the file: every region DescribeRegions lists, for that account."""
+    _member(fake, PROD, "prod")
+    accounts = _accounts_file(tmp_path, f'accounts:\n  - {{id: "{PROD}", regions: [all]}}\n')
+    out = tmp_path / "inventory.json"
+    result = run_cli("collect", "--accounts", accounts, "--region", "cn-hangzhou",
+                     "--endpoint", fake.url, "-o", out, env=env)
+    assert result.exit_code == 0, result.stderr
+    inventory = Inventory.model_validate_json(out.read_text())
+    assert sorted((r.account_id, r.region) for r in inventory.regions) == sorted([
+        (ACCOUNT_ID, "cn-hangzhou"), (PROD, "cn-hangzhou"), (PROD, "cn-shanghai"),
+        (PROD, "eu-central-1")])
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("accounts:\n  - id: '1111111111111111'\n    rolearn: x\n", ":3:5: unknown key 'rolearn' "
      "(did you mean 'role_arn'?)"),
@@ -136,6 +152,14 @@ def test_collect_takes_the_accounts_file_too(
     ("accounts: []\n", ":1:11: accounts: List should have at least 1 item"),
     ("- id: '1111111111111111'\n", ":1:1: an accounts file is a mapping"),
     ("accounts:\n  - id: &a '1111111111111111'\n", ":2:9: YAML anchors and aliases"),
+    # each region id checked as --region checks it, at its own line
+    ("accounts:\n  - id: '1111111111111111'\n    regions:\n      - cn-hangzhou\n"
+     "      - CN_Beijing\n", ":5:9: accounts.0.regions.1: Value error, malformed region id "
+     "'CN_Beijing' (expected e.g. cn-hangzhou, or all)"),
+    ("accounts:\n  - id: '1111111111111111'\n    regions: [cnhangzhou]\n",
+     ":3:15: accounts.0.regions.0: Value error, malformed region id 'cnhangzhou'"),
+    ("accounts:\n  - id: '1111111111111111'\n    regions: []\n",
+     ":3:14: accounts.0.regions: List should have at least 1 item"),
 ])
 def test_bad_accounts_files_are_positioned_errors(
     run_cli: Run, fake: FakeEndpoint, env: dict[str, str], rule: Path, tmp_path: Path,

@@ -22,10 +22,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
+from auditor.collector.region_ids import REGION_ID
 from auditor.errors import RuleError, SourceProblem
 from auditor.yamlio import YamlDoc, read_yaml, validation_problems
 
@@ -69,6 +77,16 @@ def _text(value: Any) -> Any:
     return str(value) if type(value) is int else value
 
 
+def _region_id(value: str) -> str:
+    """A region id as `--region` takes it (or `all`); each one's problem at its own line."""
+    if value != "all" and not REGION_ID.match(value):
+        raise ValueError(f"malformed region id {value!r} (expected e.g. cn-hangzhou, or all)")
+    return value
+
+
+RegionId = Annotated[str, AfterValidator(_region_id)]
+
+
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -76,7 +94,7 @@ class _Entry(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=256)
     role_arn: str | None = None
     external_id: str | None = Field(None, min_length=1, max_length=1024)
-    regions: list[str] | None = Field(None, min_length=1)
+    regions: list[RegionId] | None = Field(None, min_length=1)
 
     @field_validator("id", "external_id", mode="before")
     @classmethod
@@ -98,13 +116,6 @@ class _Entry(BaseModel):
                              "(acs:ram::<16-digit account id>:role/<role name>)")
         return value
 
-    @field_validator("regions")
-    @classmethod
-    def _regions(cls, value: list[str] | None) -> list[str] | None:
-        for region in value or []:
-            if not re.fullmatch(r"[a-z0-9-]{2,40}", region):
-                raise ValueError(f"{region!r} is not a region id (like cn-hangzhou)")
-        return value
 
 
 class _File(BaseModel):
