@@ -81,10 +81,10 @@ def _kind(value: Any, block: Block) -> str:
         return "rule"
     if keys & ONLY_RULE_KEYS:
         return "fragment"
+    if keys == {"accounts"} and isinstance(value["accounts"], list):  # config: a path
+        return "accounts"
     if keys <= set(Config.model_fields):
         return "config"
-    if keys == {"accounts"}:
-        return "accounts"
     if block.path.name in ("ci-recipes.md", "organisation.md"):
         return "ci"
     return "unknown"
