@@ -18,7 +18,7 @@ from auditor.engine.templates.data import (
     json_value,
     raw_reader,
 )
-from auditor.engine.templates.shapes import IMAGE, RECORD, VARIABLES
+from auditor.engine.templates.shapes import IMAGE, RECORD, SCALAR, VARIABLES
 from auditor.models import Image
 
 # Most messages are text with `{{ image.Field }}` substitutions. Rendering those through the
@@ -27,6 +27,7 @@ from auditor.models import Image
 # (each value converted to its JSON form) and on the plain variables, calls nothing but
 # `str()` on plain data, and slices with constants.
 Lookup = Callable[[Image | RawImage, dict[str, Any]], Any]
+_PLAIN = frozenset(PLAIN)
 
 
 def _step(value: Any, key: Any) -> Any:
@@ -81,6 +82,14 @@ def _image_lookup(keys: list[Any]) -> Lookup:
         fields += 1
     read, rest = operator.attrgetter(".".join(keys[:fields])), keys[fields:]
     read_raw = raw_reader(keys[:fields])
+    if fields == 1 and not rest and shape.kind == SCALAR:  # `image.Field`: the common case
+        name, default = keys[0], Image.model_fields[keys[0]].get_default()
+
+        def field(image: Image | RawImage, variables: dict[str, Any]) -> Any:
+            value = image.get(name, default) if type(image) is dict else read(image)
+            return value if type(value) in _PLAIN else json_value(value)
+
+        return field
 
     def lookup(image: Image | RawImage, variables: dict[str, Any]) -> Any:
         if type(image) is dict:
@@ -162,7 +171,7 @@ def quick_renderer(tree: nodes.Template) -> Renderer | None:
     def render(image: Image | RawImage, variables: dict[str, Any]) -> str:
         out = []
         for part in parts:
-            if isinstance(part, str):
+            if type(part) is str:
                 out.append(part)
             else:
                 value = part(image, variables)
