@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, TypeGuard
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
 from auditor.models import (
     SAVED_SHAPE,
@@ -87,8 +88,23 @@ class _Model:
         self.shapes: dict[tuple[Any, ...], Check | None] = {}
         self.last: tuple[Any, ...] = ()
         self.last_check: Check | None = None
+        self.fields: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
         for name, info in model.model_fields.items():
             self.types[name] = self._field(name, info.annotation)
+            self.fields.append((name, info.get_default(call_default_factory=True),
+                                _plain_converter(info.annotation)))
+
+    def plain(self, data: dict[str, Any]) -> dict[str, Any]:
+        """What `to_jsonable_python` gives of the model validated from this canonical
+        mapping: every field in the model's order (a missing one as its default), then the
+        fields the API added later, values as JSON data."""
+        out = {}
+        for name, default, convert in self.fields:
+            value = data.get(name, default)
+            out[name] = value if convert is None or value is None else convert(value)
+        if not data.keys() <= self.types.keys():
+            out.update((key, value) for key, value in data.items() if key not in self.types)
+        return out
 
     def _field(self, name: str, annotation: Any) -> dict[type, tuple[str, dict[str, Any]] | None]:
         allowed: dict[type, tuple[str, dict[str, Any]] | None] = {}
@@ -159,6 +175,29 @@ class _Model:
                     self.shapes[shape] = check
             self.last, self.last_check = shape, check
         return check is not None and check(data)
+
+
+def _plain_converter(annotation: Any) -> Callable[[Any], Any] | None:
+    """How a canonical value of this annotation becomes JSON data (None: it is already)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        (annotation,) = [a for a in typing.get_args(annotation) if a is not _NONE]
+    if annotation is datetime:
+        return to_jsonable_python
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation)
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            inner = _check(item).plain
+            return lambda value: [inner(x) for x in value]
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _check(annotation).plain
+    return None
+
+
+def plain_of(model: type[BaseModel], value: Any) -> Any:
+    """`to_jsonable_python` of the model (or list of models) validated from a canonical
+    mapping (or list of them), without validating it (see `_Model.plain`)."""
+    inner = _check(model).plain
+    return [inner(x) for x in value] if type(value) is list else inner(value)
 
 
 def _creation_time(value: str) -> Any:

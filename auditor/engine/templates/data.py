@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from auditor.canonical import RawImage, image_of
+from auditor.canonical import RawImage, image_of, plain_of
 from auditor.engine.fields import resolve
 from auditor.models import Image
 
@@ -44,14 +44,16 @@ def as_image(image: Image | RawImage) -> Image:
     return image_of(image) if isinstance(image, dict) else image
 
 
-def raw_reader(names: list[str]) -> Callable[[RawImage], Any]:
+def raw_reader(names: list[str], *, as_json: bool = False) -> Callable[[RawImage], Any]:
     """`attrgetter` of these model fields on a canonical image's mapping: a missing key reads
     as the model's default, a None on the way as undefined (MISSING), and a nested object
-    (or list of them) as its model, so that what follows reads exactly as on the Image."""
+    (or list of them) as its model, so that what follows reads exactly as on the Image.
+    `as_json`: a nested object as `json_value` gives its model (`canonical.plain_of`)."""
     if not names:
         return image_of
     ref = resolve(".".join(names), Image)
     steps = list(zip(ref.names, ref.defaults, strict=True))
+    element = ref.element
 
     def read(raw: RawImage) -> Any:
         value: Any = raw
@@ -59,6 +61,8 @@ def raw_reader(names: list[str]) -> Callable[[RawImage], Any]:
             if value is None:
                 return MISSING
             value = value.get(name, default)
+        if as_json and element is not None and value is not None:
+            return plain_of(element, value)
         return ref.modelled(value)
 
     return read
@@ -68,7 +72,8 @@ def image_reader(names: set[str] | None) -> Callable[[Image | RawImage], dict[st
     """`image` for the sandbox: the fields the template reads, as JSON data."""
     if names is None:
         return lambda image: as_image(image).model_dump(mode="json")
-    getters = [(name, operator.attrgetter(name), raw_reader([name])) for name in sorted(names)]
+    getters = [(name, operator.attrgetter(name), raw_reader([name], as_json=True))
+               for name in sorted(names)]
 
     def data(image: Image | RawImage) -> dict[str, Any]:
         if type(image) is dict:

@@ -171,7 +171,7 @@ def quick_renderer(tree: nodes.Template) -> Renderer | None:
     def render(image: Image | RawImage, variables: dict[str, Any]) -> str:
         out = []
         for part in parts:
-            if type(part) is str:
+            if isinstance(part, str):
                 out.append(part)
             else:
                 value = part(image, variables)
