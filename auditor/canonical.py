@@ -77,10 +77,22 @@ _EACH = "for x in {v}:\n    if type(x) is not dict or not {c}(x): return False"
 _NESTED = "if not {c}({v}): return False"
 
 
+def _action(need: tuple[str, dict[str, Any]]) -> Callable[[dict[str, Any], str], bool]:
+    """A need's lines as a function of (mapping, key)."""
+    template, values = need
+    namespace = {f"_{label}": value for label, value in values.items()}
+    code = template.format(v="data[key]", k="key", **{label: f"_{label}" for label in values})
+    body = "".join(f"    {line}\n" for line in code.splitlines())
+    exec(f"def act(data, key):\n{body}    return True\n", namespace)  # fixed lines only
+    action: Callable[[dict[str, Any], str], bool] = namespace["act"]
+    return action
+
+
 class _Model:
     """The canonical check of one model's mappings: the value types allowed per field and
-    what some values need; per shape of mapping (its keys and their value types), one check
-    function is generated (from field names and fixed lines only) and remembered."""
+    what some values need. The image's mappings are checked per shape (its keys and their
+    value types): one check function is generated per shape (from field names and fixed lines
+    only) and remembered. A nested object's few values are checked one by one (`items`)."""
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
@@ -93,6 +105,23 @@ class _Model:
             self.types[name] = self._field(name, info.annotation)
             self.fields.append((name, info.get_default(call_default_factory=True),
                                 _plain_converter(info.annotation)))
+        # per field: the value types that need nothing; per (field, type): what it needs
+        self.ok = {name: frozenset(t for t, need in allowed.items() if need is None)
+                   for name, allowed in self.types.items()}
+        self.fix = {(name, t): _action(need) for name, allowed in self.types.items()
+                    for t, need in allowed.items() if need is not None}
+
+    def items(self, data: dict[str, Any]) -> bool:
+        """The check of a nested object's mapping, value by value."""
+        ok, fix = self.ok, self.fix
+        for key, value in data.items():
+            kinds = ok.get(key)
+            if kinds is None or type(value) in kinds:
+                continue  # a field the API added later, or a value that needs nothing
+            action = fix.get((key, type(value)))
+            if action is None or not action(data, key):
+                return False
+        return True
 
     def plain(self, data: dict[str, Any]) -> dict[str, Any]:
         """What `to_jsonable_python` gives of the model validated from this canonical
@@ -131,9 +160,9 @@ class _Model:
         elif typing.get_origin(annotation) is list:
             (item,) = typing.get_args(annotation)
             allowed[list] = ((_ALL_TEXT, {}) if item is str
-                             else (_EACH, {"c": _check(item).check}))
+                             else (_EACH, {"c": _check(item).items}))
         else:  # a nested model
-            allowed[dict] = (_NESTED, {"c": _check(annotation).check})
+            allowed[dict] = (_NESTED, {"c": _check(annotation).items})
         return allowed
 
     def plan(self, shape: tuple[Any, ...]) -> Check | None:
