@@ -6,36 +6,91 @@ less CPU per page than validating the body as a pydantic model from its JSON, si
 `Image`'s wrapper-collapsing validator needs Python dicts anyway. A page that fails it is
 read by `auditor.responses.read_page`, the one reader that `--input` uses too: an odd value
 is kept raw in a data-quality note (`Page.notes`) and its image kept; an entry that is no
-image at all is a `Page.errors` line. A body that is not JSON, or has no usable TotalCount,
-raises ValueError: the client retries that as a transient `InvalidResponse`.
+image at all is a `Page.errors` line. A body that is not JSON raises orjson's JSONDecodeError:
+the client retries that as a transient `InvalidResponse`. Whole JSON that orjson refuses (a
+lone surrogate escape, Infinity, a 400-digit number) is read by the standard library instead,
+the same on every page. A page without a usable TotalCount raises ValueError: the client
+reports it, without asking again, as a `MalformedResponse`.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from auditor.models import API_SHAPE, Image
+from auditor.models import API_SHAPE, DataNote, Image
 from auditor.responses import Page, read_page
+from auditor.safetext import visible
 
 __all__ = ["Page", "parse_page"]
 
 _IMAGES = TypeAdapter(list[Image])
 _MAX_COUNT = 2**53  # a TotalCount beyond what a JSON number holds exactly goes to read_page
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins the pairs: any left is lone
 
 
 def parse_page(body: bytes) -> Page:
     """The page's TotalCount, RequestId, images and notes; ValueError when it is unusable."""
-    doc = orjson.loads(body)  # orjson.JSONDecodeError is a ValueError
-    page = _well_formed(doc)
-    if page is not None:
-        return page
+    mended: list[DataNote] = []
+    try:
+        doc = orjson.loads(body)  # orjson.JSONDecodeError is a ValueError
+    except orjson.JSONDecodeError as refused:
+        doc = _mend(_complete_json(body, refused), "", mended)
+    else:
+        page = _well_formed(doc)
+        if page is not None:
+            return page
     page = read_page(doc)
     if page.total_count is None:
-        raise ValueError("the page has no usable TotalCount")
+        raise ValueError(f"the page has no usable TotalCount ({_count_of(doc)})")
+    page.notes[:0] = mended
     return page
+
+
+def _complete_json(body: bytes, refused: orjson.JSONDecodeError) -> Any:
+    """A body orjson refused that is whole JSON to the standard library: a lone UTF-16
+    surrogate escape, NaN or Infinity, an integer beyond 64 bits. Asking again would give the
+    same answer, so it is read as it is; a body the standard library refuses too (cut short,
+    not JSON) raises orjson's error again, which the client retries; one nested too deeply
+    for either raises a plain ValueError (asking again gives the same answer)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+    except ValueError:
+        raise refused from None
+
+
+def _mend(value: Any, path: str, notes: list[DataNote], image: str | None = None) -> Any:
+    """`value` with each lone surrogate replaced (keys too), one note per string, naming the
+    image entry it is in and the field path from there."""
+    if isinstance(value, str):
+        if not _LONE_SURROGATE.search(value):
+            return value
+        notes.append(DataNote(message="a lone UTF-16 surrogate, no character, replaced by "
+                                      "U+FFFD", image_id=image, field=path or None,
+                              value=visible(value)))
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_mend(item, f"{path}[{i}]", notes, image) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        own = value.get("ImageId")
+        if isinstance(own, str):  # an image entry: what is in it is its own
+            image, path = _LONE_SURROGATE.sub("\ufffd", own), ""
+        return {_mend(key, path, notes, image):
+                _mend(item, f"{path}.{key}" if path else key, notes, image)
+                for key, item in value.items()}
+    return value
+
+
+def _count_of(doc: Any) -> str:
+    if not isinstance(doc, dict) or "TotalCount" not in doc:
+        return "none"
+    return f"TotalCount {visible(repr(doc['TotalCount']))[:60]}"
 
 
 def _well_formed(doc: Any) -> Page | None:
