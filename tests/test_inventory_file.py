@@ -110,8 +110,8 @@ def test_with_share_permissions_regions_are_handed_over_once_all_are_in(
     assert [a.InOrganization for a in shared.SharePermission.Accounts] == [True, False]
 
 
-def _collect_cli(fake: FakeEndpoint, home: Path, out: Path,
-                 file_size: int | None = None) -> subprocess.CompletedProcess[str]:
+def _collect_cli(fake: FakeEndpoint, home: Path, out: Path, file_size: int | None = None,
+                 flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, HOME=str(home), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
                ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET, IMGAUDIT_STS_ENDPOINT=fake.url,
                IMGAUDIT_METADATA_URL=fake.url)
@@ -122,7 +122,7 @@ def _collect_cli(fake: FakeEndpoint, home: Path, out: Path,
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
 
     return subprocess.run(
-        [sys.executable, "-m", "auditor", "collect", "--region", "all", "--endpoint",
+        [sys.executable, *(flags or ("-m", "auditor")), "collect", "--region", "all", "--endpoint",
          fake.url, "-o", str(out)], env=env, capture_output=True, text=True, timeout=120,
         preexec_fn=limited)
 
@@ -158,3 +158,22 @@ def test_bytes_pieces_reach_a_text_stream_whole() -> None:
     buffered = io.TextIOWrapper(raw, encoding="utf-8", newline="")
     write_stdout(buffered, ["{", split[:2], split[2:] + b'"}', "\n"])
     assert raw.getvalue().decode() == '{位"}\n'
+
+
+def test_collect_imports_no_rule_engine_reporter_or_history(
+        fake: FakeEndpoint, clean_env: Path, tmp_path: Path) -> None:
+    """Half of the CLI's start-up is the commands `collect` does not run (app/__init__.py)."""
+    fake.cloud.add_images("cn-hangzhou", many_images("h", 3))
+    modules = tmp_path / "modules.json"
+    run = ("import atexit, json, runpy, sys\n"
+           f"atexit.register(lambda: open({str(modules)!r}, 'w').write(json.dumps("
+           "sorted(sys.modules))))\n"
+           "sys.argv[0] = 'imgaudit'\n"
+           "runpy.run_module('auditor', run_name='__main__')\n")
+    done = _collect_cli(fake, clean_env, tmp_path / "inv.json", flags=("-c", run))
+    assert done.returncode == 0, done.stderr
+    imported = set(json.loads(modules.read_text()))
+    assert {"auditor.collector.run", "auditor.app.collect", "requests"} <= imported
+    unused = ("auditor.engine", "auditor.reporters", "auditor.history", "auditor.app.scan",
+              "auditor.app.rules", "jinja2")
+    assert not {m for m in imported if m.startswith(unused)}

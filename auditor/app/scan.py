@@ -1,49 +1,42 @@
 """The scan pipeline, one function per command: collect -> inventory -> evaluate -> report.
 
 The CLI parses options into the dataclasses here and calls one function that returns an exit
-code. Everything that can fail on bad input fails before the first API call: output paths,
-rules, config and the baseline are checked first. Outputs are written by app/output.py.
+code (`collect` alone is app/collect.py). Everything that can fail on bad input fails before
+the first API call: output paths, rules, config and the baseline are checked first. Outputs
+are written by app/output.py.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TextIO
 
 from auditor import __version__
 from auditor.app import output
+from auditor.app.collect import Progress, collected, warn_region_errors
 from auditor.app.history import recorded_in_history
-from auditor.app.inventory_file import SpooledInventory
 from auditor.app.output import STDOUT, ReportSet, Target
 from auditor.baseline import apply_baseline, load_baseline
-from auditor.collector import CollectRequest, RegionSink, collect
+from auditor.collector import CollectRequest
 from auditor.config import DEFAULT_WAIVER_WARNING_DAYS, Config
 from auditor.engine import Evaluation, RuleSet, Selection, load_rules
 from auditor.engine.evaluate import Batch, batches, evaluate_batches
-from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, UsageError
+from auditor.errors import UsageError
 from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo, framework_reports
 from auditor.history import DEFAULT_TIMEOUT, check_history
 from auditor.inventory import dump_inventory, inventory_format, load_inputs, open_inputs
 from auditor.lang import DEFAULT_LANG, Lang
-from auditor.models import Inventory, InventorySummary, RegionInventory
+from auditor.models import Inventory, InventorySummary
 from auditor.reporters import ReportOptions, render_pieces
 from auditor.scoping import OfflineScope, matcher, recorded, select
 
 log = logging.getLogger("imgaudit")
-
-
-class Progress(Protocol):
-    """What the CLI shows while collecting (the collector calls these from its threads)."""
-
-    def page(self, region: str, pages: int, images: int) -> None: ...
-
-    def region(self, region: str, done: int, total: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +87,7 @@ def _inventory(options: ScanOptions, ruleset: RuleSet) -> Inventory:
         return select(inventory, options.input_scope) if options.input_scope else inventory
     if options.collect is None:
         raise UsageError("nothing to scan: give --region (collect live) or --input FILE")
-    return _collect(enriched(options.collect, ruleset, options), options.progress)
+    return collected(enriched(options.collect, ruleset, options), options.progress)
 
 
 def enriched(request: CollectRequest, ruleset: RuleSet, options: ScanOptions) -> CollectRequest:
@@ -140,13 +133,6 @@ def _evaluated(options: ScanOptions, ruleset: RuleSet, targets: dict[str, Target
         text = dump_inventory(inventory, inventory_format(options.save_inventory))
         output.write_output(targets["--save-inventory"], text, stdout)
     return inventory.summary(), evaluated(batches(inventory))
-
-
-def _collect(request: CollectRequest, progress: Progress | None,
-             sink: RegionSink | None = None) -> Inventory:
-    if progress is None:
-        return collect(request, sink=sink)
-    return collect(request, progress=progress.page, on_region=progress.region, sink=sink)
 
 
 def build_result(
@@ -250,7 +236,7 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
         _stage_reports(result, options, targets, reports)
     for fmt, path in options.files.items():
         log.info("wrote %s report to %s", fmt, path)
-    _warn_region_errors(result.regions)
+    warn_region_errors(result.regions)
     return result.exit_code
 
 
@@ -271,25 +257,3 @@ def _timed(what: str) -> Iterator[None]:
     start = time.perf_counter()
     yield
     log.debug("%s in %.2f s", what, time.perf_counter() - start)
-
-
-def run_collect(request: CollectRequest, path: Path | str, progress: Progress | None,
-                stdout: TextIO, fmt: str | None = None) -> int:
-    """Collect only, and save the inventory (`-`: standard output) as JSON or JSON Lines
-    (`fmt`, else by the file's suffix); exit 3 when incomplete. Each region is written (to a
-    spool) as soon as it is collected, and let go (app/inventory_file.py)."""
-    target = output.plan({"--output": path})["--output"]
-    with SpooledInventory(target, inventory_format(path, fmt)) as spool:
-        inventory = _collect(request, progress, spool.add)
-        output.write_output(target, spool.pieces(inventory), stdout)
-    _warn_region_errors(inventory.regions)
-    return EXIT_OK if inventory.complete else EXIT_INCOMPLETE
-
-
-def _warn_region_errors(regions: Sequence[RegionReport | RegionInventory]) -> None:
-    """What is missing or odd per region, on stderr too (the reports say it as well)."""
-    for region in regions:
-        for error in region.errors:
-            log.warning("%s: %s", region.region, error)
-
-

@@ -10,21 +10,24 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from auditor import app
-from auditor.app.history import HistoryOptions
 from auditor.cli.options import env_name, fixed_now, read_config
 from auditor.errors import UsageError
-from auditor.history import DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from auditor.app.history import HistoryOptions
 
 TIMEOUT_ENV = "IMGAUDIT_HISTORY_TIMEOUT"
 
 
 def history_timeout() -> float:
     """Seconds to wait for another writer (`IMGAUDIT_HISTORY_TIMEOUT`, default 30)."""
+    from auditor.history import DEFAULT_TIMEOUT  # the store only when a command uses it
+
     value = os.environ.get(TIMEOUT_ENV)
     if value is None:
         return DEFAULT_TIMEOUT
@@ -62,6 +65,8 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _options(p: dict[str, Any]) -> HistoryOptions:
+    from auditor.app.history import HistoryOptions
+
     return HistoryOptions(path=history_path(p["history_file"], p["config_path"]),
                           fmt=p["fmt"], timeout=history_timeout())
 

@@ -10,14 +10,16 @@ config file's keys.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from auditor.cli.options import env_name
-from auditor.engine import Selection
 from auditor.findings import SEVERITIES, Severity
 from auditor.frameworks import FRAMEWORKS
+
+if TYPE_CHECKING:
+    from auditor.engine import Selection
 
 
 def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -39,6 +41,8 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def selection(p: dict[str, Any]) -> Selection:
+    from auditor.engine import Selection  # the engine only for the commands that run rules
+
     level = p["min_severity"]
     return Selection(tuple(p["rule"]), tuple(p["skip_rule"]),
                      Severity(level) if level is not None else None, tuple(p["frameworks"]))
