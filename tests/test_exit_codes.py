@@ -5,19 +5,24 @@ A bug exits 4 with one line, Ctrl-C exits 130, SIGTERM 143, and none leaves a re
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 from cli_helpers import EXAMPLES, REPO, invoke
+from fakeecs import many_images
 
+from auditor.cli.interrupts import GRACE
 from auditor.errors import EXIT_CODES, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 EXAMPLE = ["--input", str(EXAMPLES / "inventory.json"), "--config", str(EXAMPLES / "imgaudit.yaml")]
@@ -101,16 +106,19 @@ def test_a_bug_with_format_json_is_a_json_error_too(broken_junit: None, tmp_path
 
 
 def _wait_blocked_reading(fifo: Path, proc: subprocess.Popen[bytes]) -> int:
-    """Open the FIFO's write end once the scan has opened its read end (then it waits in
-    read() for data that never comes); returns the write end."""
+    """Open the FIFO's write end the moment the scan has opened its read end (it then goes on
+    into read(), for data that never comes); returns the write end."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         try:
             return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.01)
     raise AssertionError("the scan never opened its input")
+
+
+ROUNDS = 6
 
 
 @pytest.mark.parametrize(("sent", "code", "said"), [
@@ -120,23 +128,100 @@ def _wait_blocked_reading(fifo: Path, proc: subprocess.Popen[bytes]) -> int:
 def test_ctrl_c_exits_130_sigterm_143_and_leave_no_report(
     tmp_path: Path, sent: signal.Signals, code: int, said: str
 ) -> None:
-    fifo = tmp_path / "inventory.json"
-    os.mkfifo(fifo)
-    reports = tmp_path / "reports"
-    reports.mkdir()
+    """The signal comes as the scan goes from opening its input to reading it. CPython runs a
+    signal's handler between bytecodes: one that landed just before read() blocked waited for
+    read() to return, never for a FIFO without data (1 run in 10 under load). A few rounds."""
+    for round_ in range(ROUNDS):
+        folder = tmp_path / str(round_)
+        reports = folder / "reports"
+        reports.mkdir(parents=True)
+        fifo = folder / "inventory.json"
+        os.mkfifo(fifo)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "auditor", "scan", "--input", str(fifo),
+             "--json", str(reports / "r.json"), "--html", str(reports / "r.html")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=folder)
+        writer = _wait_blocked_reading(fifo, proc)
+        try:
+            proc.send_signal(sent)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            os.close(writer)
+        assert proc.returncode == code == 128 + sent
+        assert out == b""
+        assert err.decode().strip().splitlines()[-1] == f"imgaudit: {said}"
+        assert b"Traceback" not in err
+        assert list(reports.iterdir()) == []
+
+
+def _scan_stalled_on_stdout(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A scan writing a large `--format json` report into a pipe nobody reads, blocked once
+    the pipe is full; what it writes after a Ctrl-C (the JSON error object) blocks too.
+    Returns the process and the pipe's read end."""
+    inventory = tmp_path / "page.json"
+    images = many_images("s", 300)  # a report of ~500 kB: far more than a pipe holds
+    inventory.write_text(json.dumps({"RegionId": "cn-hangzhou", "TotalCount": len(images),
+                                     "PageNumber": 1, "PageSize": len(images),
+                                     "Images": {"Image": images}}))
+    reader, writer = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "auditor", "scan", "--input", str(fifo),
-         "--json", str(reports / "r.json"), "--html", str(reports / "r.html")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
-    writer = _wait_blocked_reading(fifo, proc)
+        [sys.executable, "-m", "auditor", "scan", "--input", str(inventory), "--format", "json",
+         "--json", str(tmp_path / "r.json")],
+        stdout=writer, stderr=subprocess.PIPE, cwd=tmp_path)
+    os.close(writer)
+    full = fcntl.fcntl(reader, fcntl.F_GETPIPE_SZ) - 4096  # pieces do not fill every page
+    queued = bytearray(4)
+    deadline = time.monotonic() + 60
+    while int.from_bytes(queued, sys.byteorder) < full:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+        fcntl.ioctl(reader, termios.FIONREAD, queued)
+    return proc, reader
+
+
+def _stderr_line(proc: subprocess.Popen[bytes], line: bytes) -> bytes:
+    """What the process wrote on stderr up to and including `line`."""
+    assert proc.stderr is not None
+    seen = b""
+    while not seen.endswith(line + b"\n"):
+        ready, _, _ = select.select([proc.stderr], [], [], 30)
+        assert ready, f"no {line!r} on stderr: {seen!r}"
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        assert chunk, f"stderr ended without {line!r}: {seen!r}"
+        seen += chunk
+    return seen
+
+
+def test_the_first_ctrl_c_ends_the_run_even_when_its_clean_up_blocks(tmp_path: Path) -> None:
+    """Ctrl-C while stdout is stalled: the JSON error object cannot be written either. The run
+    still ends, within GRACE seconds, with 130 and no temporary file (it used to hang)."""
+    proc, reader = _scan_stalled_on_stdout(tmp_path)
     try:
-        time.sleep(0.3)
-        proc.send_signal(sent)
-        out, err = proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=GRACE + 30)
     finally:
-        os.close(writer)
-    assert proc.returncode == code == 128 + sent
-    assert out == b""
-    assert err.decode().strip().splitlines()[-1] == f"imgaudit: {said}"
+        os.close(reader)
+    assert proc.returncode == EXIT_INTERRUPTED
+    assert err.decode().strip().splitlines()[-1] == "imgaudit: interrupted"
     assert b"Traceback" not in err
-    assert list(reports.iterdir()) == []
+    assert leftovers(tmp_path) == []
+
+
+def test_a_second_ctrl_c_ends_the_run_at_once(tmp_path: Path) -> None:
+    """The first Ctrl-C is being handled (its clean-up blocks on the stalled stdout); a second
+    ends the run at once: 130, no traceback, no temporary file, well before GRACE."""
+    proc, reader = _scan_stalled_on_stdout(tmp_path)
+    try:
+        proc.send_signal(signal.SIGINT)
+        first = _stderr_line(proc, b"imgaudit: interrupted")
+        pressed = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        waited = time.monotonic() - pressed
+    finally:
+        os.close(reader)
+    assert proc.returncode == EXIT_INTERRUPTED
+    assert (first + err).decode().strip().splitlines()[-1] == "imgaudit: interrupted"
+    assert b"Traceback" not in first + err
+    assert leftovers(tmp_path) == []
+    assert waited < GRACE  # the second press ended it, not the first one's deadline

@@ -29,6 +29,7 @@ from typing import TextIO
 from auditor.errors import OutputError, UsageError
 
 STDOUT = "-"
+_STAGED: set[str] = set()  # the temporary files on disk now (remove_staged)
 
 
 # A report whole, or in pieces written in turn, never joined: text, or UTF-8 bytes written as
@@ -170,6 +171,7 @@ class ReportSet:
                 os.replace(temp, where.path)
             except OSError as exc:
                 raise OutputError(where.given, exc.strerror or str(exc)) from None
+            _STAGED.discard(temp)
         self._staged.clear()
         for where, text in self._direct:
             if where.is_stdout:
@@ -180,6 +182,7 @@ class ReportSet:
     def discard(self) -> None:
         for _, temp in self._staged:
             Path(temp).unlink(missing_ok=True)
+            _STAGED.discard(temp)
         self._staged.clear()
 
 
@@ -208,16 +211,26 @@ def _stage(where: Target, text: Text) -> str:
                                     dir=where.path.parent)
     except OSError as exc:
         raise OutputError(where.given, exc.strerror or str(exc)) from None
+    _STAGED.add(temp)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             _write(handle, text)
         os.chmod(temp, _file_mode(where.path))  # mkstemp made it 0600
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
+        _STAGED.discard(temp)
         if isinstance(exc, OSError):
             raise OutputError(where.given, exc.strerror or str(exc)) from None
         raise
     return temp
+
+
+def remove_staged() -> None:
+    """Remove every temporary file still on disk. For a run ended at once (a second Ctrl-C,
+    auditor/cli/interrupts.py), which skips the unwinding that removes them otherwise."""
+    for temp in list(_STAGED):
+        Path(temp).unlink(missing_ok=True)
+    _STAGED.clear()
 
 
 def _write_direct(where: Target, text: Text) -> None:

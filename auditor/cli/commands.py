@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import sys
-import threading
 import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from auditor import __version__, app
+from auditor.app.output import remove_staged
 from auditor.cli.color import COLOR_CHOICES, use_color
 from auditor.cli.failure import ErrorFormat, settle, write_error
 from auditor.cli.history import history, history_timeout
+from auditor.cli.interrupts import Terminated, watched
 from auditor.cli.options import (
     VERBOSE_ENV,
     chosen_lang,
@@ -266,22 +264,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: maps every error to its exit code (errors.EXIT_CODES), once."""
     args = list(sys.argv[1:] if argv is None else argv)
     asked = ErrorFormat(args)  # with --format json, each error is also JSON on stdout
+    with watched(remove_staged) as watch:  # Ctrl-C and SIGTERM: auditor/cli/interrupts.py
+        try:
+            return _run(args, asked)
+        except (click.exceptions.Abort, KeyboardInterrupt, Terminated) as exc:
+            if watch is not None:
+                watch.said = True
+            if isinstance(exc, Terminated):
+                click.echo("imgaudit: terminated", err=True)
+                code = EXIT_TERMINATED
+            else:
+                click.echo("imgaudit: interrupted", err=True)
+                write_error(asked, exc, sys.stdout)
+                code = EXIT_INTERRUPTED
+            _drop_stdout()  # what is still buffered is half a report, and its reader may stall
+            return code
+
+
+def _run(args: list[str], asked: ErrorFormat) -> int:
+    """The command, and every error but Ctrl-C and SIGTERM as its one line and exit code."""
     try:
-        with _sigterm_unwinds(), gc_paused():  # the one GC pause: auditor/gcpause.py
+        with gc_paused():  # the one GC pause: auditor/gcpause.py
             result = cli.main(args=args, prog_name="imgaudit", standalone_mode=False,
                               obj=asked)
         sys.stdout.flush()
+    except click.exceptions.Abort:  # Ctrl-C inside click (a RuntimeError): main's
+        raise
     except click.ClickException as exc:
         exc.show()
         write_error(asked, exc, sys.stdout)
         return EXIT_USAGE  # click's own FileError would say 1: a verdict it is not
-    except _Terminated:
-        click.echo("imgaudit: terminated", err=True)
-        return EXIT_TERMINATED
-    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
-        click.echo("imgaudit: interrupted", err=True)
-        write_error(asked, exc, sys.stdout)
-        return EXIT_INTERRUPTED
     except AuditError as exc:
         if _verbose(args):
             _traceback()
@@ -306,29 +318,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_error(asked, exc, sys.stdout)
         return EXIT_INTERNAL
     return result if isinstance(result, int) else 0
-
-
-class _Terminated(BaseException):
-    """SIGTERM, raised wherever the program is. Not a KeyboardInterrupt (click would turn it
-    into Abort), but a BaseException like it, so it unwinds as Ctrl-C does: every
-    `except BaseException` that removes a temporary report runs, no report is written."""
-
-
-@contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """While the command runs, SIGTERM (a service stop, a cancelled CI job) raises _Terminated."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set a signal handler
-        return
-
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        raise _Terminated
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _traceback() -> None:

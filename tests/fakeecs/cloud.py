@@ -169,6 +169,7 @@ class FakeCloud:
     # besides the caller's own (management) account, which ListAccounts lists first.
     members: dict[str, Member] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    dripping: threading.Event = field(default_factory=threading.Event)  # a drip began
 
     def add_member(self, member: Member,
                    role_name: str = "ResourceDirectoryAccountAccessRole") -> Member:

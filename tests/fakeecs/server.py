@@ -201,6 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
             for i in range(len(body)):
                 self.wfile.write(body[i:i + 1])
                 self.wfile.flush()
+                self.server.cloud.dripping.set()  # the answer has started: a test may act
                 time.sleep(delay)
         except OSError:  # the client gave up: what it should do
             self.close_connection = True
