@@ -140,11 +140,6 @@ def _loads(path: Path, data: bytes, notes: list[DataNote] | None, where: str = "
         raise InputError(path, f"{where}not JSON: {exc.msg} at {at}") from None
 
 
-def read_json(path: Path, notes: list[DataNote] | None = None) -> Any:
-    """The whole input parsed; bytes that are not UTF-8 are read as U+FFFD, with a note."""
-    return _loads(path, read_bytes(path), notes)
-
-
 @dataclass
 class _Part:
     """One file's share of one region. `listing` is (owners, TotalCount) for a raw page;

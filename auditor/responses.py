@@ -180,16 +180,6 @@ def repeated(image_id: str, region: str | None = None) -> DataNote:
                     image_id=image_id)
 
 
-def first_of_each(images: list[Image], region: str | None) -> tuple[list[Image], list[DataNote]]:
-    """Images de-duplicated by ImageId, the first copy kept, a note per repeat."""
-    unique: dict[str, Image] = {}
-    notes = []
-    for image in images:
-        if unique.setdefault(image.ImageId, image) is not image:
-            notes.append(repeated(image.ImageId, region))
-    return list(unique.values()), notes
-
-
 # The enrichment calls' answers (auditor.collector.enrich): read strictly, since a page that
 # cannot be read leaves the image's enrichment unknown (`Image.NotCollected`), never guessed.
 

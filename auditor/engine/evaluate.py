@@ -203,8 +203,6 @@ def _with_context(explain: Callable[[Any], list[Evidence]], context: tuple[Field
 
     return both_raw if raw else both
 
-    return both
-
 
 def _not_evaluated(rule: Rule, images: Sequence[Any], today: date,
                    raw: bool = False) -> tuple[Sequence[Any], int]:
