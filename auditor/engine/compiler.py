@@ -54,6 +54,9 @@ class Compiled:
     texts: dict[bool, str] = field(default_factory=dict)  # expected text, cached per `want`
     read: Callable[[Any], Any] | None = None  # a test's or quantifier's field getter
     raw: bool = False  # compiled over canonical images' mappings (`FieldRef.read`)
+    # a test's evidence records by (prefix, want, value type, value), for single values: the
+    # findings that show the same value share one (immutable) record
+    shown: dict[tuple[Any, ...], Evidence] = field(default_factory=dict)
 
     def explain(self, obj: Any, prefix: str = "", want: bool = True) -> list[Evidence]:
         """Evidence of why `pred(obj)` is not `want` (normally: why a require failed)."""
@@ -86,8 +89,26 @@ def _expected(op: str, operand: Any, want: bool) -> str:
     return f"not {OPERATORS[op].expected(operand)}"
 
 
+# Values that equal only themselves, shown as they are (not floats: -0.0 == 0.0; not dates:
+# equal instants in other zones): a record is shared by findings showing the same value.
+_SINGLE = frozenset((str, int, bool, type(None)))
+_MAX_SHOWN = 4096  # records remembered per test (most findings show a few distinct values)
+
+
 def _explain_test(cond: Test, compiled: Compiled, obj: Any, prefix: str, want: bool) -> Evidence:
     value = (compiled.read or cond.field.get)(obj)
+    if type(value) in _SINGLE:
+        key = (prefix, want, type(value), value)
+        known = compiled.shown.get(key)
+        if known is None:
+            known = _explained(cond, compiled, value, prefix, want)
+            if len(compiled.shown) < _MAX_SHOWN:
+                compiled.shown[key] = known
+        return known
+    return _explained(cond, compiled, value, prefix, want)
+
+
+def _explained(cond: Test, compiled: Compiled, value: Any, prefix: str, want: bool) -> Evidence:
     expected = compiled.texts.get(want)
     if expected is None:
         expected = compiled.texts[want] = _expected(cond.op, compiled.operand, want)
