@@ -78,7 +78,14 @@ class _Source:
         operand = cond.operand
         if isinstance(operand, Param):
             operand = self.params[operand.name]
-        value, op = self.get(cond.field, var), cond.op
+        op = cond.op
+        # `""` reads as a missing value; a comparison with values that are neither "" nor
+        # None (the loader refuses those literals) answers alike for both: in raw mode (a
+        # scan's hot path), no conversion
+        values = [operand] if op in ("eq", "ne") else operand if op in ("in", "not_in") else []
+        plain = self.raw and bool(values) and all(
+            v is not None and not (type(v) is str and v == "") for v in values)
+        value = self.get(cond.field, var, blank=not plain)
         if op in ("eq", "ne"):  # operator.eq(operand, value): the operand on the left
             constant = self.bind("c", operand, show(operand))
             return f"({constant} {'==' if op == 'eq' else '!='} {value})"
@@ -91,10 +98,11 @@ class _Source:
         note = f"a test: {OPERATORS[op].expected(operand)}"
         return f"{self.bind('t', test, note)}({value})"
 
-    def get(self, field: FieldRef, var: str) -> str:
-        """The value of a field path, None when anything on the way is None."""
+    def get(self, field: FieldRef, var: str, *, blank: bool = True) -> str:
+        """The value of a field path, None when anything on the way is None (and, with
+        `blank`, an empty string read as None)."""
         if self.raw:
-            return self.read(field, var)
+            return self.read(field, var, blank)
         names = field.names
         if not names or not all(map(_safe_name, names)) or (field.key and len(names) > 1):
             return f"{self.bind('g', field.get, f'reads {field.path}')}({var})"
@@ -105,7 +113,7 @@ class _Source:
         if field.key is not None:
             temp, key = self.temp(), self.bind("k", field.key, repr(field.key))
             expr = f"(None if ({temp} := {expr}) is None else {temp}.get({key}))"
-        return self.blank(field, expr)
+        return self.blank(field, expr) if blank else expr
 
     def blank(self, field: FieldRef, expr: str) -> str:
         if field.kind in BLANKABLE:  # an empty string is a missing value
@@ -113,24 +121,29 @@ class _Source:
             expr = f"(None if ({temp} := {expr}) == '' else {temp})"
         return expr
 
-    def read(self, field: FieldRef, var: str) -> str:
+    def read(self, field: FieldRef, var: str, blank: bool = True) -> str:
         """`get` on a canonical image's mapping: `.get(name)`, a missing key reading as the
-        model's default (`FieldRef.read`). Names are written as string literals."""
+        model's default (`FieldRef.read`); a nested object that is None (or empty) read as an
+        empty mapping. Names are written as string literals."""
         if not field.names:
             return f"{self.bind('g', field.read, f'reads {field.path}')}({var})"
         expr = var
         for n, (name, default) in enumerate(zip(field.names, field.defaults, strict=True)):
             fallback = "" if default is None else ", " + self.bind("d", default, repr(default))
-            step = f".get({name!r}{fallback})"
-            if n == 0:
-                expr += step
-                continue
-            temp = self.temp()
-            expr = f"(None if ({temp} := {expr}) is None else {temp}{step})"
+            if n:  # a nested object of a canonical mapping is a mapping or None
+                expr = f"({expr} or {self.empty()})"
+            expr += f".get({name!r}{fallback})"
         if field.key is not None:
-            temp, key = self.temp(), self.bind("k", field.key, repr(field.key))
-            return f"(None if ({temp} := {expr}) is None else {temp}.get({key}) or None)"
-        return self.blank(field, expr)
+            key = self.bind("k", field.key, repr(field.key))
+            return f"(({expr} or {self.empty()}).get({key}) or None)"
+        return self.blank(field, expr) if blank else expr
+
+    def empty(self) -> str:
+        """The name of an empty mapping (read, never changed)."""
+        if "_e" not in self.ns:
+            self.ns["_e"] = {}
+            self.notes["_e"] = "an empty mapping: a missing object reads as one"
+        return "_e"
 
 
 @dataclass(frozen=True)
