@@ -15,8 +15,9 @@ system) and wall seconds, and peak memory (max RSS):
 With `--million`, a 1,000,000-image JSON Lines inventory (written a region at a time, never
 held) is scanned once with the mission rules and once with every rule, beside the 100,000-image
 one: peak memory, and the time ratio 1M / 100k (10 is linear).
-Then the phases of a scan in this process (load, evaluate, assemble and render), and the four
-mission rules written by hand in plain Python, compared with the engine twice:
+Then the phases of a scan in this process (read and parse, images read as canonical mappings,
+evaluate, assemble and render), and the four mission rules written by hand in plain Python,
+compared with the engine (over validated Images) twice:
   conditions only: deciding which images fail (engine: the rule's generated filter);
   full: building the Finding objects too (same message, evidence, fingerprint, ARN; both sides
   build records with the same `findings.trusted`, so the difference is the engine's own cost).
@@ -50,9 +51,9 @@ from hand_rules import hand_failing, hand_findings  # noqa: E402
 
 from auditor.app.scan import ScanOptions, build_result  # noqa: E402
 from auditor.engine import builtin_rules_dir, evaluate, load_rules  # noqa: E402
-from auditor.engine.evaluate import failing  # noqa: E402
+from auditor.engine.evaluate import evaluate_batches, failing  # noqa: E402
 from auditor.gcpause import gc_paused  # noqa: E402
-from auditor.inventory import load_inputs  # noqa: E402
+from auditor.inventory import load_inputs, open_inputs  # noqa: E402
 from auditor.models import Image, Inventory  # noqa: E402
 from auditor.reporters import ReportOptions, render  # noqa: E402
 
@@ -115,24 +116,31 @@ def bench_mission(inventory: Inventory, n: int) -> None:
 
 
 def bench_phases(path: Path, n: int) -> None:
-    """The phases of `imgaudit scan --input` in this process, as app/scan.py runs them."""
+    """The phases of `imgaudit scan --input` in this process, as app/scan.py runs them: the
+    input read and parsed, its images read as canonical mappings where they can be
+    (auditor/canonical.py), the rules evaluated over them, the result assembled and rendered.
+    Then the engine beside hand-written rules, over validated Images (`load_inputs`)."""
     t_rules, ruleset = timed(lambda: load_rules([], builtin=True))
     line("load built-in rules", t_rules, f"({len(ruleset.rules)} rules)")
-    t_load, inventory = timed(lambda: load_inputs([path]))
-    line("(a) load and parse", t_load, f"({n / t_load:,.0f} images/s, peak RSS so far "
-         f"{peak_mib():,.0f} MiB)")
-    bench_mission(inventory, n)
-    t_all, evaluation = timed(lambda: evaluate(inventory, ruleset, today=TODAY))
-    line(f"(b) evaluate all {len(ruleset.rules)} built-in rules", t_all,
+    t_open, stream = timed(lambda: open_inputs([path]))
+    line("(a) read and parse", t_open, f"({n / t_open:,.0f} images/s)")
+    t_read, batches = timed(lambda: list(stream.records()))
+    raw = sum(isinstance(i, dict) for _, _, images in batches for i in images)
+    line("(b) images read (canonical check)", t_read,
+         f"({raw:,} of {n:,} read as they are; peak RSS so far {peak_mib():,.0f} MiB)")
+    t_all, evaluation = timed(lambda: evaluate_batches(batches, ruleset, today=TODAY))
+    line(f"(c) evaluate all {len(ruleset.rules)} built-in rules", t_all,
          f"({n / t_all:,.0f} images/s, {len(evaluation.findings)} findings)")
+    summary = stream.summary()
     options = ScanOptions(inputs=[path], fail_on="never")
     started = datetime.now(timezone.utc)
-    t_result, result = timed(lambda: build_result(inventory.summary(), ruleset, evaluation,
-                                                  options, started))
+    t_result, result = timed(lambda: build_result(summary, ruleset, evaluation, options,
+                                                  started))
     t_json, text = timed(lambda: render("json", result, ReportOptions()))
-    line("assemble result + JSON report", t_result + t_json,
+    line("(d) assemble result + JSON report", t_result + t_json,
          f"({len(text) / 2**20:,.1f} MiB of JSON; peak RSS of this process "
          f"{peak_mib():,.0f} MiB)")
+    bench_mission(load_inputs([path]), n)
 
 
 FLOOR = HERE.parent.parent / "shared" / "bench" / "floor_scan.py"
