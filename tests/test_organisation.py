@@ -364,3 +364,38 @@ def test_a_baseline_of_another_account_set_is_refused(
                    "--format", "json", env=env)
     assert same.exit_code == 0, same.stderr  # nothing new against the same account set
     assert json.loads(same.stdout)["baseline"]["unchanged"] == 1
+
+
+@pytest.mark.parametrize("fault", [
+    Fault("unavailable", action="ListAccounts", page=2, times=None),
+    Fault("error", action="ListAccounts", page=2, times=None, code="InternalError",
+          status=500, message="The request processing has failed due to some unknown error."),
+    Fault("cut", action="ListAccounts", page=2, times=None),
+    Fault("body", action="ListAccounts", page=2, times=None,  # fewer than its TotalCount says
+          body=json.dumps({"RequestId": "R-2", "TotalCount": 150, "PageNumber": 2,
+                           "PageSize": 100, "Accounts": {"Account": []}}).encode()),
+], ids=["unavailable", "error", "cut", "short"])
+def test_a_member_listing_that_fails_part_way_scans_nothing(
+    run_cli: Run, fake: FakeEndpoint, env: dict[str, str], rule: Path, tmp_path: Path,
+    fault: Fault
+) -> None:
+    """ListAccounts page 2 of 2 fails (after its retries) or contradicts its TotalCount: one
+    line naming the page, exit 3 (api.failed: the API failed for the whole run), no report and
+    no inventory: a partial list of the members is never scanned as the organisation."""
+    for n in range(1, 150):
+        fake.cloud.add_member(Member(f"{1000000000000000 + n}", f"member-{n}"))
+    fake.cloud.faults.append(fault)
+    out = tmp_path / "inventory.json"
+    result = run_cli("collect", "--resource-directory", "--region", "cn-hangzhou",
+                     "--endpoint", fake.url, "-o", out, env=env)
+    assert result.exit_code == 3
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("imgaudit: error: ListAccounts failed: ")
+    assert "(page 2, after 100 accounts: no account is scanned from a partial list" in line
+    assert not out.exists()
+    assert not fake.cloud.calls_of("DescribeImages") and not fake.cloud.calls_of("AssumeRole")
+    result, report = _scan(run_cli, fake, env, rule, "--resource-directory", "--region",
+                           "cn-hangzhou", "--html", tmp_path / "org.html")
+    assert result.exit_code == 3 and "Traceback" not in result.stderr
+    assert report["error"]["code"] == "api.failed" and "page 2" in report["error"]["message"]
+    assert not (tmp_path / "org.html").exists()

@@ -3,7 +3,9 @@
 `members` pages through ResourceManager ListAccounts (API 2020-03-31, as the official SDK
 `alibabacloud-resourcemanager20200331` calls it: RPC, PageNumber / PageSize up to 100; the
 answer's `Accounts.Account[]` with AccountId, DisplayName, Status). Members whose Status is not
-one of an account that has joined (`ACTIVE`) are skipped, and said so.
+one of an account that has joined (`ACTIVE`) are skipped, and said so. A page that fails,
+or holds fewer accounts than its own TotalCount says it should, fails the listing: the scan
+never goes on with a part of the organisation taken for the whole.
 
 `AccountClients` hands out the client of each account: the caller's own for its account,
 else one signed with the keys of the account's role (STS AssumeRole with the caller's keys,
@@ -50,23 +52,47 @@ class Members:
 
 
 def members(client: ApiClient, endpoint: str) -> Members:
-    """Every active member of the caller's Resource Directory, in the API's order."""
+    """Every active member of the caller's Resource Directory, in the API's order. ApiError
+    when a page fails or contradicts its own TotalCount: an organisation is never scanned
+    from a partial list of its members."""
     found = Members()
     seen: set[str] = set()
-    page, total = 1, None
-    while page <= MAX_PAGES:
-        body = client.call(Call(endpoint, "ListAccounts", RESOURCEMANAGER_VERSION,
-                                {"PageNumber": str(page), "PageSize": str(PAGE_SIZE)}))
+    listed = 0  # entries read, skipped ones included
+    for page in range(1, MAX_PAGES + 1):
+        body = _page(client, endpoint, page, listed)
         entries = _entries(body)
         total = _int(body.get("TotalCount"))
+        expected = None if total is None else min(PAGE_SIZE, max(0, total - listed))
+        if expected is not None and len(entries) < expected:
+            raise _partial(page, listed, ApiError(
+                code="InvalidResponse", action="ListAccounts",
+                message=f"page {page} lists {len(entries)} accounts, its TotalCount "
+                        f"{total} says {expected}"))
+        listed += len(entries)
         for entry in entries:
             _add(found, seen, entry)
-        if not entries or total is None or page * PAGE_SIZE >= total:
-            break
-        page += 1
-    else:
-        found.skipped.append(f"ListAccounts: more than {MAX_PAGES} pages; the rest not read")
+        if len(entries) < PAGE_SIZE or (total is not None and listed >= total):
+            return found
+    found.skipped.append(f"ListAccounts: more than {MAX_PAGES} pages; the rest not read")
     return found
+
+
+def _page(client: ApiClient, endpoint: str, page: int, listed: int) -> dict[str, Any]:
+    try:
+        return client.call(Call(endpoint, "ListAccounts", RESOURCEMANAGER_VERSION,
+                                {"PageNumber": str(page), "PageSize": str(PAGE_SIZE)}))
+    except ApiError as error:
+        raise _partial(page, listed, error) from None
+
+
+def _partial(page: int, listed: int, error: ApiError) -> ApiError:
+    """The error, saying that the members past page 1 were not all listed."""
+    if page == 1:
+        return error
+    return ApiError(code=error.code, action="ListAccounts", request_id=error.request_id,
+                    http_status=error.http_status,
+                    message=f"{error.api_message} (page {page}, after {listed} accounts: "
+                            "no account is scanned from a partial list of the members)")
 
 
 def _entries(body: dict[str, Any]) -> list[Any]:
