@@ -399,3 +399,18 @@ def test_a_member_listing_that_fails_part_way_scans_nothing(
     assert result.exit_code == 3 and "Traceback" not in result.stderr
     assert report["error"]["code"] == "api.failed" and "page 2" in report["error"]["message"]
     assert not (tmp_path / "org.html").exists()
+
+
+def test_a_full_member_page_without_total_count_is_followed(
+    run_cli: Run, fake: FakeEndpoint, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Page 1 answers no TotalCount: a full page says more may follow, so page 2 is read."""
+    for n in range(1, 150):
+        fake.cloud.add_member(Member(f"{1000000000000000 + n}", f"member-{n}"))
+    fake.cloud.faults.append(Fault("total", action="ListAccounts", page=1, total=""))
+    out = tmp_path / "inventory.json"
+    result = run_cli("collect", "--resource-directory", "--region", "cn-hangzhou",
+                     "--endpoint", fake.url, "--concurrency", "8", "-o", out, env=env)
+    assert result.exit_code == 0, result.stderr
+    assert [c.params["PageNumber"] for c in fake.cloud.calls_of("ListAccounts")] == ["1", "2"]
+    assert len(Inventory.model_validate_json(out.read_text()).accounts) == 150
