@@ -10,8 +10,9 @@ So the application enters this pause once, around a whole command (`auditor.cli.
 stage (reader, engine, collector, reporter) pauses on its own. At the end the survivors are
 moved to the permanent generation (`gc.freeze`) before the collector is re-enabled, so a
 process that goes on (a test session) never walks them again; only a reference cycle among
-frozen objects would outlive its last reference (our records form none). Nested pauses are
-cheap: only the outermost one freezes and re-enables.
+frozen objects would outlive its last reference (our records form none; a run that ends in
+an error freezes nothing, since its traceback does). Nested pauses are cheap: only the
+outermost one freezes and re-enables.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ def gc_paused() -> Iterator[None]:
     gc.disable()
     try:
         yield
-    finally:
+    except BaseException:
+        # An error's traceback holds frames in reference cycles (a future and the exception
+        # it holds, its frames and their sockets): left to the collector, never frozen, or a
+        # process that goes on (a test session) would keep them and their connections open.
         if enabled:
-            gc.freeze()
             gc.enable()
+        raise
+    if enabled:
+        gc.freeze()
+        gc.enable()
