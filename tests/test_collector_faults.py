@@ -4,7 +4,10 @@ images changing between pages, and no secret in any message."""
 from __future__ import annotations
 
 import logging
+import signal
+import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import requests
@@ -17,6 +20,7 @@ from fakeecs import (
     Fault,
     Key,
     PageHook,
+    collect_process,
     image,
     many_images,
 )
@@ -24,7 +28,7 @@ from fakeecs import collect_request as request
 
 from auditor.collector import collect, signing
 from auditor.collector.signing import Credentials
-from auditor.errors import CredentialsError
+from auditor.errors import EXIT_INTERRUPTED, CredentialsError
 
 pytest_plugins = ["fakeecs.fixtures"]
 pytestmark = pytest.mark.usefixtures("env_keys")
@@ -245,29 +249,24 @@ def test_no_secret_or_token_in_any_error(
         assert "a-wrong-secret-value" not in text
 
 
-def test_ctrl_c_starts_no_new_region_or_page(fake: FakeEndpoint) -> None:
-    """KeyboardInterrupt while regions are pending: the in-flight call ends, nothing new
-    starts, and collect() re-raises once its threads are done."""
-    import os
-    import signal
-    import threading
-
+def test_ctrl_c_starts_no_new_region_or_page(fake: FakeEndpoint, tmp_path: Path) -> None:
+    """Ctrl-C while regions are pending (`imgaudit collect` in a child process, signalled once
+    the first page is asked for, which the fake holds 30 s): the call in flight ends, nothing
+    new starts, and the run exits 130 without an inventory."""
     for region in fake.cloud.regions:
         fake.cloud.add_images(region, many_images(region[:2] + region[-1], 250))
-    fake.cloud.faults.append(Fault("slow", delay=1.0, times=None))  # wide enough for a loaded machine to deliver the signal first
-
-    def interrupt_on_first_page() -> None:
-        while not fake.cloud.calls_of("DescribeImages"):
-            threading.Event().wait(0.01)
-        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
-
-    # Python's own Ctrl-C handler, whatever an earlier test in this process left installed
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        threading.Thread(target=interrupt_on_first_page, daemon=True).start()
-        with pytest.raises(KeyboardInterrupt):
-            collect(request(fake, regions=["all"], concurrency=1, lookup_account=False))
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    fake.cloud.faults.append(Fault("slow", delay=30.0, times=None))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    proc = collect_process(fake, folder, "--region", "all", "--concurrency", "1")
+    deadline = time.monotonic() + 60
+    while not fake.cloud.calls_of("DescribeImages"):  # the first page is on its way
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert err.decode().strip().splitlines()[-1] == "imgaudit: interrupted"
+    assert list(folder.iterdir()) == []  # no inventory, no temporary file
     (call,) = fake.cloud.calls_of("DescribeImages")  # 3 regions x 3 pages were due
     assert call.params["PageNumber"] == "1"

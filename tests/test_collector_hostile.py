@@ -8,13 +8,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from fakeecs import KEY_ID, SECRET, FakeEndpoint, Fault, Key, image, many_images
+from fakeecs import KEY_ID, SECRET, FakeEndpoint, Fault, Key, collect_process, image, many_images
 from fakeecs import collect_request as request
 
 from auditor.collector import collect
@@ -85,13 +84,7 @@ def _collect_dripping(fake: FakeEndpoint, folder: Path) -> subprocess.Popen[byte
     fake has started dripping its answer: one byte every 0.5 s under a 60 s deadline."""
     fake.cloud.add_images("cn-hangzhou", [image("m-1")])
     fake.cloud.faults.append(Fault("drip", times=None, delay=0.5))
-    env = dict(os.environ, HOME=str(folder), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
-               ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET, IMGAUDIT_STS_ENDPOINT=fake.url,
-               IMGAUDIT_METADATA_URL=fake.url)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "auditor", "collect", "--region", "cn-hangzhou", "--endpoint",
-         fake.url, "--timeout", "60", "-q", "-o", str(folder / "inventory.json")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=folder)
+    proc = collect_process(fake, folder, "--region", "cn-hangzhou", "--timeout", "60")
     if not fake.cloud.dripping.wait(60):
         proc.kill()
         raise AssertionError(f"the answer never started: {proc.communicate()}")

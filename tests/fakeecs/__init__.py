@@ -14,7 +14,7 @@ from .cloud import (
     image,
     many_images,
 )
-from .helpers import FAST_RETRY, collect_request
+from .helpers import FAST_RETRY, cli_env, collect_process, collect_request
 from .server import FakeEndpoint
 
 __all__ = [
@@ -30,6 +30,8 @@ __all__ = [
     "Key",
     "Member",
     "PageHook",
+    "cli_env",
+    "collect_process",
     "collect_request",
     "image",
     "many_images",

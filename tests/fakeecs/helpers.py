@@ -1,12 +1,17 @@
-"""Collect requests aimed at a fake endpoint."""
+"""Collect requests, and `imgaudit collect` processes, aimed at a fake endpoint."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from auditor.collector import CollectRequest, RetryPolicy
 
+from .cloud import KEY_ID, SECRET
 from .server import FakeEndpoint
 
 # Backoff small enough for tests, attempts as in production.
@@ -22,3 +27,21 @@ def collect_request(
         metadata_url=fake.url, retry=FAST_RETRY, resourcemanager_endpoint=fake.url,
     )
     return replace(base, **fields)
+
+
+def cli_env(url: str, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of an `imgaudit` process that talks to the fake at `url`: its key, its
+    STS and metadata endpoints, an empty HOME (no ~/.aliyun profile)."""
+    return dict(os.environ, HOME=str(home), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
+                ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET, IMGAUDIT_STS_ENDPOINT=url,
+                IMGAUDIT_METADATA_URL=url, **extra)
+
+
+def collect_process(fake: FakeEndpoint, folder: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`imgaudit collect --endpoint FAKE -q -o FOLDER/inventory.json ARGS` started in a child
+    process (a signal for it is not one for the test process), stdout and stderr piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "auditor", "collect", "--endpoint", fake.url, "-q", "-o",
+         str(folder / "inventory.json"), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(fake.url, folder),
+        cwd=folder)
