@@ -461,7 +461,9 @@ class AuditResult(_Record):
         return finding.baseline_state != "unchanged"
 
     @property
-    def failing(self) -> list[Finding]:
+    def gate_failures(self) -> list[Finding]:
+        """The findings that fail the gate (`fails_gate`); not the images that failed a rule,
+        which the rules' posture counts (`RuleInfo.failed`)."""
         return [f for f in self.findings if self.fails_gate(f)]
 
     @property
@@ -526,7 +528,7 @@ class AuditResult(_Record):
         """3 when incomplete (wins over 1), 1 on policy failures, else 0."""
         if not self.scan.complete:
             return EXIT_INCOMPLETE
-        if self.failing or self.expired_waivers:
+        if self.gate_failures or self.expired_waivers:
             return EXIT_POLICY
         return EXIT_OK
 

@@ -39,11 +39,11 @@ def test_new_unchanged_and_fixed_by_fingerprint(tmp_path):
 def test_gate_fails_only_on_new_findings(tmp_path):
     path = write_report(tmp_path, sample_result())
     same = apply_baseline(sample_result(), load_baseline(path), str(path))
-    assert same.failing == [] and same.exit_code == 0
+    assert same.gate_failures == [] and same.exit_code == 0
     current = sample_result()
     current.findings.append(finding(RULES[3], "m-new"))
     worse = apply_baseline(current, load_baseline(path), str(path))
-    assert [f.image_id for f in worse.failing] == ["m-new"]
+    assert [f.image_id for f in worse.gate_failures] == ["m-new"]
 
 
 def test_a_finding_whose_waiver_was_removed_is_new(tmp_path):
@@ -51,7 +51,7 @@ def test_a_finding_whose_waiver_was_removed_is_new(tmp_path):
     current = sample_result()
     current.findings[1] = current.findings[1].model_copy(update={"waiver": None})  # m-golden
     result = apply_baseline(current, load_baseline(path), str(path))
-    assert [(f.image_id, f.baseline_state) for f in result.failing] == [("m-golden", "new")]
+    assert [(f.image_id, f.baseline_state) for f in result.gate_failures] == [("m-golden", "new")]
     assert result.exit_code == 1
 
 

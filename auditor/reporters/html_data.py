@@ -227,7 +227,7 @@ class Summary:
 
     open_by_severity: dict[str, int]
     waived: int
-    failing: int
+    gate_failures: int
     by_rule: list[dict[str, Any]] = field(default_factory=list)
     by_region: list[dict[str, Any]] = field(default_factory=list)
     by_account: list[AccountSummary] = field(default_factory=list)  # a scan of several
@@ -249,7 +249,7 @@ def summarize(result: AuditResult) -> Summary:
     open_by_region: Counter[tuple[str | None, str]] = Counter()
     several = result.several_accounts
     open_by_severity: Counter[Severity] = Counter()
-    failing = 0
+    gate_failures = 0
     for f in result.findings:
         waiver = f.waiver
         if waiver is not None and not waiver.expired:
@@ -258,7 +258,7 @@ def summarize(result: AuditResult) -> Summary:
         open_by_rule[f.rule_id] += 1
         open_by_region[f.account_id if several else None, f.region] += 1
         open_by_severity[f.severity] += 1
-        failing += result.fails_gate(f)
+        gate_failures += result.fails_gate(f)
     by_rule = [_rule_row(rule, open_by_rule[rule.id], waived_by_rule[rule.id])
                for rule in sorted(result.rules, key=lambda r: (-open_by_rule[r.id], r.id))]
     by_region = [{"region": r.region, "where": result.where(r.region, r.account_id),
@@ -268,7 +268,7 @@ def summarize(result: AuditResult) -> Summary:
     return Summary(
         open_by_severity={sev: open_by_severity[Severity(sev)] for sev in SEVERITIES},
         waived=sum(waived_by_rule.values()),
-        failing=failing,
+        gate_failures=gate_failures,
         by_rule=by_rule,
         by_region=by_region,
         by_account=result.by_account(),

@@ -51,8 +51,8 @@ def render(result: AuditResult, options: ReportOptions) -> str:
 
 def _header(result: AuditResult, t: Catalogue) -> list[str]:
     scan = result.scan
-    failing = len(result.failing)
-    fails = failing or result.expired_waivers  # an expired waiver fails the gate by itself
+    gate_failures = len(result.gate_failures)
+    fails = gate_failures or result.expired_waivers  # an expired waiver fails the gate too
     lines = [t("md.title.fail" if fails else "md.title.pass", fail_on=result.fail_on), ""]
     incomplete = [r for r in result.regions if not r.complete]
     if incomplete:
@@ -90,7 +90,7 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
     if result.data_quality:
         lines += ["", t("md.data_quality", count=len(result.data_quality)), ""]
         lines += [f"- {cell(line)}" for line in result.data_quality_lines(NOTES_SHOWN)]
-    lines += ["", t("md.failing", count=failing)]
+    lines += ["", t("md.gate_failures", count=gate_failures)]
     return lines
 
 
