@@ -15,8 +15,10 @@ message template must not reach the process. Two walls:
    `keys`), nothing has attributes or can be called, and text cannot grow without bound.
 
 The parts: `checker` (the first wall, over the expression `shapes`), `sandbox` (the second
-wall), `data` (the plain data both see) and `quick` (most messages are text with
-substitutions; those skip jinja's runtime, with the same output).
+wall), `data` (the plain data both see), `quick` (most messages are text with
+substitutions; those skip jinja's runtime, with the same output) and `parts` (a message with
+loops or filters: the sandbox renders only those parts, and remembers a part's text by the
+values it reads when the image is a canonical mapping).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from jinja2 import TemplateSyntaxError
 from auditor.canonical import RawImage
 from auditor.engine.templates.checker import Checker, refuse_private_names
 from auditor.engine.templates.data import Renderer, image_reader, json_value, plain
+from auditor.engine.templates.parts import parts_renderer
 from auditor.engine.templates.quick import quick_renderer
 from auditor.engine.templates.sandbox import (
     _ENV,
@@ -85,6 +88,8 @@ def compile_message(source: str, params: Collection[str] = (), *,
         checker.body(tree.body)
         fast = quick_renderer(tree) if quick else None
         template = sandboxed(tree)
+        if fast is None and quick:  # loops or filters: the sandbox renders those parts only
+            fast = parts_renderer(_ENV.parse(source), params)
     if fast is not None:
         return fast
     image_data = image_reader(checker.image_fields)

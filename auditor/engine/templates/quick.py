@@ -141,16 +141,16 @@ def _sliced(inner: Lookup, part: slice) -> Lookup:
     return get
 
 
-def _expression(node: nodes.Node) -> Lookup | None:
+def expression(node: nodes.Node) -> Lookup | None:
     """A lookup chain, optionally through `| string` and constant slices `[:10]`."""
     if isinstance(node, nodes.Filter):
         plain_filter = not (node.args or node.kwargs or node.dyn_args or node.dyn_kwargs)
-        inner = (_expression(node.node) if plain_filter and node.name == "string" and node.node
+        inner = (expression(node.node) if plain_filter and node.name == "string" and node.node
                  else None)
         return _string_of(inner) if inner is not None else None
     if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Slice):
         part = _const_slice(node.arg)
-        inner = _expression(node.node) if part is not None else None
+        inner = expression(node.node) if part is not None else None
         return _sliced(inner, part) if inner is not None and part is not None else None
     return _lookup(node)
 
@@ -163,7 +163,7 @@ def quick_renderer(tree: nodes.Template) -> Renderer | None:
         if isinstance(node, nodes.TemplateData):
             parts.append(node.data)
             continue
-        lookup = _expression(node)
+        lookup = expression(node)
         if lookup is None:
             return None
         parts.append(lookup)

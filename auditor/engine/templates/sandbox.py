@@ -50,6 +50,11 @@ _BUDGET = "loop budget"  # not a name a template can write: the iterations left 
 _COUNTED = "counted loop"  # nor this filter's
 
 
+def loop_limit() -> SecurityError:
+    """What a render that loops past its budget raises."""
+    return SecurityError(f"a message may not loop more than {MAX_ITERATIONS} times")
+
+
 @pass_context
 def _counted(context: Context, value: Any) -> Iterator[Any]:
     """The items of a loop, counted against the render's budget (nested loops over long
@@ -58,7 +63,7 @@ def _counted(context: Context, value: Any) -> Iterator[Any]:
     for item in value:
         budget[0] -= 1
         if budget[0] < 0:
-            raise SecurityError(f"a message may not loop more than {MAX_ITERATIONS} times")
+            raise loop_limit()
         yield item
 
 
@@ -153,5 +158,11 @@ def sandboxed(tree: nodes.Template) -> Template:
 def render_sandboxed(template: Template, data: dict[str, Any]) -> str:
     """Render over plain data only. jinja's render() merges its globals (a ChainMap, slow to
     iterate) into every new context; there are none, so the context is one plain dict."""
-    ctx = Context(_ENV, {**data, _BUDGET: [MAX_ITERATIONS]}, None, template.blocks)
-    return "".join(template.root_render_func(ctx)).strip()
+    return render_part(template, data, [MAX_ITERATIONS]).strip()
+
+
+def render_part(template: Template, data: dict[str, Any], budget: list[int]) -> str:
+    """`render_sandboxed` of one part of a message, its loops counted against `budget` (the
+    iterations left to the whole message), its text not stripped."""
+    ctx = Context(_ENV, {**data, _BUDGET: budget}, None, template.blocks)
+    return "".join(template.root_render_func(ctx))
