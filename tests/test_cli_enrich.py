@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import CliResult, invoke
-from fakeecs import ACCOUNT_ID, KEY_ID, SECRET, FakeEndpoint, Fault, image
+from fakeecs import ACCOUNT_ID, FakeEndpoint, Fault, image
 
 pytest_plugins = ["fakeecs.fixtures"]
 REGION = "cn-hangzhou"
@@ -31,13 +31,6 @@ require: {Usage: {ne: instance}}
 evidence: [InstanceIds]
 message: "{{ image.ImageId }} runs {{ (image.InstanceIds or ['?']) | join(', ') }}"
 """
-
-
-@pytest.fixture
-def env(fake: FakeEndpoint, clean_env: Path) -> dict[str, str]:
-    return {"HOME": str(clean_env), "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET, "IMGAUDIT_STS_ENDPOINT": fake.url,
-            "IMGAUDIT_METADATA_URL": fake.url}
 
 
 @pytest.fixture

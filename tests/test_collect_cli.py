@@ -30,18 +30,6 @@ Run = Callable[..., CliResult]
 
 
 @pytest.fixture
-def env(fake: FakeEndpoint, clean_env: Path) -> dict[str, str]:
-    """What a CI job would set: keys in the environment; STS and metadata aimed at the fake."""
-    return {
-        "HOME": str(clean_env),
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
-        "IMGAUDIT_STS_ENDPOINT": fake.url,
-        "IMGAUDIT_METADATA_URL": fake.url,
-    }
-
-
-@pytest.fixture
 def rule_file(tmp_path: Path) -> Path:
     path = tmp_path / "rule.yaml"
     path.write_text(RULE)

@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import CliResult
-from fakeecs import KEY_ID, SECRET, FakeCloud, FakeEndpoint, Fault, PageHook, image, many_images
+from fakeecs import (
+    SECRET,
+    FakeCloud,
+    FakeEndpoint,
+    Fault,
+    PageHook,
+    image,
+    keys_env,
+    many_images,
+)
 
 pytest_plugins = ["fakeecs.fixtures"]
 
@@ -151,9 +160,7 @@ def test_fault_matrix(
         case.setup(fake.cloud)
     fake.cloud.faults += case.faults
     out = tmp_path / "inventory.json"
-    env = {"HOME": str(clean_env), "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
-           "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET, "IMGAUDIT_STS_ENDPOINT": fake.url,
-           "IMGAUDIT_METADATA_URL": fake.url}
+    env = keys_env(fake.url, clean_env)
     result = run_cli("collect", "--region", REGION, "--endpoint", fake.url, "-o", str(out),
                      *case.args, env=env)
     assert "Traceback" not in result.stderr

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cli_helpers import CliResult
-from fakeecs import KEY_ID, SECRET, FakeEndpoint, image
+from fakeecs import FakeEndpoint, image
 
 pytest_plugins = ["fakeecs.fixtures"]
 
@@ -40,13 +39,6 @@ def _page(images: list[Any], total: int | None = None) -> dict[str, Any]:
 def _write(path: Path, doc: Any) -> Path:
     path.write_text(json.dumps(doc))
     return path
-
-
-@pytest.fixture
-def env(fake: FakeEndpoint, clean_env: Path) -> dict[str, str]:
-    return {"HOME": str(clean_env), "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET, "IMGAUDIT_STS_ENDPOINT": fake.url,
-            "IMGAUDIT_METADATA_URL": fake.url}
 
 
 def test_tags_named_like_api_wrappers_survive_collect_then_scan_input(

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cli_helpers import CliResult
-from fakeecs import KEY_ID, SECRET, FakeEndpoint, image, many_images
+from fakeecs import FakeEndpoint, image, many_images
 
 from auditor.inventory import BATCH
 
@@ -26,13 +25,6 @@ Run = Callable[..., CliResult]
 HEADER = {"format": "imgaudit-inventory", "format_version": 1, "layout": "jsonl",
           "tool_version": "0", "collected_at": "2026-01-01T00:00:00Z", "account_id": "111",
           "regions": [{"region": "cn-a", "complete": True, "total_count": 3}]}
-
-
-@pytest.fixture
-def env(fake: FakeEndpoint, clean_env: Path) -> dict[str, str]:
-    return {"HOME": str(clean_env), "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET, "IMGAUDIT_STS_ENDPOINT": fake.url,
-            "IMGAUDIT_METADATA_URL": fake.url}
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakeecs import KEY_ID, SECRET, FakeEndpoint, many_images
+from fakeecs import FakeEndpoint, cli_env, many_images
 
 pytest_plugins = ["fakeecs.fixtures"]
 
@@ -18,9 +18,7 @@ pytest_plugins = ["fakeecs.fixtures"]
 def _collect(fake: FakeEndpoint, home: Path, out: Path, *flags: str,
              tty: bool) -> tuple[int, str]:
     """Run `imgaudit collect` as a process, stderr on a pseudo-terminal or on a pipe."""
-    env = dict(os.environ, HOME=str(home), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
-               ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET, IMGAUDIT_STS_ENDPOINT=fake.url,
-               IMGAUDIT_METADATA_URL=fake.url)
+    env = cli_env(fake.url, home)
     args = [sys.executable, "-m", "auditor", "collect", "--region", "all", "--endpoint",
             fake.url, "-o", str(out), *flags]
     if not tty:

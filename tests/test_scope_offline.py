@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import CliResult
-from fakeecs import KEY_ID, SECRET, FakeEndpoint, image
+from fakeecs import FakeEndpoint, image
 
 from auditor.models import Image, Inventory
 from auditor.scoping import OfflineScope, select
@@ -40,13 +40,6 @@ FLAG_SETS = [
     ["--created-after", "2020-01-01", "--created-before", "2026-01-02T00:00Z"],
     ["--owner", "self", "--status", "Available", "--tag", "env=prod"],
 ]
-
-
-@pytest.fixture
-def env(fake: FakeEndpoint, clean_env: Path) -> dict[str, str]:
-    return {"HOME": str(clean_env), "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET, "IMGAUDIT_STS_ENDPOINT": fake.url,
-            "IMGAUDIT_METADATA_URL": fake.url}
 
 
 def _ids(path: Path) -> set[str]:

@@ -14,7 +14,7 @@ from .cloud import (
     image,
     many_images,
 )
-from .helpers import FAST_RETRY, cli_env, collect_process, collect_request
+from .helpers import FAST_RETRY, cli_env, collect_process, collect_request, keys_env
 from .server import FakeEndpoint
 
 __all__ = [
@@ -34,5 +34,6 @@ __all__ = [
     "collect_process",
     "collect_request",
     "image",
+    "keys_env",
     "many_images",
 ]

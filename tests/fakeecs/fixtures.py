@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from .cloud import KEY_ID, SECRET
+from .helpers import keys_env
 from .server import FakeEndpoint
 
 CREDENTIAL_ENV = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
@@ -42,3 +43,9 @@ def env_keys(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fake's valid key in the environment."""
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+
+
+@pytest.fixture
+def env(fake: FakeEndpoint, clean_env: Path) -> dict[str, str]:
+    """`run_cli(..., env=env)` as a CI job would run it: `keys_env` for the fake, empty HOME."""
+    return keys_env(fake.url, clean_env)

@@ -29,12 +29,17 @@ def collect_request(
     return replace(base, **fields)
 
 
+def keys_env(url: str, home: Path) -> dict[str, str]:
+    """What a CI job would set to run `imgaudit` against the fake at `url`: its key in the
+    environment, STS and metadata aimed at it, HOME without a ~/.aliyun profile."""
+    return {"HOME": str(home), "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET, "IMGAUDIT_STS_ENDPOINT": url,
+            "IMGAUDIT_METADATA_URL": url}
+
+
 def cli_env(url: str, home: Path, **extra: str) -> dict[str, str]:
-    """The environment of an `imgaudit` process that talks to the fake at `url`: its key, its
-    STS and metadata endpoints, an empty HOME (no ~/.aliyun profile)."""
-    return dict(os.environ, HOME=str(home), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
-                ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET, IMGAUDIT_STS_ENDPOINT=url,
-                IMGAUDIT_METADATA_URL=url, **extra)
+    """The whole environment of an `imgaudit` child process: ours, `keys_env`, `extra`."""
+    return dict(os.environ, **keys_env(url, home), **extra)
 
 
 def collect_process(fake: FakeEndpoint, folder: Path, *args: str) -> subprocess.Popen[bytes]:
