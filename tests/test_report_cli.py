@@ -168,3 +168,19 @@ def test_a_report_whose_findings_name_rules_it_lacks_is_no_baseline(workdir: Pat
     assert result.exit_code == EXIT_USAGE and result.stdout == ""
     assert ("edited.json: not a valid imgaudit JSON report: (top level): Value error, "
             "findings of rules missing from `rules`: T-PUBLIC") in result.stderr
+
+
+@pytest.mark.parametrize(("fail_on", "title"), [
+    ("never", "## imgaudit: ⚠️ incomplete scan, no verdict (fail on never and above)"),
+    ("low", "## imgaudit: ❌ fails the gate (fail on low and above)")])
+def test_markdown_never_says_an_incomplete_scan_passes(tmp_path: Path, fail_on: str,
+                                                       title: str) -> None:
+    """Exit 3 whatever else: the title says no verdict, or the failures it already has."""
+    inventory = json.loads(Path(__file__).parent.parent.joinpath(
+        "examples", "inventory.json").read_text(encoding="utf-8"))
+    inventory["regions"][0].update(complete=False, errors=["Throttling (RequestId R-1)"])
+    path = tmp_path / "incomplete.json"
+    path.write_text(json.dumps(inventory), encoding="utf-8")
+    result = invoke("scan", "--input", path, "--fail-on", fail_on, "--format", "markdown")
+    assert result.exit_code == 3
+    assert result.stdout.startswith(title + "\n\n> [!CAUTION]\n> **Incomplete scan**: ")

@@ -53,7 +53,9 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
     scan = result.scan
     gate_failures = len(result.gate_failures)
     fails = gate_failures or result.expired_waivers  # an expired waiver fails the gate too
-    lines = [t("md.title.fail" if fails else "md.title.pass", fail_on=result.fail_on), ""]
+    # an incomplete scan never passes (exit 3): without failures it has no verdict
+    title = "fail" if fails else "pass" if result.scan.complete else "incomplete"
+    lines = [t(f"md.title.{title}", fail_on=result.fail_on), ""]
     incomplete = [r for r in result.regions if not r.complete]
     if incomplete:
         names = ", ".join(cell(result.where(r.region, r.account_id)) for r in incomplete)

@@ -72,6 +72,8 @@ MESSAGES: dict[str, str] = {
     # Markdown
     "md.title.fail": "## imgaudit: ❌ fails the gate (fail on {fail_on} and above)",
     "md.title.pass": "## imgaudit: ✅ passes the gate (fail on {fail_on} and above)",
+    "md.title.incomplete": "## imgaudit: ⚠️ incomplete scan, no verdict (fail on {fail_on} and "
+                           "above)",
     "md.incomplete": "> [!CAUTION]\n> **Incomplete scan**: {regions} could not be fully read; "
                      "findings there may be missing.",
     "md.scope": "Account **{account}** · regions {regions} · {images} images · scanned {time} "

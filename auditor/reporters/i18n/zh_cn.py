@@ -61,6 +61,7 @@ MESSAGES: dict[str, str] = {
     "rules.controls": "对应控制项",
     "md.title.fail": "## imgaudit：❌ 未通过门禁（{fail_on} 及以上级别即失败）",
     "md.title.pass": "## imgaudit：✅ 通过门禁（{fail_on} 及以上级别即失败）",
+    "md.title.incomplete": "## imgaudit：⚠️ 扫描不完整，无结论（{fail_on} 及以上级别即失败）",
     "md.incomplete": "> [!CAUTION]\n> **扫描不完整**：{regions} 未能完整读取，"
                      "这些地域的问题可能有遗漏。",
     "md.scope": "账号 **{account}** · 地域 {regions} · {images} 个镜像 · 扫描于 {time} UTC · "
