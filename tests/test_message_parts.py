@@ -95,3 +95,12 @@ def test_parts_whose_values_never_repeat_render_right_throughout() -> None:
     render = compile_message(source, PARAMS)
     raws = [_raw(DiskDeviceMappings=[{"SnapshotId": f"s-{n}"}]) for n in range(700)]
     assert [render(raw, VARIABLES) for raw in raws] == [f"m-1 s-{n}" for n in range(700)]
+
+
+def test_values_json_cannot_write_are_rendered_not_remembered() -> None:
+    """An integer past 64 bits has no JSON for orjson: the part is rendered each time."""
+    source = "{{ image.ImageId }} {{ image.ImageOwnerId | string | length }}"
+    render = compile_message(source, PARAMS)
+    raw = _raw(ImageOwnerId=2**70)
+    expected = _reference(source, raw)
+    assert [render(raw, VARIABLES) for _ in range(3)] == [expected] * 3 == ["m-1 22"] * 3
