@@ -33,7 +33,8 @@ Prints each kind's calls against that minimum, and the wall time against two bou
 issue's latency x minimum calls / concurrency, and the chain bound (the longest sequence of
 dependent calls given `--concurrency` account-regions at a time: see `chain_bound`). Also the
 API phase as the fake saw it (first request in to last answer out), the most calls in flight
-and their mean over the phase, and the CPU seconds of each process. `--profile DIR` runs the
+and their mean over the phase and in each of its seconds (the ramp-up, the steady state, the
+tail), and the CPU seconds of each process (the fake's while serving). `--profile DIR` runs the
 collector under py-spy (GIL samples; slower than the timed run) and writes its raw stacks to
 DIR/org.raw with a per-function summary.
 """
@@ -231,10 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"chain bound (dependent calls, --concurrency account-regions at once) = "
           f"{chain:.2f} s: wall/bound {wall / chain:.2f}, phase/bound {phase / chain:.2f}")
     print(f"calls in flight: at most {seen['in_flight']}, on average "
-          f"{seen['busy'] / phase if phase else 0:.1f} over the API phase")
-    print(f"CPU: imgaudit {measured['cpu']:.2f} s, the fake {seen['cpu_seconds']:.2f} s "
-          f"(its set-up included), {os.cpu_count()} cores, load "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"{seen['busy'] / phase if phase else 0:.1f} over the API phase; by second: "
+          + " ".join(f"{n:.0f}" for n in seen["in_flight_by_second"]))
+    serving = seen["cpu_seconds"] - seen["set_up_cpu_seconds"]
+    print(f"CPU: imgaudit {measured['cpu']:.2f} s, the fake {serving:.2f} s serving (and "
+          f"{seen['set_up_cpu_seconds']:.2f} s setting up, before the run), "
+          f"{os.cpu_count()} cores, load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"read {measured['images']} images in {measured['regions']} account-regions of "
           f"{measured['accounts']} accounts ({measured['incomplete']} incomplete); "
           f"{measured['shared']} share permissions, {measured['running']} instances on "

@@ -7,8 +7,8 @@
 Prints the endpoint's URL on the first line of stdout, then serves until stdin closes (or
 reads a line), and prints a JSON summary of the calls it answered on the last line: per action
 counts (DescribeImages by ImageId, the lookups of images instances run, apart), the API phase
-(first request in to last answer out), the most calls in flight at once, and the process's CPU
-seconds. Every page of the image listings is rendered once before the URL is printed, so the
+(first request in to last answer out), the most calls in flight at once and the mean in each
+second, and the process's CPU seconds (its set-up's apart). Every page of the image listings is rendered once before the URL is printed, so the
 fake's own CPU is not measured.
 
 `--accounts N` (for `bench/bench_org.py`) makes the caller the management account of a
@@ -138,8 +138,24 @@ def _kind(call: CallRecord) -> str:
     return "DescribeImages by ImageId" if lookup else call.action
 
 
-def summary(cloud: FakeCloud) -> dict[str, Any]:
-    """What the endpoint saw: calls per kind, the API phase in seconds, the most in flight."""
+def by_second(calls: list[CallRecord]) -> list[float]:
+    """The mean number of calls in flight in each second of the API phase (how full the
+    client kept its concurrency: the start, the steady state, the tail)."""
+    if not calls:
+        return []
+    start = min(c.started for c in calls)
+    end = max(c.finished or c.started for c in calls)
+    busy = [0.0] * (int(end - start) + 1)
+    for call in calls:
+        first, last = call.started - start, (call.finished or call.started) - start
+        for second in range(int(first), int(last) + 1):
+            busy[second] += min(last, second + 1) - max(first, second)
+    return [round(b, 1) for b in busy]
+
+
+def summary(cloud: FakeCloud, set_up_cpu: float = 0.0) -> dict[str, Any]:
+    """What the endpoint saw: calls per kind, the API phase in seconds, the most in flight
+    and the mean in flight per second, the CPU seconds of the set-up and of the serving."""
     with cloud.lock:
         calls = list(cloud.calls)
     phase = (max(c.finished or c.started for c in calls) - min(c.started for c in calls)
@@ -147,7 +163,8 @@ def summary(cloud: FakeCloud) -> dict[str, Any]:
     return {"calls": dict(Counter(_kind(c) for c in calls)), "api_phase": phase,
             "in_flight": in_flight(calls), "busy": sum((c.finished or c.started) - c.started
                                                        for c in calls),
-            "connections": cloud.connections, "cpu_seconds": time.process_time()}
+            "in_flight_by_second": by_second(calls), "connections": cloud.connections,
+            "cpu_seconds": time.process_time(), "set_up_cpu_seconds": set_up_cpu}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,10 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cloud = synthetic_cloud(args.regions, args.images, args.latency, args.accounts,
                             args.shared, args.instances)
+    set_up = time.process_time()
     with FakeEndpoint(cloud) as fake:
         print(fake.url, flush=True)
         sys.stdin.readline()
-    print(json.dumps(summary(cloud)), flush=True)
+    print(json.dumps(summary(cloud, set_up)), flush=True)
     return 0
 
 
