@@ -315,9 +315,12 @@ def test_the_fake_refuses_an_expired_token(
 def test_renewal_that_fails_once_the_keys_expired_marks_regions_incomplete(
     cloud: FakeEndpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cloud.cloud.sts_lifetime = 1.5
-    cloud.cloud.latency = 0.2
-    cloud.cloud.add_images("cn-hangzhou", many_images("h", 1450))
+    # Keys are not handed out in the last tenth of their life (0.4 s here). The fake checks
+    # them after its latency, so the latency must stay well below that tenth: with 1.5 s and
+    # 0.2 s, a page signed 0.16 s before expiry reached the check expired (CI, once).
+    cloud.cloud.sts_lifetime = 4.0
+    cloud.cloud.latency = 0.1
+    cloud.cloud.add_images("cn-hangzhou", many_images("h", 5000))  # 50 pages: past the expiry
     monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_URI", cloud.url + "/credentials-uri")
 
     def broken(fake: Any) -> None:

@@ -13,7 +13,7 @@ from report_samples import RULES, WAIVED, finding, sample_result
 from auditor import history
 from auditor.errors import InputError
 from auditor.findings import AuditResult, Finding, RegionReport, Severity, fingerprint
-from auditor.history import schema
+from auditor.history import schema, store
 
 T0 = datetime(2026, 1, 1, 3, 0, tzinfo=timezone.utc)
 CRIT, HIGH, MED, LOW, INFO = RULES
@@ -158,6 +158,30 @@ def test_a_new_file_carries_our_identity_and_version(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
     assert tables >= V1_TABLES
+
+
+def test_the_switch_to_wal_meeting_another_lock_is_not_an_error(tmp_path: Path) -> None:
+    """The switch to WAL runs after the commit (the run is recorded) and needs the file alone;
+    SQLite refuses it at once, with no busy wait, while another connection holds a lock. That
+    once turned a recorded run into "locked ... nothing was written" (exit 2) when two scans
+    recorded into a new file at once (test_history_cli's two-process test, 1 run in ~150)."""
+    db = tmp_path / "h.db"
+    record(db, result([], 0))
+    writer = sqlite3.connect(db, isolation_level=None, timeout=0)
+    writer.execute("PRAGMA journal_mode = DELETE")  # the file as before its first switch
+    other = sqlite3.connect(db, isolation_level=None, timeout=0)
+    other.execute("BEGIN")
+    other.execute("SELECT count(*) FROM sqlite_master").fetchone()  # another reader's lock
+    try:
+        store._use_wal(writer, tries=3)  # gives up quietly, the run stays recorded
+        assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    finally:
+        other.close()
+        writer.close()
+    record(db, result([], 1))  # the next writer switches it
+    with read(db) as conn:
+        assert [r[0] for r in conn.execute("SELECT id FROM runs ORDER BY id")] == [1, 2]
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_a_version_1_file_opens_and_records_with_this_code(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,10 +130,23 @@ def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:
                                "nothing was written")
 
 
-def _use_wal(conn: sqlite3.Connection) -> None:
-    """WAL lets readers work while a scan records (persistent: set once per file)."""
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
+def _use_wal(conn: sqlite3.Connection, tries: int = 20) -> None:
+    """WAL lets readers work while a scan records (persistent: set once per file).
+
+    Called after the commit, so the run is already recorded: switching needs the file to
+    itself, and SQLite refuses at once (no busy wait) while another imgaudit holds a lock on
+    a new file. Then it is tried again briefly and otherwise left to the next writer: a
+    recorded run must never end as "nothing was written" (exit 2).
+    """
+    for attempt in range(tries):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 @contextmanager
