@@ -21,7 +21,6 @@ import json
 import math
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from typing import Any
 PROFILE_RATE = 250  # py-spy samples per second
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fake_process import KEY_ID, REPO, SECRET, Fake  # noqa: E402  (bench/ is not a package)
+from fake_process import KEY_ID, REPO, SECRET, Fake, py_spy  # noqa: E402  (bench/ is not a package)
 
 
 def start_fake(regions: int, images: int, latency: float) -> Fake:
@@ -203,14 +202,6 @@ def main(argv: list[str] | None = None) -> int:
     start = statistics.median(startup_time(argv_) for _ in range(3) for _, argv_ in configs[:1])
     print(f"process start {start:.2f} s (`imgaudit --version`, part of the wall time)")
     return 0
-
-
-def py_spy() -> str:
-    beside = Path(sys.executable).parent / "py-spy"
-    found = str(beside) if beside.exists() else shutil.which("py-spy")
-    if found is None:
-        sys.exit("--profile needs py-spy: pip install py-spy")
-    return found
 
 
 def print_profile(args: argparse.Namespace, argv: list[str]) -> None:

@@ -46,7 +46,6 @@ import json
 import math
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fake_process import KEY_ID, REPO, SECRET, Fake
+from fake_process import KEY_ID, REPO, SECRET, Fake, py_spy
 
 PAGE = 100  # the largest page of ListAccounts, DescribeImages, DescribeInstances, ...
 PROFILE_RATE = 250  # py-spy samples per second
@@ -152,14 +151,6 @@ def run(url: str, home: Path, concurrency: int, enriched: bool,
             "incomplete": sum(not r["complete"] for r in regions),
             "shared": sum(i.get("SharePermission") is not None for i in images),
             "running": sum(len(i.get("InstanceIds") or ()) for i in images)}
-
-
-def py_spy() -> str:
-    beside = Path(sys.executable).parent / "py-spy"
-    found = str(beside) if beside.exists() else shutil.which("py-spy")
-    if found is None:
-        sys.exit("--profile needs py-spy: pip install py-spy")
-    return found
 
 
 def profile_summary(raw: Path, top: int = 25) -> list[tuple[str, int]]:

@@ -1,10 +1,12 @@
 """The fake endpoint of the tests in its own process, for the collector benchmarks
-(bench_collect.py, bench_org.py): `python -m fakeecs ARGS`, so its CPU is not the collector's."""
+(bench_collect.py, bench_org.py): `python -m fakeecs ARGS`, so its CPU is not the collector's;
+and where their `--profile` finds py-spy."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +35,12 @@ class Fake:
         """Stops the fake; its summary: calls per action, API phase, CPU seconds."""
         out, _ = self.process.communicate("\n", timeout=timeout)
         return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def py_spy() -> str:
+    """The py-spy beside this Python, or on PATH; exits with a hint when there is none."""
+    beside = Path(sys.executable).parent / "py-spy"
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
+    if found is None:
+        sys.exit("--profile needs py-spy: pip install py-spy")
+    return found

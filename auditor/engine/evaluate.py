@@ -133,41 +133,32 @@ def finding_maker(rule: Rule, account: str | None, today: date,
     rule_id, severity, title = rule.id, rule.severity, rule.text("title", lang)
     title_en = rule.spec.title if english is not None else None
 
-    def make(image: Image, region: str, waiver: AppliedWaiver | None) -> Finding:
-        image_id = image.ImageId
+    def record(image: Any, image_id: str, image_name: str | None, owner_alias: str | None,
+               tags: dict[str, str], region: str, waiver: AppliedWaiver | None) -> Finding:
         return trusted(Finding, {
             "rule_id": rule_id, "severity": severity, "title": title,
             "message": text(image, region), "image_id": image_id,
-            "image_name": image.ImageName, "region": region,
+            "image_name": image_name, "region": region,
             "account_id": account,
-            "owner_alias": image.ImageOwnerAlias, "evidence": explain(image),
+            "owner_alias": owner_alias, "evidence": explain(image),
             "fingerprint": fingerprint(rule_id, region, image_id, account),
             "resource": image_arn(region, account, image_id), "waiver": waiver,
             "baseline_state": None, "first_seen": None, "first_seen_run": None,
             "age_days": None,
             "title_en": title_en,
             "message_en": english(image, region) if english is not None else None,
-            "tags": image.Tags,
+            "tags": tags,
         })
+
+    def make(image: Image, region: str, waiver: AppliedWaiver | None) -> Finding:
+        return record(image, image.ImageId, image.ImageName, image.ImageOwnerAlias, image.Tags,
+                      region, waiver)
 
     def make_raw(image: RawImage, region: str, waiver: AppliedWaiver | None) -> Finding:
         get = image.get
-        image_id = image["ImageId"]
         tags = get("Tags")
-        return trusted(Finding, {
-            "rule_id": rule_id, "severity": severity, "title": title,
-            "message": text(image, region), "image_id": image_id,
-            "image_name": get("ImageName"), "region": region,
-            "account_id": account,
-            "owner_alias": get("ImageOwnerAlias"), "evidence": explain(image),
-            "fingerprint": fingerprint(rule_id, region, image_id, account),
-            "resource": image_arn(region, account, image_id), "waiver": waiver,
-            "baseline_state": None, "first_seen": None, "first_seen_run": None,
-            "age_days": None,
-            "title_en": title_en,
-            "message_en": english(image, region) if english is not None else None,
-            "tags": {} if tags is None else tags,
-        })
+        return record(image, image["ImageId"], get("ImageName"), get("ImageOwnerAlias"),
+                      {} if tags is None else tags, region, waiver)
 
     return make_raw if raw else make
 
