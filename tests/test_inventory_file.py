@@ -177,3 +177,28 @@ def test_collect_imports_no_rule_engine_reporter_or_history(
     unused = ("auditor.engine", "auditor.reporters", "auditor.history", "auditor.app.scan",
               "auditor.app.rules", "jinja2")
     assert not {m for m in imported if m.startswith(unused)}
+
+
+def test_scan_of_a_saved_inventory_imports_no_http_client(clean_env: Path, tmp_path: Path) -> None:
+    """A scan --input collects nothing: the HTTP client (requests, urllib3: a fifth of the
+    start-up) stays unimported, though the CLI's options read the collector's names."""
+    inventory = tmp_path / "inv.json"
+    inventory.write_text(dump_inventory(Inventory(
+        tool_version="0.1.0", collected_at=datetime(2026, 11, 30, tzinfo=timezone.utc),
+        regions=[RegionInventory(region="cn-hangzhou", images=_images("i", 2))])))
+    modules = tmp_path / "modules.json"
+    run = ("import atexit, json, runpy, sys\n"
+           f"atexit.register(lambda: open({str(modules)!r}, 'w').write(json.dumps("
+           "sorted(sys.modules))))\n"
+           "sys.argv[0] = 'imgaudit'\n"
+           "runpy.run_module('auditor', run_name='__main__')\n")
+    done = subprocess.run(
+        [sys.executable, "-c", run, "scan", "--input", str(inventory), "--format", "json",
+         "--fail-on", "never", "--rule", "IMG-NVME"],
+        env=dict(os.environ, HOME=str(clean_env)), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["scan"]["images"] == 2
+    imported = set(json.loads(modules.read_text()))
+    assert {"auditor.app.scan", "auditor.engine", "auditor.collector.accounts"} <= imported
+    assert not {m for m in imported if m.startswith(("requests", "urllib3",
+                                                     "auditor.collector.client"))}

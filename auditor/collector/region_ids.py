@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from auditor.collector.client import ApiClient, Call
-from auditor.collector.listing import ECS_VERSION
 from auditor.errors import ApiError, UsageError
+
+if TYPE_CHECKING:
+    from auditor.collector.client import ApiClient
 
 # DescribeRegions is answered by any regional endpoint; this one exists for every account.
 HOME_REGION = "cn-hangzhou"
@@ -43,6 +45,11 @@ def describe_regions(client: ApiClient, endpoint: str | None) -> list[str]:
     """Every region id the account can use, sorted. Ids that are not region ids are left
     out: they become host names (`ecs.<region>.aliyuncs.com`), so a hostile answer must not
     be able to send the signed requests elsewhere."""
+    # Imported here: the account file's checks use REGION_ID, and a scan of a saved
+    # inventory (which reads the CLI's options, hence this module) needs no HTTP client.
+    from auditor.collector.client import Call
+    from auditor.collector.listing import ECS_VERSION
+
     call = Call(endpoint_for(HOME_REGION, endpoint), "DescribeRegions", ECS_VERSION, {})
     body = client.call(call)
     wrapper = body.get("Regions")
