@@ -4,6 +4,7 @@ what incomplete runs may not conclude, ages, times to fix, schema versions and m
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -260,3 +261,15 @@ def test_accounts_are_looked_at_region_by_region(tmp_path: Path) -> None:
     assert [(s.account, s.image_id) for s in run.fixed] == [("222", "m-b")]
     assert [(s.account, s.image_id) for s in still] == [("111", "m-a")]
     assert run.run.scope.accounts == ["111", "222"]
+
+
+@pytest.mark.parametrize(("waited", "words"), [(0.0, "SQLite refused at once"),
+                                                (0.3, "waited 0.2 s")])
+def test_a_lock_refusal_says_whether_it_waited(tmp_path: Path, waited: float,
+                                               words: str) -> None:
+    """SQLite refuses some locks at once (no busy wait, where waiting could deadlock): the
+    error then does not claim the whole timeout was waited."""
+    with pytest.raises(InputError) as caught, store._sqlite_errors(tmp_path / "h.db", 0.2):
+        time.sleep(waited)
+        raise sqlite3.OperationalError("database is locked")
+    assert f"locked by another imgaudit ({words}); nothing was written" in str(caught.value)

@@ -151,16 +151,24 @@ def _use_wal(conn: sqlite3.Connection, tries: int = 20) -> None:
 
 @contextmanager
 def _sqlite_errors(path: Path, timeout: float) -> Iterator[None]:
+    start = time.monotonic()
     try:
         yield
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
-            raise InputError(path, f"the history is locked by another imgaudit (waited "
-                                   f"{timeout:g} s); nothing was written, try again") from None
+            raise InputError(path, f"the history is locked by another imgaudit "
+                                   f"({_lock_wait(time.monotonic() - start, timeout)}); "
+                                   "nothing was written, try again") from None
         raise InputError(path, f"cannot use the history: {exc}") from None
     except sqlite3.Error as exc:
         raise InputError(path, f"not a usable imgaudit history ({exc}); nothing was "
                                "written") from None
+
+
+def _lock_wait(elapsed: float, timeout: float) -> str:
+    """How long the lock was waited for: the timeout, or not at all when SQLite refused at
+    once (it does, without waiting, when waiting could deadlock)."""
+    return f"waited {timeout:g} s" if elapsed >= timeout / 2 else "SQLite refused at once"
 
 
 def compact(path: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
