@@ -288,27 +288,6 @@ class WaiverReport(_Record):
     state: Literal["expired", "stale", "expiring"]
     matched: int = 0
 
-    def line(self) -> str:
-        """The one line every report and stderr use to name this waiver."""
-        what = {"expired": "expired on", "stale": "matches nothing; it expires on",
-                "expiring": "expires on"}[self.state]
-        return f"waiver for rule {self.rule} (owner {self.owner}) {what} {self.expires}"
-
-    @property
-    def selection(self) -> str:
-        """What the waiver selects, for people: `m-1, m-2` or `image name web-* and tag
-        env=sandbox`."""
-        parts = [", ".join(self.images)] if self.images else []
-        for label, values in (("image name", self.image_names),
-                              ("image family", self.image_families)):
-            if values:
-                parts.append(f"{label} {' or '.join(values)}")
-        if self.tags:
-            parts.append("tag " + " and ".join(f"{k}={v}" for k, v in self.tags.items()))
-        if self.accounts:
-            parts.append(f"account {' or '.join(self.accounts)}")
-        return " and ".join(parts)
-
 
 class FixedFinding(_Record):
     """A finding of the baseline that this scan no longer produces."""

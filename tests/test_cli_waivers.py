@@ -307,3 +307,30 @@ def test_every_report_names_each_expired_waiver(tmp_path: Path) -> None:
         ("IMG-MAX-AGE", "expired", "<b>ops</b> | **x**", "2020-01-01"),
         ("IMG-BIOS-ONLY", "expired", "o", "2021-02-03"),
         ("IMG-NVME", "stale", "p", "2020-01-01")]
+
+
+def test_what_a_waiver_selects_is_worded_in_the_report_language(tmp_path: Path) -> None:
+    """Names, tags and accounts stay as written; the words around them are translated."""
+    config = tmp_path / "cfg.yaml"
+    config.write_text(textwrap.dedent("""\
+        waivers:
+          - {rule: IMG-MAX-AGE, image_names: ["legacy-*", "old-*"], tags: {env: prod},
+             reason: r, owner: o, expires: 2020-01-01}
+        """))
+    selections = {"en": "image name legacy-* or old-* and tag env=prod",
+                  "zh-CN": "镜像名称 legacy-* 或 old-* 且 标签 env=prod"}
+    worded = {}
+    for lang, selection in selections.items():
+        result = invoke("scan", "--input", EXAMPLES / "inventory.json", "--config", config,
+                        "--fail-on", "never", "--color", "never", "--lang", lang,
+                        "--junit", tmp_path / f"{lang}.xml", "--html", tmp_path / f"{lang}.html")
+        assert result.exit_code == 1, result.stderr
+        cases = ET.fromstring((tmp_path / f"{lang}.xml").read_text(encoding="utf-8")).iter(
+            "testcase")
+        (worded[lang],) = [c.get("name") for c in cases if c.get("classname") == "imgaudit.waiver"]
+        assert selection in result.stdout
+        assert selection in (tmp_path / f"{lang}.html").read_text(encoding="utf-8")
+    assert worded["en"] == ("waiver for rule IMG-MAX-AGE on image name legacy-* or old-* and "
+                            "tag env=prod (owner o) expired on 2020-01-01")
+    assert worded["zh-CN"] == ("规则 IMG-MAX-AGE 对 镜像名称 legacy-* 或 old-* 且 标签 env=prod "
+                               "的豁免（负责人 o）已于 2020-01-01 过期")  # noqa: RUF001

@@ -34,6 +34,7 @@ from auditor.inventory import dump_inventory, inventory_format, load_inputs, ope
 from auditor.lang import DEFAULT_LANG, Lang
 from auditor.models import Inventory, InventorySummary
 from auditor.reporters import ReportOptions, render_pieces
+from auditor.reporters.i18n import catalogue
 from auditor.scoping import OfflineScope, matcher, recorded, select
 
 log = logging.getLogger("imgaudit")
@@ -221,9 +222,11 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     log.debug("%d images, %d findings", inventory.image_count, len(evaluation.findings))
     for warning in evaluation.warnings:
         log.warning("%s", warning)
+    t = catalogue()  # stderr speaks English, as every log line
     for waiver in evaluation.waivers:  # once, whatever the formats (each report says it too)
         if waiver.state == "expiring":
-            log.warning("%s", waiver.line())
+            log.warning("%s", t("waiver.expiring", rule=waiver.rule, images=t.selection(waiver),
+                                owner=waiver.owner, expires=waiver.expires.isoformat()))
     result = build_result(inventory, ruleset, evaluation, options, started_at)
     _warn_not_evaluated(result, ruleset)
     if baseline is not None:

@@ -53,13 +53,14 @@ def render(result: AuditResult, options: ReportOptions) -> str:
     if result.history is not None:
         scan_suite.append(_history_case(result, t))
     for waiver in result.expiring_waivers:  # a warning, not a failure: it still holds today
-        line = t("waiver.expiring", rule=v(waiver.rule), owner=v(waiver.owner),
+        line = t("waiver.expiring", rule=v(waiver.rule), images=v(t.selection(waiver)),
+                 owner=v(waiver.owner),
                  expires=waiver.expires.isoformat())
         case = _case(f"{SUITE}.waiver", line)
         ET.SubElement(case, "system-out").text = _clean(line)
         scan_suite.append(case)
     for waiver in result.expired_waivers:  # a failure: an expired waiver fails the gate
-        line = t("waiver.expired", rule=v(waiver.rule), images=v(waiver.selection),
+        line = t("waiver.expired", rule=v(waiver.rule), images=v(t.selection(waiver)),
                  owner=v(waiver.owner), expires=waiver.expires.isoformat())
         case = _case(f"{SUITE}.waiver", line)
         ET.SubElement(case, "failure", type="ExpiredWaiver", message=_clean(line))

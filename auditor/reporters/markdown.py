@@ -81,12 +81,13 @@ def _header(result: AuditResult, t: Catalogue) -> list[str]:
         lines += ["", ages] if (ages := changes.ages(result, t)) else []
     if result.expired_waivers:
         lines += ["", t("md.expired_waivers", count=len(result.expired_waivers)), ""]
-        lines += ["- " + t("waiver.expired", rule=cell(w.rule, 60), images=cell(w.selection),
+        lines += ["- " + t("waiver.expired", rule=cell(w.rule, 60), images=cell(t.selection(w)),
                            owner=cell(w.owner), expires=w.expires.isoformat())
                   for w in result.expired_waivers]
     if result.expiring_waivers:
         lines += ["", t("md.expiring_waivers", count=len(result.expiring_waivers)), ""]
-        lines += ["- " + t("waiver.expiring", rule=cell(w.rule, 60), owner=cell(w.owner),
+        lines += ["- " + t("waiver.expiring", rule=cell(w.rule, 60), images=cell(t.selection(w)),
+                           owner=cell(w.owner),
                            expires=w.expires.isoformat())
                   for w in result.expiring_waivers]
     if result.data_quality:

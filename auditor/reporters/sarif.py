@@ -256,12 +256,13 @@ def _invocation(result: AuditResult, total: int, t: Catalogue) -> Invocation:
                            message=Message(text=line))
               for line in result.data_quality_lines(NOTES_SHOWN)]
     notes += [Notification(level="warning", descriptor={"id": "waiver-expiring"},
-                           message=Message(text=t("waiver.expiring", rule=w.rule, owner=w.owner,
+                           message=Message(text=t("waiver.expiring", rule=w.rule,
+                                                  images=t.selection(w), owner=w.owner,
                                                   expires=w.expires.isoformat())))
               for w in result.expiring_waivers]
     notes += [Notification(level="warning", descriptor={"id": "waiver-expired"},
                            message=Message(text=t("waiver.expired", rule=w.rule,
-                                                  images=w.selection, owner=w.owner,
+                                                  images=t.selection(w), owner=w.owner,
                                                   expires=w.expires.isoformat())))
               for w in result.expired_waivers]
     if total > MAX_RESULTS:

@@ -91,7 +91,7 @@ def _notes(result: AuditResult, options: ReportOptions, t: Catalogue) -> str:
                          for error in region.errors)
     for waiver in result.waivers:
         lines.append(_paint(t("text.waiver", state=t(f"text.waiver_state.{waiver.state}"),
-                              rule=v(waiver.rule), images=v(waiver.selection),
+                              rule=v(waiver.rule), images=v(t.selection(waiver)),
                               owner=v(waiver.owner), expires=waiver.expires), "warn", options))
     if result.data_quality:
         lines.append(t("text.data_quality", count=len(result.data_quality)))

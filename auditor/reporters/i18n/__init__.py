@@ -9,10 +9,13 @@ every key exists in every language with the same placeholders.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.lang import DEFAULT_LANG
 from auditor.reporters.i18n import en, zh_cn
+
+if TYPE_CHECKING:
+    from auditor.findings import WaiverReport
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": en.MESSAGES, "zh-CN": zh_cn.MESSAGES}
 
@@ -47,6 +50,19 @@ class Catalogue:
         if min_days == 0:
             return self("age.under", max=max_days)
         return self("age.between", min=min_days, max=max_days)
+
+    def selection(self, waiver: WaiverReport) -> str:
+        """What a waiver selects, for people: `m-1, m-2` or `image name web-* and tag
+        env=sandbox` (ids, names and tags as written; the words in this language)."""
+        either, both = self.messages["sel.or"], self.messages["sel.and"]
+        tags = [f"{key}={value}" for key, value in waiver.tags.items()]
+        parts = [", ".join(waiver.images)] if waiver.images else []
+        parts += [self(key, values=joiner.join(values)) for key, values, joiner in (
+            ("sel.image_name", waiver.image_names, either),
+            ("sel.image_family", waiver.image_families, either),
+            ("sel.tag", tags, both),
+            ("sel.account", waiver.accounts, either)) if values]
+        return both.join(parts)
 
     def prefixed(self, prefix: str) -> dict[str, str]:
         """The strings under `prefix.`, keyed without it (for the HTML report's script)."""

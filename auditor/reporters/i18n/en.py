@@ -256,7 +256,14 @@ MESSAGES: dict[str, str] = {
     "js.region": "Region",
     "js.owner": "Owner",
     # posture per rule and waivers expiring soon (every format)
-    "waiver.expiring": "waiver for rule {rule} (owner {owner}) expires on {expires}",
+    "waiver.expiring": "waiver for rule {rule} on {images} (owner {owner}) expires on {expires}",
+    # what a waiver selects (Catalogue.selection)
+    "sel.image_name": "image name {values}",
+    "sel.image_family": "image family {values}",
+    "sel.tag": "tag {values}",
+    "sel.account": "account {values}",
+    "sel.and": " and ",
+    "sel.or": " or ",
     "waiver.expired": "waiver for rule {rule} on {images} (owner {owner}) expired on {expires}",
     "posture.rule": "rule",
     "posture.severity": "severity",
@@ -287,7 +294,7 @@ MESSAGES: dict[str, str] = {
     "html.no_rules": "No rule ran.",
     "html.expiring.one": "{count} waiver expiring soon",
     "html.expiring.other": "{count} waivers expiring soon",
-    "html.expiring_item": "Rule {rule}, owner {owner}, expires {expires}",
+    "html.expiring_item": "Rule {rule} on {images}, owner {owner}, expires {expires}",
     "html.expired_item": "Rule {rule} on {images}, owner {owner}, expired {expires}",
     "html.waiver_state.expiring": "expiring",
     # compliance by framework (every format; docs/frameworks.md)

@@ -235,7 +235,14 @@ MESSAGES: dict[str, str] = {
     "js.region": "地域",
     "js.owner": "镜像来源",
     # posture per rule and waivers expiring soon (every format)
-    "waiver.expiring": "规则 {rule} 的豁免（负责人 {owner}）将于 {expires} 到期",
+    "waiver.expiring": "规则 {rule} 对 {images} 的豁免（负责人 {owner}）将于 {expires} 到期",
+    # what a waiver selects (Catalogue.selection)
+    "sel.image_name": "镜像名称 {values}",
+    "sel.image_family": "镜像族系 {values}",
+    "sel.tag": "标签 {values}",
+    "sel.account": "账号 {values}",
+    "sel.and": " 且 ",
+    "sel.or": " 或 ",
     "waiver.expired": "规则 {rule} 对 {images} 的豁免（负责人 {owner}）已于 {expires} 过期",
     "posture.rule": "规则",
     "posture.severity": "风险等级",
@@ -266,7 +273,7 @@ MESSAGES: dict[str, str] = {
     "html.no_rules": "没有运行任何规则。",
     "html.expiring.one": "{count} 条豁免即将到期",
     "html.expiring.other": "{count} 条豁免即将到期",
-    "html.expiring_item": "规则 {rule}，负责人 {owner}，到期 {expires}",
+    "html.expiring_item": "规则 {rule}，镜像 {images}，负责人 {owner}，到期 {expires}",
     "html.expired_item": "规则 {rule}，镜像 {images}，负责人 {owner}，已于 {expires} 过期",
     "html.waiver_state.expiring": "即将到期",
     # compliance by framework (every format; docs/frameworks.md)
