@@ -49,6 +49,12 @@ class Listing:
         self.notes += page.notes
 
 
+def _shown(count: int) -> str:
+    """A count as a message shows it: a huge one by its length, not hundreds of digits."""
+    text = str(count)
+    return text if len(text) <= 20 else f"of {len(text)} digits"
+
+
 def planned_pages(total_count: int) -> int:
     """Pages that `TotalCount` announces (at least 1, at most MAX_PAGES)."""
     return max(1, min(MAX_PAGES, _pages_for(total_count)))
@@ -116,7 +122,7 @@ class Pager:
             listing.errors.append(f"{self.region}: TotalCount {total} is not a count")
         elif _pages_for(total) > MAX_PAGES:
             listing.errors.append(
-                f"{self.region}: TotalCount {total} is beyond {MAX_PAGES} pages of "
+                f"{self.region}: TotalCount {_shown(total)} is beyond {MAX_PAGES} pages of "
                 f"{PAGE_SIZE}; at most {MAX_PAGES} pages are read")
         plan = _Plan(last=planned_pages(total), more=len(first.images) > total)
         plan.arrived(1, first)
