@@ -154,6 +154,34 @@ def test_ctrl_c_exits_130_sigterm_143_and_leave_no_report(
         assert list(reports.iterdir()) == []
 
 
+# Runs imgaudit as `python -m auditor` does, with a Ctrl-C arriving as MODULE starts to import.
+_CTRL_C_WHILE_IMPORTING = """
+import os, runpy, signal, sys
+
+MODULE = sys.argv[1]
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (not inherited)
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["imgaudit", "rules", "list"]
+runpy.run_module("auditor", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("module", ["auditor.cli.commands", "click", "pydantic"])
+def test_ctrl_c_while_the_modules_load_exits_130_without_a_traceback(module: str) -> None:
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_IMPORTING, module],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert (done.returncode, done.stdout, done.stderr) == (EXIT_INTERRUPTED, "",
+                                                           "imgaudit: interrupted\n")
+
+
 def _scan_stalled_on_stdout(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
     """A scan writing a large `--format json` report into a pipe nobody reads, blocked once
     the pipe is full; what it writes after a Ctrl-C (the JSON error object) blocks too.
