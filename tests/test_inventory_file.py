@@ -22,7 +22,7 @@ from fakeecs import collect_request as request
 
 from auditor.app.inventory_file import SpooledInventory
 from auditor.app.output import target, write_stdout
-from auditor.collector import collect
+from auditor.collector import Record, collect
 from auditor.inventory import dump_inventory
 from auditor.models import DataNote, Image, Inventory, RegionInventory, Scope
 
@@ -64,7 +64,7 @@ def test_the_spooled_file_is_what_dump_inventory_writes(tmp_path: Path, fmt: str
     random.Random(7).shuffle(finished)  # regions finish in any order
     with SpooledInventory(target(str(tmp_path / "inv")), fmt) as spool:
         for region in finished:
-            spool.add(region.model_copy())
+            spool.add(region.model_copy(update={"images": []}), list(region.images))
         # what the collector returns once it has handed every region over: no images
         emptied = inventory.model_copy(update={"regions": [
             region.model_copy(update={"images": []}) for region in inventory.regions]})
@@ -86,8 +86,8 @@ def test_regions_are_handed_over_while_the_others_are_collected(
         first_handed.wait(timeout=10))))
     handed: list[tuple[str, int, bool]] = []
 
-    def sink(region: RegionInventory) -> None:
-        handed.append((region.region, len(region.images), region.complete))
+    def sink(region: RegionInventory, images: list[Record]) -> None:
+        handed.append((region.region, len(images), region.complete))
         first_handed.set()
 
     inventory = collect(request(fake, regions=regions, concurrency=1), sink=sink)
@@ -102,10 +102,10 @@ def test_with_share_permissions_regions_are_handed_over_once_all_are_in(
     fake.cloud.add_images("cn-hangzhou", [image("m-1", IsSelfShared="true")])
     fake.cloud.add_images("cn-shanghai", [image("m-2")])
     fake.cloud.share("cn-hangzhou", "m-1", accounts=[ACCOUNT_ID, "5555555555555555"])
-    handed: list[Image] = []
+    handed: list[Record] = []
     collect(request(fake, regions=["cn-hangzhou", "cn-shanghai"], sharing=True),
-            sink=lambda region: handed.extend(region.images))
-    (shared,) = [i for i in handed if i.SharePermission is not None]
+            sink=lambda region, images: handed.extend(images))
+    (shared,) = [i for i in handed if isinstance(i, Image) and i.SharePermission is not None]
     assert shared.SharePermission is not None  # marked before it was handed over:
     assert [a.InOrganization for a in shared.SharePermission.Accounts] == [True, False]
 

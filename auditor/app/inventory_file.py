@@ -16,13 +16,16 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
-from typing import IO
+from itertools import groupby
+from typing import IO, Any
 
+import orjson
 from pydantic import BaseModel, TypeAdapter
 
 from auditor.app.output import Target
+from auditor.collector import Record
 from auditor.errors import OutputError
-from auditor.inventory import image_lines, lines_header
+from auditor.inventory import lines_header
 from auditor.models import Image, Inventory, RegionInventory
 
 _IMAGES = TypeAdapter(list[Image])
@@ -53,9 +56,9 @@ class SpooledInventory:
     def __exit__(self, *exc: object) -> None:
         self._spool.close()
 
-    def add(self, region: RegionInventory) -> None:
-        """The collector's sink: the region serialised into the spool."""
-        data = _lines(region) if self.fmt == "jsonl" else _region_json(region)
+    def add(self, region: RegionInventory, images: list[Record]) -> None:
+        """The collector's sink: the region and its images serialised into the spool."""
+        data = _lines(region, images) if self.fmt == "jsonl" else _region_json(region, images)
         with self._lock:
             try:
                 self._spool.write(data)
@@ -91,19 +94,39 @@ def _key(region: RegionInventory) -> _Key:
     return (region.region, region.account_id or "")
 
 
-def _lines(region: RegionInventory) -> bytes:
-    lines = image_lines(region)
-    return ("\n".join(lines) + "\n").encode() if lines else b""
+def _lines(region: RegionInventory, images: list[Record]) -> bytes:
+    """The region's images as `inventory.image_lines` writes them, each line ended."""
+    where = {"region": region.region}
+    if region.account_id is not None:
+        where["account_id"] = region.account_id
+    prefix = orjson.dumps(where)[:-1] + b',"image":'
+    return b"".join(prefix + _json(image) + b"}\n" for image in images)
 
 
-def _region_json(region: RegionInventory) -> bytes:
-    """The region as `Inventory.model_dump_json(exclude_none=True)` writes it, its images
-    serialised a batch at a time."""
-    images = region.images
-    batches = (_IMAGES.dump_json(images[n:n + _BATCH], exclude_none=True)[1:-1]
-               for n in range(0, len(images), _BATCH))
+def _json(image: Record) -> bytes:
+    if isinstance(image, Image):
+        return image.model_dump_json(exclude_none=True).encode()
+    return orjson.dumps(image)  # a saved mapping: what the model would write, byte for byte
+
+
+def _region_json(region: RegionInventory, images: list[Record]) -> bytes:
+    """The region as `Inventory.model_dump_json(exclude_none=True)` writes it with these
+    images, serialised a batch at a time: saved mappings by orjson, records by pydantic."""
     head, tail = _around(region, "images")
-    return head.encode() + b",".join(batches) + tail.encode()
+    return head.encode() + b",".join(_batches(images)) + tail.encode()
+
+
+def _batches(images: list[Record]) -> Iterator[bytes]:
+    """The images' JSON without the list's brackets, a batch (of one kind) at a time."""
+    for validated, run in groupby(images, key=lambda image: isinstance(image, Image)):
+        kind = list(run)
+        dump = _dump_images if validated else orjson.dumps
+        for n in range(0, len(kind), _BATCH):
+            yield dump(kind[n:n + _BATCH])[1:-1]
+
+
+def _dump_images(images: list[Any]) -> bytes:
+    return _IMAGES.dump_json(images, exclude_none=True)
 
 
 def _around(model: BaseModel, name: str) -> tuple[str, str]:

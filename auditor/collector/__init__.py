@@ -8,6 +8,7 @@ from pathlib import Path
 
 from auditor.collector.accounts import DEFAULT_ROLE_NAME, Account
 from auditor.collector.retry import RetryPolicy
+from auditor.collector.saved import Record, SavedImage
 from auditor.models import Inventory, RegionInventory, Scope
 
 
@@ -51,7 +52,8 @@ class CollectRequest:
 
 ProgressCallback = Callable[[str, int, int], None]  # (region, page count, image count so far)
 RegionCallback = Callable[[str, int, int], None]    # (region finished, regions_done, total)
-RegionSink = Callable[[RegionInventory], None]      # a region whose images are final
+# a region whose images are final, and its images (see `collect`)
+RegionSink = Callable[[RegionInventory, list[Record]], None]
 
 
 def collect(
@@ -65,16 +67,19 @@ def collect(
 
     `progress` is called after every page, `on_region` after every region (complete or not);
     never two calls at once, though from worker threads. With `sink`, every region (complete
-    or not) is handed to it once its images are final, on a thread of its own while the other
-    regions are still collected (with `request.sharing`, once all are: their share
-    permissions name the accounts of every region), one region at a time; the regions of the
-    inventory returned are then without their images (`sink` had them), so that a caller
-    saving them never holds them all. An exception from `sink` is raised by `collect`.
+    or not) is handed to it once its images are final, with its images, on a thread of its
+    own while the other regions are still collected (with `request.sharing`, once all are:
+    their share permissions name the accounts of every region), one region at a time; the
+    regions of the inventory returned are then without their images (`sink` had them), so
+    that a caller saving them never holds them all. Without enrichments, the images a sink
+    gets are only for saving: each plain one is the mapping the saved inventory holds
+    (`SavedImage`, auditor/collector/saved.py: not validated), the others `Image` records.
+    An exception from `sink` is raised by `collect`.
     """
     from auditor.collector.run import collect_inventory
 
     return collect_inventory(request, progress=progress, on_region=on_region, sink=sink)
 
 
-__all__ = ["Account", "CollectRequest", "ProgressCallback", "RegionCallback", "RegionSink",
-           "RetryPolicy", "collect"]
+__all__ = ["Account", "CollectRequest", "ProgressCallback", "Record", "RegionCallback",
+           "RegionSink", "RetryPolicy", "SavedImage", "collect"]

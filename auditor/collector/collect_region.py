@@ -24,8 +24,9 @@ from auditor.collector.listing import Listing, Pager
 from auditor.collector.params import TAG_CAP, has_tags, tag_filters, without_tags
 from auditor.collector.region_ids import endpoint_for
 from auditor.collector.retry import Deadline, RetryPolicy
+from auditor.collector.saved import Record, as_image, record_tags
 from auditor.errors import ApiError
-from auditor.models import DataNote, Image, RegionInventory
+from auditor.models import DataNote, RegionInventory
 
 log = logging.getLogger("imgaudit.collector")
 
@@ -41,11 +42,12 @@ class RegionJob:
     on_page: Callable[[int], None]
     sharing: bool = False    # DescribeImageSharePermission for each shared self image
     instances: bool = False  # DescribeInstances, and the images instances run looked up
+    saved: bool = False  # the images are only saved: plain ones are kept as saved mappings
 
 
 @dataclass
 class _Merged:
-    images: dict[str, Image] = field(default_factory=dict)
+    images: dict[str, Record] = field(default_factory=dict)
     total_count: int = 0
     request_ids: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -102,7 +104,7 @@ def _tagged_listing(pager: Pager, job: RegionJob, owner: str) -> tuple[Listing, 
              "tag filter", job.region, owner, listing.total_count)
     listing, note = _listing(replace(pager, params=without_tags(pager.params)), job, owner)
     listing.images = {i: image for i, image in listing.images.items()
-                      if has_tags(image.Tags, wanted)}
+                      if has_tags(record_tags(image), wanted)}
     listing.total_count = len(listing.images)
     return listing, note
 
@@ -114,16 +116,24 @@ def _running(job: RegionJob, base_url: str, deadline: Deadline) -> dict[str, lis
         return error
 
 
-def collect_region(job: RegionJob) -> RegionInventory:
-    """The region's inventory; never raises an ApiError (it lands in `errors`). Instances
-    are listed while the images are, on a thread of their own."""
+def collect_region(job: RegionJob) -> tuple[RegionInventory, list[Record]]:
+    """The region's inventory and its images; never raises an ApiError (it lands in
+    `errors`). The images are the inventory's own `images`, except for a job that only saves
+    them (`RegionJob.saved`, no enrichment): then the inventory's `images` stay empty, and
+    the list holds them, plain ones as the saved inventory's mappings. Instances are listed
+    while the images are, on a thread of their own."""
     deadline = Deadline(job.retry.region_budget)
     base_url = endpoint_for(job.region, job.endpoint)
+    region, records = _images(job, base_url, deadline)
+    if records is not None:
+        return region, records
     if not job.instances:
-        return _enriched(job, _images(job, base_url, deadline), None, base_url, deadline)
+        region = _enriched(job, region, None, base_url, deadline)
+        return region, list(region.images)
     with ThreadPoolExecutor(max_workers=1) as side:
         running = side.submit(_running, job, base_url, deadline)
-        return _enriched(job, _images(job, base_url, deadline), running, base_url, deadline)
+        region = _enriched(job, region, running, base_url, deadline)
+        return region, list(region.images)
 
 
 def _enriched(job: RegionJob, region: RegionInventory,
@@ -144,11 +154,15 @@ def _enriched(job: RegionJob, region: RegionInventory,
     return region
 
 
-def _images(job: RegionJob, base_url: str, deadline: Deadline) -> RegionInventory:
-    """The region's image listings, merged."""
+def _images(job: RegionJob, base_url: str,
+            deadline: Deadline) -> tuple[RegionInventory, list[Record] | None]:
+    """The region's image listings, merged; its records apart when the job only saves them
+    (else None: they are the region's `images`)."""
+    saved = job.saved and not job.sharing and not job.instances
     merged = _Merged()
     for owner, params in job.listings.items():
-        pager = Pager(job.client, base_url, job.region, params, job.page_concurrency, deadline)
+        pager = Pager(job.client, base_url, job.region, params, job.page_concurrency, deadline,
+                      saved)
         try:
             listing, note = _tagged_listing(pager, job, owner)
         except ApiError as error:
@@ -159,12 +173,14 @@ def _images(job: RegionJob, base_url: str, deadline: Deadline) -> RegionInventor
         if note:
             merged.errors.append(note)
             merged.complete = merged.complete and len(listing.images) > listing.total_count
-    return RegionInventory(
+    records = list(merged.images.values())
+    region = RegionInventory(
         region=job.region,
         complete=merged.complete,
         total_count=merged.total_count,
-        images=list(merged.images.values()),
+        images=[] if saved else [as_image(record) for record in records],
         request_ids=merged.request_ids,
         errors=merged.errors,
         notes=merged.notes,
     )
+    return region, records if saved else None

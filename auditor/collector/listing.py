@@ -16,11 +16,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from auditor.collector.client import ApiClient, Call
-from auditor.collector.page_body import Page, parse_page
+from auditor.collector.page_body import Page, SavedPage, parse_page, parse_saved_page
 from auditor.collector.params import PAGE_SIZE
 from auditor.collector.retry import Deadline
+from auditor.collector.saved import Record, record_id
 from auditor.errors import ApiError
-from auditor.models import DataNote, Image
+from auditor.models import DataNote
 from auditor.responses import repeated
 
 ECS_VERSION = "2014-05-26"
@@ -34,17 +35,18 @@ class Listing:
     """What one listing produced: unique images in page order, and what went wrong."""
 
     total_count: int = 0
-    images: dict[str, Image] = field(default_factory=dict)
+    images: dict[str, Record] = field(default_factory=dict)
     request_ids: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notes: list[DataNote] = field(default_factory=list)  # values kept raw, repeated ImageIds
 
-    def add_page(self, page: Page) -> None:
+    def add_page(self, page: Page | SavedPage) -> None:
         if page.request_id:
             self.request_ids.append(page.request_id)
         for image in page.images:
-            if self.images.setdefault(image.ImageId, image) is not image:
-                self.notes.append(repeated(image.ImageId))
+            image_id = record_id(image)
+            if self.images.setdefault(image_id, image) is not image:
+                self.notes.append(repeated(image_id))
         self.errors += page.errors
         self.notes += page.notes
 
@@ -80,8 +82,8 @@ class _Plan:
         self.next += 1
         return self.next - 1
 
-    def arrived(self, number: int, page: Page) -> None:
-        ids = {image.ImageId for image in page.images}
+    def arrived(self, number: int, page: Page | SavedPage) -> None:
+        ids = {record_id(image) for image in page.images}
         if ids and ids <= self.seen and len(ids) >= PAGE_SIZE:
             self.last = min(self.last, number)
             self.stop_note = f"page {number} repeats images of earlier pages; listing stopped"
@@ -102,10 +104,13 @@ class Pager:
     params: dict[str, str]
     concurrency: int
     deadline: Deadline
+    saved: bool = False  # the images are only saved: plain ones are not validated
 
-    def fetch(self, page: int) -> Page:
+    def fetch(self, page: int) -> Page | SavedPage:
         params = {**self.params, "RegionId": self.region, "PageNumber": str(page)}
         call = Call(self.base_url, "DescribeImages", ECS_VERSION, params, self.region)
+        if self.saved:
+            return self.client.call_parsed(call, parse_saved_page, deadline=self.deadline)
         return self.client.call_parsed(call, parse_page, deadline=self.deadline)
 
     def listing(self, on_page: PageDone) -> Listing:
@@ -138,11 +143,11 @@ class Pager:
             listing.errors.append(f"{self.region}: {plan.stop_note}")
         return listing
 
-    def _fetch_rest(self, plan: _Plan, on_page: PageDone) -> dict[int, Page | ApiError]:
+    def _fetch_rest(self, plan: _Plan, on_page: PageDone) -> dict[int, Page | SavedPage | ApiError]:
         """Pages 2.. of the plan, `concurrency` at a time, re-planned as each one arrives."""
-        results: dict[int, Page | ApiError] = {}
+        results: dict[int, Page | SavedPage | ApiError] = {}
 
-        def fetch_safely(number: int) -> Page | ApiError:
+        def fetch_safely(number: int) -> Page | SavedPage | ApiError:
             try:
                 page = self.fetch(number)
             except ApiError as error:
@@ -151,7 +156,7 @@ class Pager:
             return page
 
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            running: dict[Future[Page | ApiError], int] = {}
+            running: dict[Future[Page | SavedPage | ApiError], int] = {}
             while True:
                 while len(running) < max(1, self.concurrency) and (
                         number := plan.take()) is not None:
@@ -162,5 +167,5 @@ class Pager:
                 for future in done:
                     number = running.pop(future)
                     result = results[number] = future.result()
-                    if isinstance(result, Page):
+                    if not isinstance(result, ApiError):
                         plan.arrived(number, result)

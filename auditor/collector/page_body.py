@@ -12,6 +12,11 @@ lone surrogate escape, Infinity, a 400-digit number) is read by the standard lib
 the same on every page. A page without a usable TotalCount raises ValueError: the client
 reports it, without asking again, as a `MalformedResponse`.
 
+A page read only to be saved (`collect -o`, `parse_saved_page`) skips the records: each
+plain image becomes the mapping the inventory writes (auditor/collector/saved.py) and only
+the others are validated, in one call; a page one of them fails is read whole by `read_page`,
+with the same notes and errors as `parse_page` gives.
+
 Pages are read one at a time (a lock), each to the end before the next. Reading is CPU
 work that holds the GIL, so the page threads of all regions share one core whatever they
 do: when sixteen answers arrive together, reading them at once makes each finish when the
@@ -28,16 +33,18 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from auditor.collector.saved import SavedImage, saved_image
 from auditor.models import API_SHAPE, DataNote, Image
 from auditor.responses import Page, read_page
 from auditor.safetext import visible
 
-__all__ = ["Page", "parse_page"]
+__all__ = ["Page", "SavedPage", "parse_page", "parse_saved_page"]
 
 _IMAGES = TypeAdapter(list[Image])
 _MAX_COUNT = 2**53  # a TotalCount beyond what a JSON number holds exactly goes to read_page
@@ -48,23 +55,68 @@ _READING = threading.Lock()  # one page read at a time: see the module's docstri
 def parse_page(body: bytes) -> Page:
     """The page's TotalCount, RequestId, images and notes; ValueError when it is unusable."""
     with _READING:
-        return _read(body)
-
-
-def _read(body: bytes) -> Page:
-    mended: list[DataNote] = []
-    try:
-        doc = orjson.loads(body)  # orjson.JSONDecodeError is a ValueError
-    except orjson.JSONDecodeError as refused:
-        doc = _mend(_complete_json(body, refused), "", mended)
-    else:
+        try:
+            doc = orjson.loads(body)  # orjson.JSONDecodeError is a ValueError
+        except orjson.JSONDecodeError as refused:
+            return _read_odd(body, refused)
         page = _well_formed(doc)
-        if page is not None:
-            return page
+        return _read_doc(doc) if page is None else page
+
+
+@dataclass
+class SavedPage:
+    """A page read only to be saved (`collect -o`): each plain image as the saved inventory
+    holds it (auditor/collector/saved.py), the others as `Image` records, validated as
+    `parse_page` validates them; the notes and errors `parse_page` gives."""
+
+    total_count: int | None
+    request_id: str | None
+    images: list[Image | SavedImage]
+    notes: list[DataNote] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_saved_page(body: bytes) -> SavedPage:
+    """`parse_page` for a page that is only saved: plain images are not validated."""
+    with _READING:
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError as refused:
+            return _as_saved(_read_odd(body, refused))
+        header = _header(doc)
+        if header is not None:
+            total, request_id, _, items = header
+            plain = [saved_image(item) for item in items]
+            odd = [item for item, saved in zip(items, plain, strict=True) if saved is None]
+            try:
+                validated = iter(_IMAGES.validate_python(odd, context=API_SHAPE) if odd else ())
+            except ValidationError:
+                pass  # the whole page is read as parse_page reads it, with its notes
+            else:
+                images: list[Image | SavedImage] = [
+                    next(validated) if saved is None else saved for saved in plain]
+                return SavedPage(total, request_id, images)
+        return _as_saved(_read_doc(doc))
+
+
+def _as_saved(page: Page) -> SavedPage:
+    return SavedPage(page.total_count, page.request_id, list(page.images), page.notes,
+                     page.errors)
+
+
+def _read_odd(body: bytes, refused: orjson.JSONDecodeError) -> Page:
+    """A body orjson refused: read by the standard library when it is whole JSON."""
+    mended: list[DataNote] = []
+    page = _read_doc(_mend(_complete_json(body, refused), "", mended))
+    page.notes[:0] = mended
+    return page
+
+
+def _read_doc(doc: Any) -> Page:
+    """A page the fast path refused, read by `read_page` (with its notes)."""
     page = read_page(doc)
     if page.total_count is None:
         raise ValueError(f"the page has no usable TotalCount ({_count_of(doc)})")
-    page.notes[:0] = mended
     return page
 
 
@@ -110,8 +162,9 @@ def _count_of(doc: Any) -> str:
     return f"TotalCount {visible(repr(doc['TotalCount']))[:60]}"
 
 
-def _well_formed(doc: Any) -> Page | None:
-    """The page when every part of it is what the API documents; None sends it to read_page."""
+def _header(doc: Any) -> tuple[int, str | None, str | None, list[Any]] | None:
+    """(TotalCount, RequestId, RegionId, image entries) when every part of the page around
+    the images is what the API documents; None sends the page to read_page."""
     if type(doc) is not dict:
         return None
     total, request_id, region_id = doc.get("TotalCount"), doc.get("RequestId"), doc.get("RegionId")
@@ -122,6 +175,15 @@ def _well_formed(doc: Any) -> Page | None:
     items = [] if wrapper is None else wrapper.get("Image", []) if type(wrapper) is dict else None
     if type(items) is not list:
         return None
+    return total, request_id, region_id, items
+
+
+def _well_formed(doc: Any) -> Page | None:
+    """The page when every part of it is what the API documents; None sends it to read_page."""
+    header = _header(doc)
+    if header is None:
+        return None
+    total, request_id, region_id, items = header
     try:
         images = _IMAGES.validate_python(items, context=API_SHAPE)
     except ValidationError:

@@ -23,6 +23,7 @@ from auditor import __version__
 from auditor.collector import (
     CollectRequest,
     ProgressCallback,
+    Record,
     RegionCallback,
     RegionSink,
     metadata,
@@ -148,6 +149,7 @@ class _Handover:
 
     sink: RegionSink | None
     streaming: bool
+    saved: bool = False  # the sink only saves the images: plain ones are not validated
     _pool: ThreadPoolExecutor | None = None
     _handed: list[Future[None]] = field(default_factory=list)
 
@@ -155,14 +157,14 @@ class _Handover:
         if self.sink is not None and self.streaming:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imgaudit-sink")
 
-    def give(self, region: RegionInventory) -> None:
+    def give(self, region: RegionInventory, records: list[Record]) -> None:
         """A region whose images are final (called from the region's worker thread)."""
         if self._pool is not None:
-            self._handed.append(self._pool.submit(self._hand, region))
+            self._handed.append(self._pool.submit(self._hand, region, records))
 
-    def _hand(self, region: RegionInventory) -> None:
+    def _hand(self, region: RegionInventory, records: list[Record]) -> None:
         assert self.sink is not None
-        self.sink(region)
+        self.sink(region, records)
         region.images = []
 
     def finish(self, regions: list[RegionInventory]) -> None:
@@ -171,7 +173,7 @@ class _Handover:
             return
         if not self.streaming:
             for region in regions:
-                self._hand(region)
+                self._hand(region, list(region.images))
         for handed in self._handed:
             handed.result()
 
@@ -183,7 +185,8 @@ class _Handover:
 
 @contextmanager
 def _handover(sink: RegionSink | None, request: CollectRequest) -> Iterator[_Handover]:
-    handover = _Handover(sink, streaming=not request.sharing)
+    handover = _Handover(sink, streaming=not request.sharing,
+                         saved=sink is not None and not (request.sharing or request.instances))
     try:
         yield handover
     finally:
@@ -208,6 +211,7 @@ def _collect_all(
     progress.total = len(work)
 
     def run(item: _Work) -> RegionInventory:
+        records: list[Record] = []
         try:
             client = clients.client(item.account) if item.account else clients.caller
         except CredentialsError as error:
@@ -215,12 +219,12 @@ def _collect_all(
         else:
             job = RegionJob(client, item.region, request.endpoint, listings, pages_at_once,
                             request.retry, functools.partial(progress.page, item.region),
-                            request.sharing, request.instances)
-            result = collect_region(job)
+                            request.sharing, request.instances, handover.saved)
+            result, records = collect_region(job)
         if item.account is not None:
             result.account_id = item.account.id
         progress.region_done(item.region)
-        handover.give(result)
+        handover.give(result, records)
         return result
 
     pool = ThreadPoolExecutor(max_workers=request.concurrency)
