@@ -74,7 +74,7 @@ VARIANTS: list[dict[str, Any]] = [
     {"CreationTime": "2024-01-02T03:04:60Z"}, {"CreationTime": "2024-01-02 03:04:05Z"},
     {"CreationTime": "2026-W24-1T03:24:05Z"}, {"CreationTime": "0001-01-01T00:00:00Z"},
     {"CreationTime": "9999-12-31T23:59:59Z"}, {"CreationTime": "2024-01-02T03:04:05z"},
-    {"CreationTime": "２０２４-01-02T03:04:05Z"}, {"CreationTime": "yesterday"},
+    {"CreationTime": "\uff12\uff10\uff12\uff14-01-02T03:04:05Z"}, {"CreationTime": "yesterday"},
     {"CreationTime": 1700000000}, {"CreationTime": None},
     {"Tags": None}, {"Tags": {}}, {"Tags": {"Tag": []}}, {"Tags": {"Tag": None}},
     {"Tags": {"owner": "a"}}, {"Tags": {"owner": 5}}, {"Tags": {"Tag": "x"}},
@@ -128,8 +128,8 @@ def _variants() -> list[Any]:
         for key in variant:
             images.append({k: v for k, v in image.items() if k != key} | {"ImageId": f"m-gone{n:03d}"}
                           if key != "ImageId" else {k: v for k, v in image.items() if k != key})
-    images += [{"ImageId": "m-bare"}, {"ImageId": "m-null", **dict.fromkeys(BASE, None),
-                                       "ImageId": "m-null"}, "not an image", 5, None, []]
+    images += [{"ImageId": "m-bare"}, {**dict.fromkeys(BASE, None), "ImageId": "m-null"},
+               "not an image", 5, None, []]
     return images
 
 
