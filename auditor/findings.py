@@ -7,7 +7,7 @@ is the versioned JSON report (see docs/json-report.md) and the input of `--basel
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -59,19 +59,35 @@ def fingerprint(rule_id: str, region: str, image_id: str, account: str | None = 
     """Stable identity of a finding across runs: the same rule on the same image of the same
     account. Without a known account it is the rule, region and image alone (which is also
     what reports written before accounts were kept apart used: see `auditor.baseline`)."""
-    key = f"{rule_id}\x1f{region}\x1f{image_id}" + (f"\x1f{account}" if account else "")
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    return fingerprints(rule_id, region, account)(image_id)
+
+
+def fingerprints(rule_id: str, region: str, account: str | None = None) -> Callable[[str], str]:
+    """`image id -> fingerprint(rule_id, region, image id, account)`, the rest of the key
+    joined once (the engine's findings of a rule, a region at a time)."""
+    head, tail = f"{rule_id}\x1f{region}\x1f", f"\x1f{account}" if account else ""
+    sha256 = hashlib.sha256
+
+    def of(image_id: str) -> str:
+        return sha256((head + image_id + tail).encode()).hexdigest()[:32]
+
+    return of
+
+
+def arn_prefix(region: str, account_id: str | None) -> str | None:
+    """What the ARN of an image of this region and account is before the image id; None
+    without a known account."""
+    return f"acs:ecs:{region}:{account_id}:image/" if account_id else None
 
 
 def image_arn(region: str, account_id: str | None, image_id: str) -> str | None:
-    if not account_id:
-        return None
-    return f"acs:ecs:{region}:{account_id}:image/{image_id}"
+    prefix = arn_prefix(region, account_id)
+    return None if prefix is None else prefix + image_id
 
 
 _M = TypeVar("_M", bound=BaseModel)
 _FIELDS_SETS: dict[type[BaseModel], set[str]] = {}
-_set = object.__setattr__
+_set, _new = object.__setattr__, object.__new__  # pydantic's models have no __new__ of their own
 
 
 def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
@@ -89,7 +105,7 @@ def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
     fields = _FIELDS_SETS.get(cls)
     if fields is None:
         fields = _FIELDS_SETS[cls] = set(cls.model_fields)
-    model = cls.__new__(cls)
+    model = _new(cls)
     _set(model, "__dict__", values)
     _set(model, "__pydantic_fields_set__", fields)
     _set(model, "__pydantic_extra__", None)

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from auditor.canonical import canonical
 from auditor.config import Config, Waiver
 from auditor.engine import evaluate, load_rules
+from auditor.engine.evaluate import Batch, evaluate_batches
 from auditor.findings import fingerprint
 from auditor.models import Image, Inventory, RegionInventory
 
@@ -168,6 +170,30 @@ def test_findings_are_sorted(rules_file: Path) -> None:
     assert [k[0] for k in keys] == sorted((k[0] for k in keys),
                                           key=["high", "medium", "low"].index)
     assert keys == sorted(keys, key=lambda k: (["high", "medium", "low"].index(k[0]), *k[1:]))
+
+
+def test_findings_are_sorted_across_batches_and_accounts(rules_file: Path) -> None:
+    """Batches of a region come in any order, Images or canonical mappings, with or without
+    a known account: the findings are in (severity, rule, region, account, image id) order;
+    of equal keys, a batch's Images' findings come before its mappings'."""
+    bad = {"ImageOwnerAlias": "self", "IsPublic": True}
+    raw = [{"ImageId": "m-3", **bad}, {"ImageId": "m-0", **bad, "ImageName": "second"}]
+    assert all(canonical(r) for r in raw)
+    batches: list[Batch] = [
+        ("r-b", "2", [image("m-9", **bad), image("m-1", **bad)]),
+        ("r-a", None, [image("m-5", **bad)]),
+        ("r-b", "1", [image("m-7", **bad)]),
+        ("r-b", "2", [*raw, image("m-2", **bad), image("m-0", **bad, ImageName="first")]),
+        ("r-a", "1", [image("m-4", **bad)]),
+    ]
+    evaluation = evaluate_batches(batches, load_rules([rules_file], builtin=False), today=TODAY)
+    keys = [(f.region, f.account_id, f.image_id, f.image_name) for f in evaluation.findings
+            if f.rule_id == "IMG-PUBLIC-SELF"]
+    assert keys == [("r-a", None, "m-5", None), ("r-a", "1", "m-4", None),
+                    ("r-b", "1", "m-7", None), ("r-b", "2", "m-0", "first"),
+                    ("r-b", "2", "m-0", "second"), ("r-b", "2", "m-1", None),
+                    ("r-b", "2", "m-2", None), ("r-b", "2", "m-3", None),
+                    ("r-b", "2", "m-9", None)]
 
 
 def test_config_overrides_reach_findings(rules_file: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from operator import attrgetter
 from typing import Any
 
 from auditor.canonical import RawImage, image_of, missing_enrichments_raw
@@ -26,8 +27,8 @@ from auditor.findings import (
     Finding,
     RuleCounts,
     WaiverReport,
-    fingerprint,
-    image_arn,
+    arn_prefix,
+    fingerprints,
     trusted,
 )
 from auditor.lang import DEFAULT_LANG
@@ -55,7 +56,7 @@ def failing(rule: Rule, images: Sequence[Image], today: date) -> list[Image]:
 def message(rule: Rule, image: Image, region: str, account: str | None = None,
             lang: str = DEFAULT_LANG) -> str:
     """The rendered message; a template that fails at render time falls back to the title."""
-    return _messages(rule, account, RenderFailures(), lang)(image, region)
+    return _messages(rule, account, RenderFailures(), lang)(region)(image)
 
 
 @dataclass
@@ -85,15 +86,17 @@ class RenderFailures:
                 for rule_id in rules]
 
 
-def _messages(rule: Rule, account: str | None, failures: RenderFailures,
-              lang: str = DEFAULT_LANG) -> Callable[[Image | RawImage, str], str]:
-    """`(image, region) -> message` in `lang` for one rule, what does not vary prepared once.
+Text = Callable[[Image | RawImage], str]  # an image's message, in one region
 
-    The template sees plain data only (templates/data.py); the sandbox is immutable, so one
-    mapping of params and rule serves every render."""
+
+def _messages(rule: Rule, account: str | None, failures: RenderFailures,
+              lang: str = DEFAULT_LANG) -> Callable[[str], Text]:
+    """`region -> (image -> message)` in `lang` for one rule, what does not vary prepared
+    once: the template sees plain data only (templates/data.py), and the sandbox is
+    immutable, so one mapping of params, rule and region serves every image of a region."""
     title, render = rule.text("title", lang), rule.renderer(lang)
     if render is None:
-        return lambda image, region: title
+        return lambda region: lambda image: title
     base: dict[str, Any] = {
         "params": plain(rule.params),
         "rule": {"id": rule.id, "title": title, "severity": rule.severity.value},
@@ -101,71 +104,84 @@ def _messages(rule: Rule, account: str | None, failures: RenderFailures,
     }
     rule_id = rule.id
 
-    def text(image: Image | RawImage, region: str) -> str:
-        try:
-            return render(image, {**base, "region": region})
-        except Exception as exc:  # a sandbox refusal or a type error must not stop a scan
-            image_id = image["ImageId"] if isinstance(image, dict) else image.ImageId
-            failures.add(rule_id, (region, account or "", image_id), exc)
-            return f"{title} (message template failed: {type(exc).__name__})"
+    def of_region(region: str) -> Text:
+        variables = {**base, "region": region}
 
-    return text
+        def text(image: Image | RawImage) -> str:
+            try:
+                return render(image, variables)
+            except Exception as exc:  # a sandbox refusal or a type error must not stop a scan
+                image_id = image["ImageId"] if isinstance(image, dict) else image.ImageId
+                failures.add(rule_id, (region, account or "", image_id), exc)
+                return f"{title} (message template failed: {type(exc).__name__})"
+
+        return text
+
+    return of_region
 
 
-FindingMaker = Callable[[Any, str, AppliedWaiver | None], Finding]
+# `(images, region, their waivers or None) -> their Findings`: one rule's, of one account
+FindingMaker = Callable[[Sequence[Any], str, Sequence[AppliedWaiver | None] | None],
+                        list[Finding]]
+# image -> (ImageId, ImageName, ImageOwnerAlias, Tags): what a finding shows of its image
+_identity: Callable[[Image], tuple[str, str | None, str | None, dict[str, str]]] = attrgetter(
+    "ImageId", "ImageName", "ImageOwnerAlias", "Tags")
+
+
+def _raw_identity(image: RawImage) -> tuple[str, str | None, str | None, dict[str, str]]:
+    """`_identity` of a canonical image's mapping, every value read as the model holds it."""
+    get = image.get
+    tags = get("Tags")
+    return image["ImageId"], get("ImageName"), get("ImageOwnerAlias"), {} if tags is None else tags
 
 
 def finding_maker(rule: Rule, account: str | None, today: date,
                   failures: RenderFailures | None = None,
                   lang: str = DEFAULT_LANG, *, raw: bool = False) -> FindingMaker:
-    """`(image, region, waiver) -> Finding` for one rule: message, evidence and fingerprint
-    are computed once per finding, the rule's own fields once per rule. In a language other
-    than English, the finding carries the English title and message too (JSON report).
-    With `raw`, of a canonical image's mapping (`auditor.canonical`): the same Finding as of
-    its Image (every value read as the model holds it), without validating the image."""
+    """The Findings of one rule over images of one account, a region's at a time: message,
+    evidence and fingerprint computed once per finding, what the rule, the account and the
+    region share once per call. In a language other than English, the finding carries the
+    English title and message too (JSON report). With `raw`, of canonical images' mappings
+    (`auditor.canonical`): the same Findings as of their Images (every value read as the
+    model holds it), without validating the images."""
     _, require = rule.compiled(today, raw=raw)
     explain: Callable[[Any], list[Evidence]] = require.explain
     if rule.context:
         explain = _with_context(explain, rule.context, raw)
     failures = RenderFailures() if failures is None else failures
-    text = _messages(rule, account, failures, lang)
+    texts = _messages(rule, account, failures, lang)
     english = _messages(rule, account, RenderFailures(), DEFAULT_LANG) if lang != "en" else None
     rule_id, severity, title = rule.id, rule.severity, rule.text("title", lang)
     title_en = rule.spec.title if english is not None else None
+    identity = _raw_identity if raw else _identity
 
-    def record(image: Any, image_id: str, image_name: str | None, owner_alias: str | None,
-               tags: dict[str, str], region: str, waiver: AppliedWaiver | None) -> Finding:
-        return trusted(Finding, {
-            "rule_id": rule_id, "severity": severity, "title": title,
-            "message": text(image, region), "image_id": image_id,
-            "image_name": image_name, "region": region,
-            "account_id": account,
-            "owner_alias": owner_alias, "evidence": explain(image),
-            "fingerprint": fingerprint(rule_id, region, image_id, account),
-            "resource": image_arn(region, account, image_id), "waiver": waiver,
-            "baseline_state": None, "first_seen": None, "first_seen_run": None,
-            "age_days": None,
-            "title_en": title_en,
-            "message_en": english(image, region) if english is not None else None,
-            "tags": tags,
-        })
+    def make(images: Sequence[Any], region: str,
+             waivers: Sequence[AppliedWaiver | None] | None = None) -> list[Finding]:
+        text, fingerprint = texts(region), fingerprints(rule_id, region, account)
+        text_en = english(region) if english is not None else None
+        arn = arn_prefix(region, account)
+        made = []
+        for image, waiver in zip(images, waivers or [None] * len(images), strict=True):
+            image_id, image_name, owner_alias, tags = identity(image)
+            made.append(trusted(Finding, {
+                "rule_id": rule_id, "severity": severity, "title": title,
+                "message": text(image), "image_id": image_id, "image_name": image_name,
+                "region": region, "account_id": account, "owner_alias": owner_alias,
+                "evidence": explain(image), "fingerprint": fingerprint(image_id),
+                "resource": None if arn is None else arn + image_id, "waiver": waiver,
+                "baseline_state": None, "first_seen": None, "first_seen_run": None,
+                "age_days": None, "title_en": title_en,
+                "message_en": text_en(image) if text_en is not None else None,
+                "tags": tags,
+            }))
+        return made
 
-    def make(image: Image, region: str, waiver: AppliedWaiver | None) -> Finding:
-        return record(image, image.ImageId, image.ImageName, image.ImageOwnerAlias, image.Tags,
-                      region, waiver)
-
-    def make_raw(image: RawImage, region: str, waiver: AppliedWaiver | None) -> Finding:
-        get = image.get
-        tags = get("Tags")
-        return record(image, image["ImageId"], get("ImageName"), get("ImageOwnerAlias"),
-                      {} if tags is None else tags, region, waiver)
-
-    return make_raw if raw else make
+    return make
 
 
 def make_finding(rule: Rule, image: Image, region: str, account: str | None, today: date,
                  waiver: AppliedWaiver | None = None, lang: str = DEFAULT_LANG) -> Finding:
-    return finding_maker(rule, account, today, lang=lang)(image, region, waiver)
+    return finding_maker(rule, account, today, lang=lang)([image], region, [waiver])[0]
 
 
 # region, account (when known), images: `Image`s, or canonical images' mappings (RawImage,
@@ -195,35 +211,50 @@ def _with_context(explain: Callable[[Any], list[Evidence]], context: tuple[Field
     return both_raw if raw else both
 
 
-def _not_evaluated(rule: Rule, images: Sequence[Any], today: date,
+def _not_evaluated(rule: Rule, batch: _Batch, today: date,
                    raw: bool = False) -> tuple[Sequence[Any], int]:
-    """The images the rule can judge, and how many it cannot: those its `when` selects (or
-    might: when the `when` reads the missing data itself) that lack an enrichment the rule
-    reads (its calls failed, or were never made: `models.missing_enrichments`). With `raw`,
-    of canonical images' mappings."""
+    """The batch's images the rule can judge, and how many it cannot: those its `when`
+    selects (or might: when the `when` reads the missing data itself) that lack an enrichment
+    the rule reads (its calls failed, or were never made: `models.missing_enrichments`). With
+    `raw`, of its canonical images' mappings, else of its Images."""
+    images = batch.raws if raw else batch.models
     needs = rule.needs
     if not needs:
         return images, 0
-    lacking = missing_enrichments_raw if raw else missing_enrichments
-    missing = [(i, needs & lacking(i)) for i in images]
-    blocked = [i for i, lacks in missing if lacks]
-    if not blocked:
+    lacking = batch.lacking(raw)
+    if all(map(needs.isdisjoint, lacking)):
         return images, 0
+    missing = [needs & lacks for lacks in lacking]
     when, _ = rule.compiled(today, raw=raw)
     when_reads = needs & field_roots(rule.when)
-    unsure = sum(1 for i, lacks in missing if lacks and (
+    unsure = sum(1 for i, lacks in zip(images, missing, strict=True) if lacks and (
         when is None or lacks & when_reads or when.pred(i)))
-    return [i for i, lacks in missing if not lacks], unsure
+    return [i for i, lacks in zip(images, missing, strict=True) if not lacks], unsure
 
 
-class _Images:
-    """The Images of a batch's flagged canonical mappings, each validated once whatever the
-    number of rules that flag it."""
+class _Batch:
+    """What the rules share of one batch: its Images and its canonical mappings, the
+    enrichments each of them lacks (found once, for every rule that reads one), and the Images
+    of flagged mappings (each validated once, whatever the number of rules that flag it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, images: Sequence[Image | RawImage]) -> None:
+        self.raws: list[RawImage] = [i for i in images if isinstance(i, dict)]
+        self.models: list[Image] = [] if len(self.raws) == len(images) else [
+            i for i in images if not isinstance(i, dict)]
+        self._lacking: dict[bool, list[set[str]]] = {}
         self.made: dict[int, Image] = {}
 
+    def lacking(self, raw: bool) -> list[set[str]]:
+        """What each of the mappings (`raw`) or of the Images lacks (`missing_enrichments`)."""
+        found = self._lacking.get(raw)
+        if found is None:
+            found = self._lacking[raw] = (
+                [missing_enrichments_raw(i) for i in self.raws] if raw
+                else [missing_enrichments(i) for i in self.models])
+        return found
+
     def of(self, raws: list[RawImage]) -> list[Image]:
+        """The Images of some of the batch's mappings."""
         made = self.made
         images = []
         for raw in raws:
@@ -275,17 +306,15 @@ def evaluate_batches(
     failures = RenderFailures()
     rules = [_Counted(rule, today, index, failures, lang) for rule in ruleset.rules]
     for region, account, images in batches:
-        raws = [i for i in images if isinstance(i, dict)]
-        models = [i for i in images if not isinstance(i, dict)]
-        made = _Images()
+        batch = _Batch(images)
         for rule in rules:
-            rule.add(region, account or None, models, raws, made)
-    findings = [finding for rule in rules for finding in rule.findings]
-    findings.sort(key=_order)
-    counts = {rule.rule.id: (rule.evaluated, len(rule.findings), rule.waived, rule.unknown)
+            rule.add(region, account or None, batch)
+    rules.sort(key=lambda counted: (-counted.rule.severity.rank, counted.rule.id))
+    findings = [finding for rule in rules for finding in rule.ordered()]
+    counts = {rule.rule.id: (rule.evaluated, rule.failed, rule.waived, rule.unknown)
               for rule in rules}
-    order = [r.id for r in sorted(ruleset.rules, key=lambda r: (-r.severity.rank, r.id))]
-    return Evaluation(findings, index.reports(), counts, failures.warnings(order))
+    return Evaluation(findings, index.reports(), counts,
+                      failures.warnings([rule.rule.id for rule in rules]))
 
 
 class _Counted:
@@ -298,35 +327,46 @@ class _Counted:
         self.split_raw = rule.split(today, raw=True)
         self.waivable = index.covers(rule.id)
         self.makers: dict[tuple[str | None, bool], FindingMaker] = {}
-        self.findings: list[Finding] = []
-        self.evaluated = self.waived = self.unknown = 0
+        # findings by (region, account or ""), each list in the order the images came
+        self.findings: dict[tuple[str, str], list[Finding]] = {}
+        self.evaluated = self.failed = self.waived = self.unknown = 0
 
-    def add(self, region: str, account: str | None, listed: Sequence[Image],
-            listed_raw: list[RawImage], images: _Images) -> None:
-        """One batch: `listed` Images and `listed_raw` canonical mappings. A waiver reads
-        Images: with waivers of this rule, its flagged mappings are validated first."""
-        judged, unknown = _not_evaluated(self.rule, listed, self.today)
+    def add(self, region: str, account: str | None, batch: _Batch) -> None:
+        """One batch: its Images and canonical mappings. A waiver reads Images: with waivers
+        of this rule, its flagged mappings are validated first."""
+        judged, unknown = _not_evaluated(self.rule, batch, self.today)
         self.unknown += unknown
         selected, hits = self.split(judged)
         self.evaluated += selected
         raw_hits: list[RawImage] = []
-        if listed_raw:
-            raws, unknown = _not_evaluated(self.rule, listed_raw, self.today, raw=True)
+        if batch.raws:
+            raws, unknown = _not_evaluated(self.rule, batch, self.today, raw=True)
             self.unknown += unknown
             selected, raw_hits = self.split_raw(raws)
             self.evaluated += selected
             if self.waivable and raw_hits:
-                hits, raw_hits = hits + images.of(raw_hits), []
+                hits, raw_hits = hits + batch.of(raw_hits), []
         if hits:
-            make = self.maker(account, raw=False)
             rule_id, apply = self.rule.id, self.apply
-            made = [make(i, region, apply(rule_id, i, account)) for i in hits]
+            waivers = [apply(rule_id, i, account) for i in hits] if self.waivable else None
+            made = self.maker(account, raw=False)(hits, region, waivers)
             if self.waivable:
                 self.waived += sum(1 for f in made if f.suppressed)
-            self.findings += made
+            self.found(region, account, made)
         if raw_hits:
-            make = self.maker(account, raw=True)
-            self.findings += [make(i, region, None) for i in raw_hits]
+            self.found(region, account, self.maker(account, raw=True)(raw_hits, region, None))
+
+    def found(self, region: str, account: str | None, findings: list[Finding]) -> None:
+        self.failed += len(findings)
+        self.findings.setdefault((region, account or ""), []).extend(findings)
+
+    def ordered(self) -> list[Finding]:
+        """The rule's findings in the report's order: region, account, image id (a sort that
+        keeps the order of equal keys, like the images' own)."""
+        ordered: list[Finding] = []
+        for key in sorted(self.findings):
+            ordered += sorted(self.findings[key], key=_image_id)
+        return ordered
 
     def maker(self, account: str | None, *, raw: bool) -> FindingMaker:
         make = self.makers.get((account, raw))
@@ -336,6 +376,4 @@ class _Counted:
         return make
 
 
-def _order(finding: Finding) -> tuple[int, str, str, str, str]:
-    return (-finding.severity.rank, finding.rule_id, finding.region, finding.account_id or "",
-            finding.image_id)
+_image_id = attrgetter("image_id")
