@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import alibabacloud_ecs20140526.models as sdk
 import pytest
 from cli_helpers import CliResult
 from test_models_sdk import wire_fields
 
-from auditor.engine.fields import field_paths
-from auditor.models import Image
+from auditor.engine.fields import field_paths, resolve
+from auditor.models import DetectionItem, Image
 
 Run = Callable[..., CliResult]
 
@@ -84,3 +85,24 @@ def test_did_you_mean_knows_the_newer_fields(run_cli: Run, tmp_path: Path, field
     result = run_cli("rules", "validate", rule)
     assert result.exit_code == 2
     assert message in result.stdout + result.stderr
+
+
+def test_a_field_s_reader_reads_a_canonical_mapping_as_its_walk_along_the_path() -> None:
+    """`FieldRef.reader()` (one `.get` for a field of the image itself) answers what
+    `FieldRef.read` answers: a missing key as the model's default, "" as missing for text."""
+    paths = ["ImageName", "Size", "IsPublic", "Tags", "DiskDeviceMappings", "Features",
+             "Features.NvmeSupport", "Tags.owner", "DetectionOptions.Items"]
+    mappings: list[dict[str, Any] | None] = [
+        {}, {"ImageName": "", "Size": 0, "IsPublic": False, "Tags": {}, "Features": None},
+        {"ImageName": "web", "Size": 40, "IsPublic": True, "Tags": {"owner": ""},
+         "DiskDeviceMappings": [{"Size": "1"}], "Features": {"NvmeSupport": ""}},
+        {"ImageName": None, "Tags": {"owner": "me"}, "Features": {"NvmeSupport": "supported"},
+         "DetectionOptions": {"Items": []}},
+    ]
+    for path in paths:
+        ref = resolve(path, Image)
+        read = ref.reader()
+        for raw in mappings:
+            assert read(raw) == ref.read(raw), (path, raw)
+    item = resolve("RiskLevel", DetectionItem)
+    assert item.reader()(None) is item.read(None) is None  # an item that is not there

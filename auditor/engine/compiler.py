@@ -119,19 +119,20 @@ def _explained(cond: Test, compiled: Compiled, value: Any, prefix: str, want: bo
     return _evidence(prefix + cond.field.path, shown, expected)
 
 
+# (quantifier, want) -> which items to blame and what we want of them; None = the whole list
+_BLAME = {("some", False): True, ("every", True): False, ("none", True): True}
+
+
 def _explain_quant(
     cond: Quant, compiled: Compiled, obj: Any, prefix: str, want: bool
 ) -> list[Evidence]:
     path, inner = prefix + cond.field.path, compiled.children[0]
     items = (compiled.read or cond.field.get)(obj) or []
-    text = inner.describe()
-    # (quantifier, want) -> which items to blame and what we want of them; None = whole list
-    blame = {("some", False): True, ("every", True): False, ("none", True): True}
-    matching = blame.get((cond.kind, want))
+    matching = _BLAME.get((cond.kind, want))
     if matching is None:
         label = "not every item" if cond.kind == "every" else "some item"
         shown = cond.field.modelled(items) if compiled.raw else items
-        return [_evidence(path, shown, f"{label}: {text}")]
+        return [_evidence(path, shown, f"{label}: {inner.describe()}")]
     found = [(i, x) for i, x in enumerate(items) if inner.pred(x) == matching]
     return [e for i, x in found for e in inner.explain(x, f"{path}[{i}].", want=not matching)]
 
@@ -164,7 +165,7 @@ def compile_cond(cond: Cond, params: dict[str, Any], today: date, *,
         return Compiled(cond, lambda o: not p(o), (inner,), raw=raw)
     if isinstance(cond, Quant):
         inner = compile_cond(cond.cond, params, today, raw=raw)
-        get = cond.field.read if raw else cond.field.get
+        get = cond.field.reader() if raw else cond.field.get
         return Compiled(cond, _quantify(cond.kind, get, inner.pred), (inner,), read=get, raw=raw)
     children = tuple(compile_cond(c, params, today, raw=raw) for c in cond.items)
     preds = tuple(c.pred for c in children)
@@ -174,7 +175,7 @@ def compile_cond(cond: Cond, params: dict[str, Any], today: date, *,
 def _compile_test(cond: Test, params: dict[str, Any], today: date, raw: bool) -> Compiled:
     operand = params[cond.operand.name] if isinstance(cond.operand, Param) else cond.operand
     test = OPERATORS[cond.op].build(operand, cond.field, today)
-    get = cond.field.read if raw else cond.field.get
+    get = cond.field.reader() if raw else cond.field.get
     return Compiled(cond, lambda o: test(get(o)), operand=operand, read=get, raw=raw)
 
 
