@@ -98,9 +98,11 @@ class _Model:
         self.model = model
         self.types: dict[str, dict[type, tuple[str, dict[str, Any]] | None]] = {}
         self.shapes: dict[tuple[Any, ...], Check | None] = {}
-        self.last: tuple[Any, ...] = ()
+        self.last: tuple[Any, ...] | None = None
         self.last_check: Check | None = None
         self.fields: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
+        self.required = frozenset(name for name, info in model.model_fields.items()
+                                  if info.is_required())
         for name, info in model.model_fields.items():
             self.types[name] = self._field(name, info.annotation)
             self.fields.append((name, info.get_default(call_default_factory=True),
@@ -168,6 +170,8 @@ class _Model:
     def plan(self, shape: tuple[Any, ...]) -> Check | None:
         """The check of a mapping of this shape, or None when it is not canonical."""
         half = len(shape) // 2
+        if not self.required <= set(shape[:half]):  # no ImageId: validation says so
+            return None
         namespace: dict[str, Any] = {}
         lines = ["def check(data):"]
         for key, kind in zip(shape[:half], shape[half:], strict=True):

@@ -264,9 +264,15 @@ class Image(_ApiModel):
         """The API's one time shape (`2019-11-15T06:07:05Z`) parsed by the stdlib's C parser.
 
         Same value as pydantic's own parsing, ~12 us less per image (about 1.2 s over 100,000
-        images); any other shape, or an invalid date, goes to pydantic unchanged."""
+        images); any other shape, or an invalid date, goes to pydantic unchanged. The plain
+        shape is parsed whole (its `Z` read as UTC): a tenth of the time of parsing the first
+        19 characters and then setting the zone (`replace` is slow), which only the other
+        shapes still do (ISO week dates, basic times, ...)."""
         if type(value) is str and len(value) == 20 and value[19] == "Z" and value[10] == "T":
             try:
+                if (value[4] == "-" and value[7] == "-" and value[13] == ":"
+                        and value[16] == ":"):
+                    return datetime.fromisoformat(value)
                 return datetime.fromisoformat(value[:19]).replace(tzinfo=timezone.utc)
             except ValueError:
                 return value

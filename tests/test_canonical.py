@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from auditor.app.scan import ScanOptions, build_result
 from auditor.canonical import MODELS, canonical, known_validators
@@ -117,6 +118,8 @@ def _odd_images() -> list[Any]:
         {"CreationTime": "2024-01-02T03:04:05+08:00"}, {"CreationTime": "2024-01-02"},
         {"CreationTime": "2024-01-02T03:04:05.5Z"}, {"CreationTime": "2024-13-02T03:04:05Z"},
         {"CreationTime": "yesterday"}, {"CreationTime": 1700000000}, {"CreationTime": None},
+        {"CreationTime": "2024-02-30T03:04:05Z"}, {"CreationTime": "2024-01-02T03:04:0xZ"},
+        {"CreationTime": "2024-W01-2T03:04:05Z"}, {"CreationTime": "2024-01-02T030405+1Z"},
         {"Tags": None}, {"Tags": {}}, {"Tags": {"owner": 5}}, {"Tags": {"owner": ""}},
         {"Tags": {"Tag": [{"TagKey": "owner", "TagValue": "b"}]}}, {"Tags": "owner=web"},
         {"Features": None}, {"Features": {}}, {"Features": {"NvmeSupport": 1}},
@@ -145,6 +148,8 @@ def _odd_images() -> list[Any]:
         image = {"ImageId": f"m-odd{n}", **copy.deepcopy(base), **variant}
         images.append({k: v for k, v in image.items() if v is not None or k in variant})
     images.append({"ImageId": "m-bare"})
+    images.append({"ImageOwnerAlias": "self", "Size": 1})  # no ImageId: left out
+    images.append({})
     images.append({"ImageId": "m-public", "ImageOwnerAlias": "others", "IsPublic": True})
     images.append("not an image")
     return images
@@ -259,3 +264,24 @@ def test_every_model_validator_is_known() -> None:
     assert found == known_validators()
     assert {model: set(model.__pydantic_decorators__.model_validators) for model in MODELS
             if model.__pydantic_decorators__.model_validators} == {Image: {"_collapse"}}
+
+
+@pytest.mark.parametrize("text", [
+    "2019-11-15T06:07:05Z", "2024-02-29T23:59:59Z", "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z", "2023-02-29T00:00:00Z", "2024-01-02T24:00:00Z",
+    "2024-01-02T03:60:05Z", "2024-1a-02T03:04:05Z", "2024-01-02T03:04:0\u0663Z",
+])
+def test_the_api_time_shape_is_parsed_as_pydantic_parses_it(text: str) -> None:
+    """`Image.CreationTime`'s own parse of the API's shape (models.py) gives pydantic's value,
+    its zone included, or leaves what pydantic refuses to pydantic."""
+    try:
+        expected: Any = TypeAdapter(datetime).validate_python(text)
+    except ValidationError:
+        expected = None
+    try:
+        parsed: Any = Image.model_validate({"ImageId": "m-1", "CreationTime": text}).CreationTime
+    except ValidationError:
+        parsed = None
+    assert parsed == expected
+    if expected is not None:
+        assert parsed.tzinfo is not None and parsed.utcoffset() == expected.utcoffset()
