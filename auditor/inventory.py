@@ -79,11 +79,13 @@ def _close(handle: IO[bytes]) -> None:
         handle.close()
 
 
-def _read_chunks(path: Path, handle: IO[bytes], chunks: list[bytes], limit: int,
+def _read_chunks(path: Path, handle: IO[bytes], data: bytearray, limit: int,
                  until_newline: bool = False) -> None:
-    """Append chunks of `handle` to `chunks` until its end (or, with `until_newline`, the
-    first chunk holding a newline); refused past `limit` bytes or when it cannot be JSON."""
-    size = sum(map(len, chunks))
+    """Append chunks of `handle` to `data` until its end (or, with `until_newline`, the
+    first chunk holding a newline); refused past `limit` bytes or when it cannot be JSON.
+    One growing buffer, not a list of chunks joined: the join's copy of a 100 MB inventory
+    took 0.06 s more (its fresh pages)."""
+    size = len(data)
     try:
         while size <= limit:
             chunk = handle.read(_CHUNK)
@@ -91,7 +93,7 @@ def _read_chunks(path: Path, handle: IO[bytes], chunks: list[bytes], limit: int,
                 break
             if not size and chunk.lstrip(b" \t\r\n" + _BOM)[:1] not in (b"{", b"[", b""):
                 raise InputError(path, "not JSON: it does not start with { or [")
-            chunks.append(chunk)
+            data += chunk
             size += len(chunk)
             if until_newline and b"\n" in chunk:
                 return
@@ -105,15 +107,16 @@ def _read_chunks(path: Path, handle: IO[bytes], chunks: list[bytes], limit: int,
 def read_bytes(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
     """The whole input, refused past `limit` bytes or when it cannot be JSON at all."""
     handle = _open(path)
-    chunks: list[bytes] = []
+    data = bytearray()
     try:
-        _read_chunks(path, handle, chunks, limit)
+        _read_chunks(path, handle, data, limit)
     finally:
         _close(handle)
-    return b"".join(chunks)
+    return bytes(data)
 
 
-def _utf8(path: Path, data: bytes, notes: list[DataNote] | None, where: str = "") -> bytes:
+def _utf8(path: Path, data: bytes | bytearray, notes: list[DataNote] | None,
+          where: str = "") -> bytes | bytearray:
     """Bytes that are not UTF-8 replaced by U+FFFD, with a note, so the rest is not lost."""
     try:
         data.decode("utf-8")
@@ -125,10 +128,12 @@ def _utf8(path: Path, data: bytes, notes: list[DataNote] | None, where: str = ""
     return data
 
 
-def _loads(path: Path, data: bytes, notes: list[DataNote] | None, where: str = "") -> Any:
+def _loads(path: Path, data: bytes | bytearray, notes: list[DataNote] | None,
+           where: str = "") -> Any:
     """Parse with orjson (twice as fast as the stdlib on a 100 MB inventory). orjson refuses
     bytes that are not UTF-8, so only an input it refuses is decoded to find them (`_utf8`)."""
-    data = data.removeprefix(_BOM)
+    if data.startswith(_BOM):  # (a bytearray's removeprefix would copy it, BOM or not)
+        data = data[len(_BOM):]
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -210,8 +215,12 @@ def _saved_batches(part: _Part, raw: bool) -> Iterator[tuple[_Part, list[Any]]]:
     for start in range(0, len(items), BATCH):
         batch = []
         for index in range(start, min(start + BATCH, len(items))):
-            image = _read_saved(part, items[index], f"#{index + 1}", raw)
+            item = items[index]
             items[index] = None
+            if raw and canonical(item):  # most entries: no call, no entry name made
+                batch.append(item)
+                continue
+            image = _read_saved(part, item, f"#{index + 1}")
             if image is not None:
                 batch.append(image)
         yield part, batch
@@ -367,25 +376,23 @@ def _open_file(path: Path) -> _File:
     """Open one input: a JSON Lines inventory is read up to its header, anything else whole."""
     notes: list[DataNote] = []
     handle = _open(path)
-    chunks: list[bytes] = []
+    data = bytearray()
     lines = False  # the handle handed on to the line reader, which closes it
     try:
-        _read_chunks(path, handle, chunks, MAX_INPUT_BYTES, until_newline=True)
-        data = b"".join(chunks)
+        _read_chunks(path, handle, data, MAX_INPUT_BYTES, until_newline=True)
         cut = data.find(b"\n")
         if cut >= 0 and data[cut + 1:].strip():  # more than one line: a header line?
-            header = _header(path, data[:cut], notes)
+            header = _header(path, bytes(data[:cut]), notes)
             if header is not None:
                 read = _parse_inventory(path, header)
                 read.inventory.notes[:0] = notes
-                read.lines, lines = _Lines(handle, data[cut + 1:], 1), True
+                read.lines, lines = _Lines(handle, bytes(data[cut + 1:]), 1), True
                 return read
-        chunks = [data]
-        _read_chunks(path, handle, chunks, MAX_INPUT_BYTES)
+        _read_chunks(path, handle, data, MAX_INPUT_BYTES)
     finally:
         if not lines:
             _close(handle)
-    doc = _loads(path, b"".join(chunks), notes)
+    doc = _loads(path, data, notes)
     return _document(path, doc, notes)
 
 

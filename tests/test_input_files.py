@@ -97,3 +97,20 @@ def test_odd_page_shapes_through_the_cli(run_cli: Run, tmp_path: Path, doc: dict
     assert result.exit_code == (0 if complete else 3), result.stderr
     if not complete:
         assert "1 of 1000000000 images present in the input" in result.stderr
+
+
+def test_an_input_saved_with_a_byte_order_mark_reads_as_without(run_cli: Run,
+                                                                tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a BOM: the file reads the same (one document, not
+    JSON Lines: no second line)."""
+    plain, marked = tmp_path / "plain.json", tmp_path / "bom.json"
+    plain.write_text(json.dumps(PAGE), encoding="utf-8")
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    reports = []
+    for page in (plain, marked):
+        result = run_cli("scan", "--input", page, "--format", "json", "--fail-on", "never")
+        assert result.exit_code == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert report["scan"]["images"] == 1 and not report["data_quality"]
+        reports.append((report["findings"], report["rules"]))
+    assert reports[0] == reports[1]
