@@ -213,7 +213,7 @@ def _saved_batches(part: _Part, raw: bool) -> Iterator[tuple[_Part, list[Any]]]:
     items = part.pending or []
     part.pending = None
     for start in range(0, len(items), BATCH):
-        batch = []
+        batch: list[Image | RawImage] = []
         for index in range(start, min(start + BATCH, len(items))):
             item = items[index]
             items[index] = None
