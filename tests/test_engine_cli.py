@@ -133,6 +133,24 @@ def test_unsafe_template_is_refused_by_validate(tmp_path: Path) -> None:
     ]
 
 
+def test_a_template_problem_of_a_rule_not_selected_still_stops_the_scan(tmp_path: Path) -> None:
+    """Every rule file is checked before anything runs, its message templates as jinja's
+    compiler checks them too (a loop variable named `loop`), in every language, whichever
+    rules `--rule` selects."""
+    (tmp_path / "loops.yaml").write_text(
+        "id: ORG-LOOPS\ntitle: Loops\nseverity: low\nrequire: {Size: 1}\n"
+        "message: \"{{ image.ImageId }}\"\n"
+        "i18n:\n  zh-CN:\n    message: \"{% for loop in image.Tags %}{{ loop }}{% endfor %}\"\n")
+    for args in (("rules", "validate", tmp_path / "loops.yaml"),
+                 ("scan", "--input", EXAMPLE, "--rules", tmp_path / "loops.yaml",
+                  "--rule", "IMG-NVME")):
+        result = invoke(*args)
+        assert_usage_error(result)
+        assert lines(result, tmp_path) == [
+            "imgaudit: error: loops.yaml:8:14: message template: Can't assign to special loop "
+            "variable in for-loop target"]
+
+
 def test_config_params_change_findings(tmp_path: Path) -> None:
     config = tmp_path / "imgaudit.yaml"
     config.write_text("params:\n  IMG-REQUIRED-TAGS: {required_keys: []}\n"

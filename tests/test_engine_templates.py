@@ -146,6 +146,11 @@ def test_quick_path_slicing_fails_like_the_sandbox() -> None:
      "statement'."),
     ("x" * 10_001, "message template is longer than 10000 characters"),
     ("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "message template: nested too deeply"),
+    # found by jinja's compiler (each part the sandbox renders is compiled at load)
+    ("{{ image.ImageId }} {% for loop in image.Tags %}{{ loop }}{% endfor %}",
+     "message template: Can't assign to special loop variable in for-loop target"),
+    ("{% if image.Tags %}{% for k, loop in image.Tags | dictsort %}{% endfor %}{% endif %}",
+     "message template: Can't assign to special loop variable in for-loop target"),
 ])
 def test_rejected_at_load(source: str, problem: str) -> None:
     with pytest.raises(TemplateError) as info:

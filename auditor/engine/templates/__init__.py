@@ -78,7 +78,11 @@ def compile_message(source: str, params: Collection[str] = (), *,
     """Check and compile a message template; raises TemplateError.
 
     `params` are the names the rule declares. `quick=False` always renders through jinja
-    (the reference the quick path is tested against)."""
+    (the reference the quick path is tested against). Only what renders is compiled for the
+    sandbox: a quick message nothing (text and lookups cannot fail to compile), another
+    message each part the sandbox renders, which finds every problem jinja's compiler finds
+    (such as a loop variable named `loop`); compiling the whole message besides was 60 % of
+    loading the built-in rules' templates."""
     if len(source) > MAX_SOURCE:
         raise TemplateError(f"message template is longer than {MAX_SOURCE} characters")
     checker = Checker(params)
@@ -87,11 +91,11 @@ def compile_message(source: str, params: Collection[str] = (), *,
         refuse_private_names(tree)
         checker.body(tree.body)
         fast = quick_renderer(tree) if quick else None
-        template = sandboxed(tree)
         if fast is None and quick:  # loops or filters: the sandbox renders those parts only
-            fast = parts_renderer(_ENV.parse(source), params)
-    if fast is not None:
-        return fast
+            fast = parts_renderer(tree, params)
+        if fast is not None:
+            return fast
+        template = sandboxed(tree)
     image_data = image_reader(checker.image_fields)
 
     def render(image: Image | RawImage, variables: dict[str, Any]) -> str:
