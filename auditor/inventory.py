@@ -19,6 +19,7 @@ reads like a file.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from auditor.models import (
     Scope,
     owner_scope,
 )
-from auditor.responses import read_image, read_page, repeated
+from auditor.responses import mend_surrogates, read_image, read_page, repeated
 
 # Far above any real inventory (100,000 images are ~110 MB saved): a bound, so that an input
 # that never ends (/dev/zero, a runaway pipe) is refused instead of filling memory. A JSON
@@ -141,8 +142,18 @@ def _loads(path: Path, data: bytes | bytearray, notes: list[DataNote] | None,
     try:
         return orjson.loads(replaced)
     except orjson.JSONDecodeError as exc:
-        at = f"line {exc.lineno}, column {exc.colno}" if not where else f"column {exc.colno}"
-        raise InputError(path, f"{where}not JSON: {exc.msg} at {at}") from None
+        refused = exc
+    try:  # whole JSON orjson refuses: a lone surrogate escape, NaN, an integer past 64 bits
+        doc = json.loads(replaced)
+    except (ValueError, RecursionError):
+        at = (f"line {refused.lineno}, column {refused.colno}" if not where
+              else f"column {refused.colno}")
+        raise InputError(path, f"{where}not JSON: {refused.msg} at {at}") from None
+    mended: list[DataNote] = []
+    doc = mend_surrogates(doc, mended)
+    if notes is not None:
+        notes += [note.model_copy(update={"source": str(path)}) for note in mended]
+    return doc
 
 
 @dataclass
@@ -351,7 +362,8 @@ class _Lines:
         batch: list[Any] = []
         for text in self._lines(path):
             where = f"line {self.line}: "
-            entry = _loads(path, text, None, where)
+            line_notes: list[DataNote] = []
+            entry = _loads(path, text, line_notes, where)
             if not isinstance(entry, dict) or not isinstance(entry.get("region"), str) \
                     or "image" not in entry:
                 raise InputError(path, f"{where}not an image line "
@@ -365,6 +377,10 @@ class _Lines:
                 if part is not None and batch:
                     yield part, batch
                 part, batch = target, []
+            image_id = entry["image"].get("ImageId") if isinstance(entry["image"], dict) else None
+            target.region.notes += [note.model_copy(update={
+                "region": target.region.region, "image_id": note.image_id or image_id})
+                for note in line_notes]
             image = _read_saved(target, entry["image"], f"on line {self.line}", raw)
             if image is not None:
                 batch.append(image)

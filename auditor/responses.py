@@ -12,6 +12,7 @@ that is no image at all (not an object, no usable ImageId) is left out, and said
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from auditor.models import (
     ImageSharePermission,
     collapse_api_shape,
 )
+from auditor.safetext import visible
 
 _MAX_ROUNDS = 8  # each round takes out every value that failed; nesting is at most 3 deep
 
@@ -250,3 +252,34 @@ def _first_problem(exc: ValidationError) -> str:
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"]) or "body"
     return f"{where}: {error['msg']}"
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins the pairs: any left is lone
+
+
+def mend_surrogates(doc: Any, notes: list[DataNote]) -> Any:
+    """Parsed JSON (from the standard library, which reads lone UTF-16 surrogate escapes
+    that orjson refuses) with each lone surrogate replaced by U+FFFD, keys too: one note per
+    string, naming the image entry it is in and the field path from there."""
+    return _mend(doc, "", notes, None)
+
+
+def _mend(value: Any, path: str, notes: list[DataNote], image: str | None) -> Any:
+    if isinstance(value, str):
+        if not _LONE_SURROGATE.search(value):
+            return value
+        notes.append(DataNote(message="a lone UTF-16 surrogate, no character, replaced by "
+                                      "U+FFFD", image_id=image, field=path or None,
+                              value=visible(value)))
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_mend(item, f"{path}[{i}]", notes, image) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        own = value.get("ImageId")
+        if isinstance(own, str):  # an image entry: what is in it is its own
+            image, path = _LONE_SURROGATE.sub("\ufffd", own), ""
+        return {_mend(key, path, notes, image):
+                _mend(item, f"{path}.{key}" if path else key, notes, image)
+                for key, item in value.items()}
+    return value
+

@@ -76,6 +76,46 @@ def test_bytes_that_are_not_utf8_lose_nothing_readable(run_cli: Run, tmp_path: P
     assert note["source"] == str(page) and "not UTF-8" in note["message"]
 
 
+def test_json_orjson_refuses_is_read_with_a_note(run_cli: Run, tmp_path: Path) -> None:
+    """A lone surrogate escape and Infinity are JSON to the standard library, as the
+    collector reads such pages: nothing is refused or lost, both are noted."""
+    page = tmp_path / "odd.json"
+    entry = {"ImageId": "m-odd", "ImageOwnerAlias": "self", "ImageName": "SURROGATE",
+             "Size": "INFINITY"}
+    body = json.dumps({**PAGE, "Images": {"Image": [entry]}})
+    page.write_text(body.replace("SURROGATE", "x\\ud800y").replace('"INFINITY"', "Infinity"))
+    result = run_cli("scan", "--input", page, "--format", "json", "--no-builtin-rules")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scan"]["images"] == 1
+    notes = {(n["image_id"], n["field"]): n for n in report["data_quality"]}
+    assert notes["m-odd", "ImageName"]["message"].startswith("a lone UTF-16 surrogate")
+    assert notes["m-odd", "ImageName"]["value"] == "x\\ud800y"
+    assert "finite number" in notes["m-odd", "Size"]["message"]
+
+
+def test_a_json_lines_line_with_odd_bytes_is_noted(run_cli: Run, tmp_path: Path) -> None:
+    """Each line of a JSON Lines inventory is read as a document is: bytes that are not UTF-8
+    and lone surrogates are replaced and noted against the line's image, never silently."""
+    header = {"format": "imgaudit-inventory", "format_version": 1, "tool_version": "0",
+              "collected_at": "2026-11-27T08:00:00Z", "source": "api", "layout": "jsonl",
+              "regions": [{"region": "cn-a", "complete": True}]}
+    lines = tmp_path / "inv.jsonl"
+    image = json.dumps({"region": "cn-a", "image": {"ImageId": "m-a", "ImageName": "NAME"}})
+    other = json.dumps({"region": "cn-a", "image": {"ImageId": "m-b", "ImageName": "SUR"}})
+    lines.write_bytes(b"\n".join([json.dumps(header).encode(),
+                                  image.encode().replace(b"NAME", "云".encode("gbk")),
+                                  other.replace("SUR", "\\udc00").encode(), b""]))
+    result = run_cli("scan", "--input", lines, "--format", "json", "--no-builtin-rules")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scan"]["images"] == 2
+    notes = {n["image_id"]: n for n in report["data_quality"]}
+    assert notes["m-a"]["message"].startswith("line 2: bytes that are not UTF-8")
+    assert notes["m-b"]["message"].startswith("a lone UTF-16 surrogate")
+    assert {n["region"] for n in notes.values()} == {"cn-a"}
+
+
 @pytest.mark.parametrize(("doc", "images", "complete"), [
     ({"RequestId": "R", "RegionId": "cn-a", "TotalCount": 0}, 0, True),  # no Images at all
     ({"RequestId": "R", "RegionId": "cn-a", "TotalCount": 0, "Images": {}}, 0, True),

@@ -31,7 +31,6 @@ faster, and less CPU (fewer thread switches).
 from __future__ import annotations
 
 import json
-import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,14 +40,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from auditor.collector.saved import SavedImage, saved_image
 from auditor.models import API_SHAPE, DataNote, Image
-from auditor.responses import Page, read_page
+from auditor.responses import Page, mend_surrogates, read_page
 from auditor.safetext import visible
 
 __all__ = ["Page", "SavedPage", "parse_page", "parse_saved_page"]
 
 _IMAGES = TypeAdapter(list[Image])
 _MAX_COUNT = 2**53  # a TotalCount beyond what a JSON number holds exactly goes to read_page
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins the pairs: any left is lone
 _READING = threading.Lock()  # one page read at a time: see the module's docstring
 
 
@@ -107,7 +105,7 @@ def _as_saved(page: Page) -> SavedPage:
 def _read_odd(body: bytes, refused: orjson.JSONDecodeError) -> Page:
     """A body orjson refused: read by the standard library when it is whole JSON."""
     mended: list[DataNote] = []
-    page = _read_doc(_mend(_complete_json(body, refused), "", mended))
+    page = _read_doc(mend_surrogates(_complete_json(body, refused), mended))
     page.notes[:0] = mended
     return page
 
@@ -132,28 +130,6 @@ def _complete_json(body: bytes, refused: orjson.JSONDecodeError) -> Any:
         raise ValueError("nested too deeply to read") from None
     except ValueError:
         raise refused from None
-
-
-def _mend(value: Any, path: str, notes: list[DataNote], image: str | None = None) -> Any:
-    """`value` with each lone surrogate replaced (keys too), one note per string, naming the
-    image entry it is in and the field path from there."""
-    if isinstance(value, str):
-        if not _LONE_SURROGATE.search(value):
-            return value
-        notes.append(DataNote(message="a lone UTF-16 surrogate, no character, replaced by "
-                                      "U+FFFD", image_id=image, field=path or None,
-                              value=visible(value)))
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_mend(item, f"{path}[{i}]", notes, image) for i, item in enumerate(value)]
-    if isinstance(value, dict):
-        own = value.get("ImageId")
-        if isinstance(own, str):  # an image entry: what is in it is its own
-            image, path = _LONE_SURROGATE.sub("\ufffd", own), ""
-        return {_mend(key, path, notes, image):
-                _mend(item, f"{path}.{key}" if path else key, notes, image)
-                for key, item in value.items()}
-    return value
 
 
 def _count_of(doc: Any) -> str:
