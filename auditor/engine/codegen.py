@@ -12,6 +12,9 @@ mode, which reads canonical images' parsed mappings: `auditor.canonical`) appear
 source; every literal, parameter value, tag key and test function is passed in the
 namespace, never written into the code. The answers are the ones of `Compiled.pred` (tested),
 including a missing value on the way (or an empty string) reading as None.
+
+A scan's rules judge canonical mappings together (`generate_all`): one loop over the images,
+each field of the image read once per image for all the rules, then each rule's expressions.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ class _Source:
         self.notes: dict[str, str] = {}  # generated name -> what it is, for `rules explain`
         self.defs: list[str] = []  # functions of quantifiers, written before `failing`
         self.walruses = 0
+        # with `hoist` (raw mode): the image's own fields read once each, before every
+        # rule's test: field name -> (local name, expression), for the variable `i`
+        self.hoisted: dict[str, tuple[str, str]] | None = None
 
     def bind(self, prefix: str, value: Any, note: str) -> str:
         name = f"_{prefix}{len(self.ns)}"
@@ -133,10 +139,20 @@ class _Source:
             if n:  # a nested object of a canonical mapping is a mapping or None
                 expr = f"({expr} or {self.empty()})"
             expr += f".get({name!r}{fallback})"
+            if not n and var == "i" and self.hoisted is not None:
+                expr = self.hoist(name, expr)
         if field.key is not None:
             key = self.bind("k", field.key, repr(field.key))
             return f"(({expr} or {self.empty()}).get({key}) or None)"
         return self.blank(field, expr) if blank else expr
+
+    def hoist(self, name: str, expr: str) -> str:
+        """The local that holds the image's field `name` (read by `expr`), read once."""
+        hoisted = self.hoisted
+        assert hoisted is not None
+        if name not in hoisted:
+            hoisted[name] = (f"_v{len(hoisted) + 1}", expr)
+        return hoisted[name][0]
 
     def empty(self) -> str:
         """The name of an empty mapping (read, never changed)."""
@@ -177,6 +193,47 @@ def generate(when: Cond | None, require: Cond, params: dict[str, Any], today: da
         body = f"def failing(images):\n    return [o for o in images if {test}]\n"
     code = "".join(source.defs) + body
     return Generated(f"<rule {rule_id}{' raw' if raw else ''}>", code, source.ns, source.notes)
+
+
+# A rule as the one pass over every rule sees it: id, `when`, `require`, effective params
+RuleConds = tuple[str, Cond | None, Cond, dict[str, Any]]
+
+
+def generate_all(rules: Sequence[RuleConds], today: date) -> Generated:
+    """The source of `split_all(images)`: for each rule, what its `split` answers over
+    canonical images' mappings (`counted=True, raw=True`: how many images its `when`
+    selects, and the failing ones in order), in one pass over the images. Each field of the
+    image that some rule reads is read once per image (`i.get(...)` into a local), whatever
+    the number of rules that read it; each rule's tests are its own generated expressions
+    (the same short-circuits, the same test functions)."""
+    source = _Source({}, today, raw=True)
+    source.hoisted = {}
+    tests, results, start = [], [], []
+    for n, (_, when, require, params) in enumerate(rules):
+        source.params = params
+        fails = f"not {source.cond(require, 'i')}"
+        start.append(f"    hits{n} = []\n")
+        if when is None:
+            tests.append(f"        if {fails}:\n            hits{n}.append(i)\n")
+            results.append(f"(len(images), hits{n})")
+            continue
+        start.append(f"    selected{n} = 0\n")
+        tests.append(f"        if {source.cond(when, 'i')}:\n            selected{n} += 1\n"
+                     f"            if {fails}:\n                hits{n}.append(i)\n")
+        results.append(f"(selected{n}, hits{n})")
+    reads = "".join(f"        {local} = {expr}\n" for local, expr in source.hoisted.values())
+    tests = tests or ["        pass\n"]
+    body = (f"def split_all(images):\n{''.join(start)}    for i in images:\n{reads}"
+            f"{''.join(tests)}    return [{', '.join(results)}]\n")
+    ids = ", ".join(rule_id for rule_id, *_ in rules)
+    return Generated(f"<rules {ids} raw>", "".join(source.defs) + body, source.ns, source.notes)
+
+
+def compile_split_all(rules: Sequence[RuleConds],
+                      today: date) -> Callable[[Sequence[Any]], list[tuple[int, list[Any]]]]:
+    """`images -> [each rule's split of them]` (see `generate_all`), over canonical images'
+    mappings."""
+    return _compiled(generate_all(rules, today), "split_all")
 
 
 def _compiled(generated: Generated, name: str) -> Callable[..., Any]:

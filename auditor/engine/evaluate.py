@@ -14,6 +14,7 @@ from typing import Any
 
 from auditor.canonical import RawImage, image_of, missing_enrichments_raw
 from auditor.config import Waiver
+from auditor.engine.codegen import compile_split_all
 from auditor.engine.compiler import jsonable
 from auditor.engine.conditions import field_roots
 from auditor.engine.fields import FieldRef
@@ -305,10 +306,18 @@ def evaluate_batches(
     index = WaiverIndex(waivers, today, expiry_warning_days)
     failures = RenderFailures()
     rules = [_Counted(rule, today, index, failures, lang) for rule in ruleset.rules]
+    # the rules that read no enrichment judge every mapping: their splits in one pass
+    together = [rule for rule in rules if not rule.rule.needs]
+    split_all = compile_split_all(
+        [(r.rule.id, r.rule.when, r.rule.require, r.rule.params) for r in together], today)
     for region, account, images in batches:
         batch = _Batch(images)
+        presplit: dict[int, tuple[int, list[RawImage]]] = {}
+        if batch.raws and together:
+            presplit = {id(rule): split for rule, split
+                        in zip(together, split_all(batch.raws), strict=True)}
         for rule in rules:
-            rule.add(region, account or None, batch)
+            rule.add(region, account or None, batch, presplit.get(id(rule)))
     rules.sort(key=lambda counted: (-counted.rule.severity.rank, counted.rule.id))
     findings = [finding for rule in rules for finding in rule.ordered()]
     counts = {rule.rule.id: (rule.evaluated, rule.failed, rule.waived, rule.unknown)
@@ -331,8 +340,10 @@ class _Counted:
         self.findings: dict[tuple[str, str], list[Finding]] = {}
         self.evaluated = self.failed = self.waived = self.unknown = 0
 
-    def add(self, region: str, account: str | None, batch: _Batch) -> None:
-        """One batch: its Images and canonical mappings. A waiver reads Images: with waivers
+    def add(self, region: str, account: str | None, batch: _Batch,
+            split_raw: tuple[int, list[RawImage]] | None = None) -> None:
+        """One batch: its Images and canonical mappings (`split_raw`: the rule's split of the
+        mappings, when it was made with other rules'). A waiver reads Images: with waivers
         of this rule, its flagged mappings are validated first."""
         judged, unknown = _not_evaluated(self.rule, batch, self.today)
         self.unknown += unknown
@@ -340,9 +351,11 @@ class _Counted:
         self.evaluated += selected
         raw_hits: list[RawImage] = []
         if batch.raws:
-            raws, unknown = _not_evaluated(self.rule, batch, self.today, raw=True)
-            self.unknown += unknown
-            selected, raw_hits = self.split_raw(raws)
+            if split_raw is None:
+                raws, unknown = _not_evaluated(self.rule, batch, self.today, raw=True)
+                self.unknown += unknown
+                split_raw = self.split_raw(raws)
+            selected, raw_hits = split_raw
             self.evaluated += selected
             if self.waivable and raw_hits:
                 hits, raw_hits = hits + batch.of(raw_hits), []
