@@ -462,6 +462,14 @@ class AuditResult(_Record):
         return [f for f in self.findings if self.fails_gate(f)]
 
     @property
+    def fails(self) -> bool:
+        """Whether some finding fails the gate: the first one found is enough, and with
+        `fail_on: never` none is looked at."""
+        if fail_threshold(self.fail_on) > max(_RANK.values()):
+            return False
+        return any(map(self.fails_gate, self.findings))
+
+    @property
     def several_accounts(self) -> bool:
         """Whether the scan holds more than one account (reports then name each one)."""
         return len(self.scan.accounts) > 1
@@ -523,7 +531,7 @@ class AuditResult(_Record):
         """3 when incomplete (wins over 1), 1 on policy failures, else 0."""
         if not self.scan.complete:
             return EXIT_INCOMPLETE
-        if self.gate_failures or self.expired_waivers:
+        if self.fails or self.expired_waivers:
             return EXIT_POLICY
         return EXIT_OK
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import EXAMPLES, invoke
+from report_samples import sample_result
+
+from auditor.findings import SEVERITIES, FailOn
 
 RULE = textwrap.dedent("""\
     id: T-PUBLIC
@@ -63,6 +66,17 @@ def test_findings_fail_the_default_gate_and_print_grouped_text(workdir: Path) ->
                                                ("never", 0)])
 def test_fail_on_sets_the_gate(workdir: Path, fail_on: str, code: int) -> None:
     assert scan("--fail-on", fail_on).exit_code == code
+
+
+@pytest.mark.parametrize("fail_on", [*SEVERITIES, "never"])
+@pytest.mark.parametrize("state", [None, "new", "unchanged"])
+def test_a_result_fails_when_it_has_a_gate_failure(fail_on: FailOn, state: str | None) -> None:
+    """`AuditResult.fails` (the exit code's) answers what the list of gate failures does."""
+    sample = sample_result().model_copy(update={"fail_on": fail_on})
+    result = sample.model_copy(update={"findings": [
+        f.model_copy(update={"baseline_state": state}) for f in sample.findings]})
+    assert result.fails == bool(result.gate_failures)
+    assert result.fails == (fail_on != "never" and state != "unchanged")  # open at each level
 
 
 def test_json_to_stdout_and_to_a_file_are_the_same_report(workdir: Path) -> None:
