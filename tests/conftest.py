@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import CliResult, invoke
@@ -24,6 +25,13 @@ def run_cli() -> Callable[..., CliResult]:
     return invoke
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules holding `slow` tests run first (their order within kept): under pytest-xdist the
+    longest modules then start first instead of ending the run alone."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 # --- The coverage floor ---------------------------------------------------------------------------
 # pyproject.toml measures branch coverage of `auditor` in every run (pytest-cov, child processes
 # included) and sets the floor ([tool.coverage.report] fail_under). Only the whole suite can reach
@@ -34,6 +42,7 @@ def run_cli() -> Callable[..., CliResult]:
 TESTS = Path(__file__).resolve().parent
 DESELECTED = pytest.StashKey[bool]()
 FLOOR_LIFTED = pytest.StashKey[str]()
+PARTIAL = "imgaudit_partial_run"  # a worker's word to the xdist controller
 
 
 def pytest_deselected(items: Sequence[pytest.Item]) -> None:
@@ -53,17 +62,34 @@ def _partial(config: pytest.Config) -> str | None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
-    options = getattr(config.pluginmanager.getplugin("_cov"), "options", None)
-    if (options is None or options.cov_fail_under is None or config.option.collectonly
-            or _asked(config, "--cov-fail-under")):
+    if config.option.collectonly:
         return
     why = _partial(config)
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller judges (below)
+        if why is not None:
+            config.workeroutput[PARTIAL] = why
+    elif why is not None:
+        _lift_floor(config, why)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """The xdist controller collects nothing itself: each worker says what it left out."""
+    why = getattr(node, "workeroutput", {}).get(PARTIAL)
     if why is not None:
-        config.stash[FLOOR_LIFTED] = f"the {options.cov_fail_under:g}% floor judges the whole " \
-                                     f"suite, not this partial run ({why})"
-        options.cov_fail_under = None
-        if not _asked(config, "--cov-report"):
-            options.cov_report.clear()  # a partial figure means nothing against the floor
+        _lift_floor(node.config, why)
+
+
+def _lift_floor(config: pytest.Config, why: str) -> None:
+    options = getattr(config.pluginmanager.getplugin("_cov"), "options", None)
+    if (options is None or options.cov_fail_under is None
+            or _asked(config, "--cov-fail-under")):
+        return
+    config.stash[FLOOR_LIFTED] = f"the {options.cov_fail_under:g}% floor judges the whole " \
+                                 f"suite, not this partial run ({why})"
+    options.cov_fail_under = None
+    if not _asked(config, "--cov-report"):
+        options.cov_report.clear()  # a partial figure means nothing against the floor
 
 
 def _asked(config: pytest.Config, option: str) -> bool:

@@ -271,9 +271,12 @@ def test_collect_to_stdout(fake: FakeEndpoint, env_keys: None,
 
 
 def test_a_closed_descriptor_is_refused_before_collecting() -> None:
-    # above every descriptor open now (a fixed number, 97, was open once the test session had
-    # run enough in-process CLI runs)
-    fd = max(int(name) for name in os.listdir("/dev/fd")) + 1
+    # the highest descriptor the process may have: never handed out while a lower one is free
+    # (a fixed 97 was open once the session had run enough in-process CLI runs; one above the
+    # highest open was taken by the run itself, or another thread, under pytest-xdist)
+    fd = resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 1
+    with pytest.raises(OSError):
+        os.fstat(fd)
     result = invoke("collect", "--region", "cn-hangzhou", "-o", f"/dev/fd/{fd}")
     assert result.exit_code == 2
     assert result.stderr == f"imgaudit: error: cannot write /dev/fd/{fd}: Bad file descriptor\n"
