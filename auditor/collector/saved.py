@@ -50,16 +50,28 @@ _API_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
 _ENRICHED = {"SharePermission", "InstanceIds", "NotCollected"}
 
 
+_NO_TAGS: dict[str, Any] = {"Tag": []}  # what the API sends for an image without tags
+
+
 def _time(value: str) -> str | None:
-    """The API's time text when the model parses it with its own fast parse (and writes it
-    back the same); None for any other text (pydantic's parsing, on the validated path)."""
-    if _API_TIME.fullmatch(value) and type(Image._parse_api_time(value)) is datetime:
-        return value
-    return None
+    """The API's time text when the model parses it with its own fast parse
+    (`Image._parse_api_time`: 20 characters, `T` and `Z` in place, the first 19 read by
+    `datetime.fromisoformat`), which writes it back the same; None for any other text
+    (pydantic's parsing, on the validated path). The same test as the model's, without
+    building the datetime: a quarter of the time."""
+    if _API_TIME.fullmatch(value) is None:
+        return None
+    try:
+        datetime.fromisoformat(value[:19])
+    except ValueError:
+        return None
+    return value
 
 
 def _tags(value: Any) -> dict[str, str] | None:
     """`Tags` collapsed by the model's own function, when every key and value is text."""
+    if value == _NO_TAGS:
+        return {}  # what tags_to_mapping gives, without its checks
     tags = tags_to_mapping(value)
     if type(tags) is not dict:
         return None
