@@ -46,6 +46,8 @@ CATEGORIES = (
     ("start-up: imports", ("_find_and_load",)),
     ("inventory write (spooled by region, then the file)",
      ("dump_inventory", "write_output", "inventory_file.py")),
+    ("page -> saved mappings (collector/saved.py), odd ones -> Image records",
+     ("parse_saved_page", "saved.py")),
     ("page -> Image records (pydantic + models.py hooks)", ("parse_page",)),
     ("signing", ("signing.py",)),
     ("watchdog, bounded reads", ("transport.py",)),
