@@ -50,7 +50,6 @@ _API_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
 _ENRICHED = {"SharePermission", "InstanceIds", "NotCollected"}
 
 
-_NO_TAGS: dict[str, Any] = {"Tag": []}  # what the API sends for an image without tags
 
 
 def _time(value: str) -> str | None:
@@ -69,9 +68,21 @@ def _time(value: str) -> str | None:
 
 
 def _tags(value: Any) -> dict[str, str] | None:
-    """`Tags` collapsed by the model's own function, when every key and value is text."""
-    if value == _NO_TAGS:
-        return {}  # what tags_to_mapping gives, without its checks
+    """`Tags` collapsed as the model's own function collapses them, when every key and value
+    is text. The API's usual `{"Tag": [{"TagKey": k, "TagValue": v}, ...]}` is read in one
+    pass (what `tags_to_mapping` gives: the key and value are the ones it reads first);
+    any other shape goes through `tags_to_mapping` itself."""
+    if type(value) is dict and len(value) == 1 and type(pairs := value.get("Tag")) is list:
+        tags = {}
+        for tag in pairs:
+            if type(tag) is not dict:
+                break
+            key, text = tag.get("TagKey"), tag.get("TagValue")
+            if type(key) is not str or type(text) is not str:
+                break
+            tags[key] = text
+        else:
+            return tags
     tags = tags_to_mapping(value)
     if type(tags) is not dict:
         return None
@@ -160,6 +171,8 @@ class _Saver:
                 lines += [f"    {var} = {fn}(data[{key}])", f"    if {var} is None: return None"]
                 out.append(f"{key}: {var}")
             # how None: a null, left out as the inventory leaves it out
+        if not lines and out == [f"{key!r}: data[{key!r}]" for key in kinds]:
+            return _same  # already what the inventory holds, in the model's order
         code = "\n".join(["def convert(data):", *lines,
                           "    return {" + ", ".join(out) + "}"])
         exec(code, namespace)  # field names and fixed lines only
@@ -191,6 +204,10 @@ class _Saver:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             return _saver(annotation).convert if kind is dict else False
         return False
+
+
+def _same(data: dict[str, Any]) -> dict[str, Any]:
+    return data
 
 
 _SAVERS: dict[type[BaseModel], _Saver] = {}
