@@ -151,6 +151,18 @@ def test_a_template_problem_of_a_rule_not_selected_still_stops_the_scan(tmp_path
             "variable in for-loop target"]
 
 
+def test_a_template_nested_past_pythons_limits_is_a_rule_error(tmp_path: Path) -> None:
+    """A hundred nested `{% if %}` pass jinja's parser but not Python's compiler (its limit
+    on indentation): a rule error at the message, not an internal error."""
+    deep = "{% if image.Size %}" * 100 + "x" + "{% endif %}" * 100
+    (tmp_path / "deep.yaml").write_text(
+        f"id: ORG-DEEP\ntitle: Deep\nseverity: low\nrequire: {{Size: 1}}\nmessage: \"{deep}\"\n")
+    result = invoke("rules", "validate", tmp_path / "deep.yaml")
+    assert_usage_error(result)
+    assert lines(result, tmp_path) == [
+        "imgaudit: error: deep.yaml:5:10: message template: nested too deeply"]
+
+
 def test_config_params_change_findings(tmp_path: Path) -> None:
     config = tmp_path / "imgaudit.yaml"
     config.write_text("params:\n  IMG-REQUIRED-TAGS: {required_keys: []}\n"

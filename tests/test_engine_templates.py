@@ -146,6 +146,8 @@ def test_quick_path_slicing_fails_like_the_sandbox() -> None:
      "statement'."),
     ("x" * 10_001, "message template is longer than 10000 characters"),
     ("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "message template: nested too deeply"),
+    ("{% if image.Size %}" * 100 + "x" + "{% endif %}" * 100,
+     "message template: nested too deeply"),
     # found by jinja's compiler (each part the sandbox renders is compiled at load)
     ("{{ image.ImageId }} {% for loop in image.Tags %}{{ loop }}{% endfor %}",
      "message template: Can't assign to special loop variable in for-loop target"),

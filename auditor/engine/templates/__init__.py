@@ -69,7 +69,8 @@ def _refusals() -> Iterator[None]:
         raise TemplateError(str(exc), exc.line) from None
     except TemplateSyntaxError as exc:
         raise TemplateError(f"message template: {exc.message}", exc.lineno or 1) from None
-    except RecursionError:
+    except (RecursionError, SyntaxError):  # SyntaxError: Python's own limits on the code
+        # jinja generates (100 levels of indentation: a hundred nested `{% if %}`)
         raise TemplateError("message template: nested too deeply") from None
 
 
