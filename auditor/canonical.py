@@ -24,7 +24,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeGuard
+from typing import Any, Generic, TypeGuard, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
@@ -88,6 +88,34 @@ def _action(need: tuple[str, dict[str, Any]]) -> Callable[[dict[str, Any], str],
     return action
 
 
+F = TypeVar("F")
+
+
+class PerShape(Generic[F]):
+    """What `plan` makes of each shape of mapping (its keys, then their values' types),
+    remembered for at most `_MAX_SHAPES` shapes (past that, planned each time). Most mappings
+    have the shape of the one before, which is looked at first. Shared by the canonical check
+    and the collector's saved images (`auditor/collector/saved.py`)."""
+
+    def __init__(self, plan: Callable[[tuple[Any, ...]], F | None]) -> None:
+        self.plan = plan
+        self.shapes: dict[tuple[Any, ...], F | None] = {}
+        self.last: tuple[Any, ...] | None = None
+        self.last_planned: F | None = None
+
+    def __call__(self, data: dict[str, Any]) -> F | None:
+        shape = (*data, *map(type, data.values()))
+        if shape != self.last:
+            try:
+                planned = self.shapes[shape]
+            except KeyError:
+                planned = self.plan(shape)
+                if len(self.shapes) < _MAX_SHAPES:
+                    self.shapes[shape] = planned
+            self.last, self.last_planned = shape, planned
+        return self.last_planned
+
+
 class _Model:
     """The canonical check of one model's mappings: the value types allowed per field and
     what some values need. The image's mappings are checked per shape (its keys and their
@@ -97,9 +125,7 @@ class _Model:
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
         self.types: dict[str, dict[type, tuple[str, dict[str, Any]] | None]] = {}
-        self.shapes: dict[tuple[Any, ...], Check | None] = {}
-        self.last: tuple[Any, ...] | None = None
-        self.last_check: Check | None = None
+        self.check_of: PerShape[Check] = PerShape(self.plan)
         self.fields: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
         self.required = frozenset(name for name, info in model.model_fields.items()
                                   if info.is_required())
@@ -196,17 +222,7 @@ class _Model:
         return check
 
     def check(self, data: dict[str, Any]) -> bool:
-        shape = (*data, *map(type, data.values()))
-        if shape == self.last:  # most mappings have the shape of the one before
-            check = self.last_check
-        else:
-            try:
-                check = self.shapes[shape]
-            except KeyError:
-                check = self.plan(shape)
-                if len(self.shapes) < _MAX_SHAPES:
-                    self.shapes[shape] = check
-            self.last, self.last_check = shape, check
+        check = self.check_of(data)
         return check is not None and check(data)
 
 

@@ -160,16 +160,22 @@ def test_bytes_pieces_reach_a_text_stream_whole() -> None:
     assert raw.getvalue().decode() == '{位"}\n'
 
 
+def _recording_imports(modules: Path) -> str:
+    """`python -c` code that runs imgaudit as `python -m auditor` does, and writes the names
+    of the modules it imported into `modules` (JSON) at exit."""
+    return ("import atexit, json, runpy, sys\n"
+            f"atexit.register(lambda: open({str(modules)!r}, 'w').write(json.dumps("
+            "sorted(sys.modules))))\n"
+            "sys.argv[0] = 'imgaudit'\n"
+            "runpy.run_module('auditor', run_name='__main__')\n")
+
+
 def test_collect_imports_no_rule_engine_reporter_or_history(
         fake: FakeEndpoint, clean_env: Path, tmp_path: Path) -> None:
     """Half of the CLI's start-up is the commands `collect` does not run (app/__init__.py)."""
     fake.cloud.add_images("cn-hangzhou", many_images("h", 3))
     modules = tmp_path / "modules.json"
-    run = ("import atexit, json, runpy, sys\n"
-           f"atexit.register(lambda: open({str(modules)!r}, 'w').write(json.dumps("
-           "sorted(sys.modules))))\n"
-           "sys.argv[0] = 'imgaudit'\n"
-           "runpy.run_module('auditor', run_name='__main__')\n")
+    run = _recording_imports(modules)
     done = _collect_cli(fake, clean_env, tmp_path / "inv.json", flags=("-c", run))
     assert done.returncode == 0, done.stderr
     imported = set(json.loads(modules.read_text()))
@@ -187,11 +193,7 @@ def test_scan_of_a_saved_inventory_imports_no_http_client(clean_env: Path, tmp_p
         tool_version="0.1.0", collected_at=datetime(2026, 11, 30, tzinfo=timezone.utc),
         regions=[RegionInventory(region="cn-hangzhou", images=_images("i", 2))])))
     modules = tmp_path / "modules.json"
-    run = ("import atexit, json, runpy, sys\n"
-           f"atexit.register(lambda: open({str(modules)!r}, 'w').write(json.dumps("
-           "sorted(sys.modules))))\n"
-           "sys.argv[0] = 'imgaudit'\n"
-           "runpy.run_module('auditor', run_name='__main__')\n")
+    run = _recording_imports(modules)
     done = subprocess.run(
         [sys.executable, "-c", run, "scan", "--input", str(inventory), "--format", "json",
          "--fail-on", "never", "--rule", "IMG-NVME"],

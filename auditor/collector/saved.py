@@ -16,7 +16,7 @@ hostile values.
 
 The conversion is generated per shape of mapping (its keys and the types of their values),
 from the models' field names and fixed lines only (never from the data's keys: a key the
-model lacks sends the image to validation), and remembered (at most `_MAX_SHAPES` per model).
+model lacks sends the image to validation), and remembered (`auditor.canonical.PerShape`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from auditor.canonical import PerShape
 from auditor.models import (
     SAVED_SHAPE,
     DetectionItem,
@@ -43,7 +44,6 @@ SavedImage = dict[str, Any]  # an image as the saved inventory holds it (see the
 Record = Image | SavedImage  # an image as the collector holds it
 Convert = Callable[[dict[str, Any]], dict[str, Any] | None]
 
-_MAX_SHAPES = 4096
 _NONE = type(None)
 _API_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 # Fields an API page never holds (the collector adds them): present, the image is validated.
@@ -124,22 +124,10 @@ class _Saver:
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
-        self.shapes: dict[tuple[Any, ...], Convert | None] = {}
-        self.last: tuple[Any, ...] = ()
-        self.last_convert: Convert | None = None
+        self.convert_of: PerShape[Convert] = PerShape(self.plan)
 
     def convert(self, data: dict[str, Any]) -> dict[str, Any] | None:
-        shape = (*data, *map(type, data.values()))
-        if shape == self.last:  # most mappings have the shape of the one before
-            convert = self.last_convert
-        else:
-            try:
-                convert = self.shapes[shape]
-            except KeyError:
-                convert = self.plan(shape)
-                if len(self.shapes) < _MAX_SHAPES:
-                    self.shapes[shape] = convert
-            self.last, self.last_convert = shape, convert
+        convert = self.convert_of(data)
         return None if convert is None else convert(data)
 
     def plan(self, shape: tuple[Any, ...]) -> Convert | None:
