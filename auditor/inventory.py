@@ -656,8 +656,14 @@ def lines_header(inventory: Inventory) -> str:
 
 def image_lines(region: RegionInventory) -> list[str]:
     """The JSON Lines of a region's images (without newlines)."""
+    prefix = line_prefix(region).decode()
+    return [prefix + image.model_dump_json(exclude_none=True) + "}" for image in region.images]
+
+
+def line_prefix(region: RegionInventory) -> bytes:
+    """What each JSON Lines line of the region's images starts with, up to the image."""
     where = {"region": region.region}
     if region.account_id is not None:
         where["account_id"] = region.account_id
-    prefix = orjson.dumps(where).decode()[:-1] + ',"image":'
-    return [prefix + image.model_dump_json(exclude_none=True) + "}" for image in region.images]
+    return orjson.dumps(where)[:-1] + b',"image":'
+

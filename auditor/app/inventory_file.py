@@ -25,7 +25,7 @@ from pydantic import BaseModel, TypeAdapter
 from auditor.app.output import Target
 from auditor.collector import Record
 from auditor.errors import OutputError
-from auditor.inventory import lines_header
+from auditor.inventory import line_prefix, lines_header
 from auditor.models import Image, Inventory, RegionInventory
 
 _IMAGES = TypeAdapter(list[Image])
@@ -96,10 +96,7 @@ def _key(region: RegionInventory) -> _Key:
 
 def _lines(region: RegionInventory, images: list[Record]) -> bytes:
     """The region's images as `inventory.image_lines` writes them, each line ended."""
-    where = {"region": region.region}
-    if region.account_id is not None:
-        where["account_id"] = region.account_id
-    prefix = orjson.dumps(where)[:-1] + b',"image":'
+    prefix = line_prefix(region)
     return b"".join(prefix + _json(image) + b"}\n" for image in images)
 
 
