@@ -291,7 +291,8 @@ def _parse_raw(path: Path, doc: dict[str, Any], notes: list[DataNote]) -> _File:
         account_id=_account_of(page.images),
         scope=Scope(owners=_owners_of(page.images)),
         regions=[part],
-        notes=[*notes, *file_notes],
+        notes=[*(n if n.region else n.model_copy(update={"region": region}) for n in notes),
+               *file_notes],  # a raw page is one region's: its reading's notes are too
     )
     return _File(path, inventory, [_Part(part, (owners, page.total_count), page.entries)])
 

@@ -91,6 +91,7 @@ def test_json_orjson_refuses_is_read_with_a_note(run_cli: Run, tmp_path: Path) -
     notes = {(n["image_id"], n["field"]): n for n in report["data_quality"]}
     assert notes["m-odd", "ImageName"]["message"].startswith("a lone UTF-16 surrogate")
     assert notes["m-odd", "ImageName"]["value"] == "x\\ud800y"
+    assert {n["region"] for n in report["data_quality"]} == {"cn-beijing"}
     assert "finite number" in notes["m-odd", "Size"]["message"]
 
 
