@@ -3,6 +3,7 @@
     python bench/bench_scan.py              # 100,000 images, 3 alternating runs
     python bench/bench_scan.py -n 20000     # smaller
     python bench/bench_scan.py --million    # also 1,000,000 images (JSON Lines): memory, time
+    python bench/bench_scan.py --checkout /tmp/before   # also an older tree, in the same runs
 
 First, whole processes, run alternately (floor, mission rules, every rule, ...) so that a
 noisy machine disturbs each side alike; the median of `--runs` runs of each, CPU (user +
@@ -15,6 +16,8 @@ system) and wall seconds, and peak memory (max RSS):
 With `--million`, a 1,000,000-image JSON Lines inventory (written a region at a time, never
 held) is scanned once with the mission rules and once with every rule, beside the 100,000-image
 one: peak memory, and the time ratio 1M / 100k (10 is linear).
+With `--checkout DIR` (a tree made by `git archive REV | tar -x -C DIR`), that tree's mission
+and every-rule scans of the JSON file join the alternating runs: before and after side by side.
 Then the phases of a scan in this process (read and parse, images read as canonical mappings,
 evaluate, assemble and render), and the four mission rules written by hand in plain Python,
 compared with the engine (over validated Images) twice:
@@ -167,10 +170,13 @@ def run_process(command: list[str], stdout: Path) -> Run:
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def scan_command(path: Path, rules: tuple[str, ...] = ()) -> list[str]:
+def scan_command(path: Path, rules: tuple[str, ...] = (), tree: str | None = None) -> list[str]:
+    """`imgaudit scan` of this checkout, or of the tree `tree` (run from inside it: `-m` puts
+    the working directory first on sys.path)."""
     selected = [arg for rule in rules for arg in ("--rule", rule)]
-    return [sys.executable, "-m", "auditor", "scan", "--input", str(path), "-q", "--format",
-            "json", "--fail-on", "never", *selected]
+    where = [] if tree is None else ["env", "-C", tree, f"PYTHONPATH={tree}"]
+    return [*where, sys.executable, "-m", "auditor", "scan", "--input", str(path), "-q",
+            "--format", "json", "--fail-on", "never", *selected]
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -192,8 +198,8 @@ def same_findings(floor_out: Path, ours_out: Path) -> str:
             else f"findings DIFFER from the floor ({len(floor ^ ours):,} not in both)")
 
 
-def compare(path: Path, lines: Path, runs: int, out: Path) -> None:
-    """Floor and imgaudit alternately, `runs` times each; medians."""
+def compare(path: Path, lines: Path, runs: int, out: Path, checkouts: list[str]) -> None:
+    """Floor and imgaudit (and the other checkouts) alternately, `runs` times each; medians."""
     sides = {
         "floor (JSON)": [sys.executable, str(FLOOR), str(path)],
         "mission rules (JSON)": scan_command(path, MISSION),
@@ -201,6 +207,9 @@ def compare(path: Path, lines: Path, runs: int, out: Path) -> None:
         "mission rules (JSON Lines)": scan_command(lines, MISSION),
         "every rule (JSON Lines)": scan_command(lines),
     }
+    for tree in checkouts:
+        sides[f"mission rules, {tree}"] = scan_command(path, MISSION, tree)
+        sides[f"every rule, {tree}"] = scan_command(path, (), tree)
     done: dict[str, list[Run]] = {label: [] for label in sides}
     for _ in range(runs):
         for n, (label, command) in enumerate(sides.items()):
@@ -217,6 +226,12 @@ def compare(path: Path, lines: Path, runs: int, out: Path) -> None:
     show("every rule (JSON)", med["every rule (JSON)"], "(target < 5 s)")
     show("mission rules (JSON Lines)", med["mission rules (JSON Lines)"])
     show("every rule (JSON Lines)", med["every rule (JSON Lines)"], "(target < 400 MiB)")
+    for tree in checkouts:
+        other = med[f"mission rules, {tree}"]
+        print(f"  {tree} (JSON):")
+        show("  mission rules", other, f"{other.cpu / floor.cpu:.2f}x the floor's CPU, "
+                                       f"{other.wall / floor.wall:.2f}x its wall")
+        show("  every rule", med[f"every rule, {tree}"])
 
 
 def synth(n: int, path: Path, *flags: str) -> None:
@@ -248,6 +263,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="alternating runs of each process")
     parser.add_argument("--million", action="store_true", help="also scan 1,000,000 images")
     parser.add_argument("--no-phases", action="store_true", help="whole processes only")
+    parser.add_argument("--checkout", action="append", default=[], metavar="DIR",
+                        help="also scan with this older tree, in the same alternating runs")
     args = parser.parse_args()
     n = args.images
     with tempfile.TemporaryDirectory() as tmp:
@@ -257,7 +274,8 @@ def main() -> int:
         synth(n, lines, "--lines")  # the same images, one per line
         size = path.stat().st_size / 2**20
         print(f"{'synthetic inventory':<34}: {n:,} images, {size:,.1f} MiB ({t_gen:.2f} s)")
-        compare(path, lines, args.runs, folder)  # first, while this process is still small
+        checkouts = [str(Path(tree).resolve()) for tree in args.checkout]
+        compare(path, lines, args.runs, folder, checkouts)  # first, while this process is small
         if args.million:
             scale(lines, folder, folder)
         if not args.no_phases:
