@@ -278,12 +278,15 @@ def test_a_scan_longer_than_the_tokens_life_completes(
     cloud: FakeEndpoint, clean_env: Path, token_file: Path, monkeypatch: pytest.MonkeyPatch,
     source: str,
 ) -> None:
-    """Keys live 2 s; two regions of 15 pages at 0.2 s a page take about 3 s. The fake
-    refuses expired keys, so only renewal (shared by both regions) lets the scan finish."""
-    cloud.cloud.sts_lifetime = 2.0
-    cloud.cloud.latency = 0.2
+    """Keys live 3 s; two regions of 35 pages at 0.1 s a page take about 3.5 s. The fake
+    refuses expired keys, so only renewal (shared by both regions) lets the scan finish.
+    Keys are renewed a third of their life (1 s) before expiry and the fake checks them after
+    its latency, so a page signed just before renewal has 0.9 s to spare on a loaded machine
+    (CI runs three test processes on two cores); 2 s keys at 0.2 s left only 0.47 s."""
+    cloud.cloud.sts_lifetime = 3.0
+    cloud.cloud.latency = 0.1
     for region in ("cn-hangzhou", "cn-shanghai"):
-        cloud.cloud.add_images(region, many_images(region, 1450))
+        cloud.cloud.add_images(region, many_images(region, 3450))
     cloud.cloud.instance_role = "ecs-auditor"
     if source == "RamRoleArn":
         _config(clean_env, {**_ak("default"), "mode": "RamRoleArn", "ram_role_arn": ROLE})
@@ -294,7 +297,7 @@ def test_a_scan_longer_than_the_tokens_life_completes(
     inventory = collect(request(cloud, regions=["cn-hangzhou", "cn-shanghai"],
                                 page_concurrency=1, lookup_account=False))
     assert inventory.complete, [r.errors for r in inventory.regions]
-    assert [len(r.images) for r in inventory.regions] == [1451, 1450]
+    assert [len(r.images) for r in inventory.regions] == [3451, 3450]
     assert _refused(cloud) == []
     signers = {c.key_id for c in cloud.cloud.calls_of("DescribeImages")}
     assert len(signers) >= 2  # renewed at least once, never used after it expired
