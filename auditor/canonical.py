@@ -291,3 +291,9 @@ def missing_enrichments_raw(raw: RawImage) -> set[str]:
 def image_of(raw: RawImage) -> Image:
     """The Image of a canonical mapping (for a finding, which shows the record)."""
     return Image.model_validate(raw, context=SAVED_SHAPE)
+
+
+def as_image(image: Image | dict[str, Any]) -> Image:
+    """An Image as it is; a mapping as the saved inventory holds it (a canonical image's, or
+    the collector's saved image: `collector/saved.py`) validated as a saved image is."""
+    return image_of(image) if isinstance(image, dict) else image

@@ -379,6 +379,7 @@ class _Lines:
                     yield part, batch
                 part, batch = target, []
             image_id = entry["image"].get("ImageId") if isinstance(entry["image"], dict) else None
+            image_id = image_id if isinstance(image_id, str) else None
             target.region.notes += [note.model_copy(update={
                 "region": target.region.region, "image_id": note.image_id or image_id})
                 for note in line_notes]

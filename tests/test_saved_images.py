@@ -23,9 +23,10 @@ from fakeecs import FakeEndpoint, Fault
 from fakeecs import collect_request as request
 from pydantic import ValidationError
 
+from auditor.canonical import as_image
 from auditor.collector import Record, collect
 from auditor.collector.page_body import parse_page, parse_saved_page
-from auditor.collector.saved import as_image, saved_image
+from auditor.collector.saved import saved_image
 from auditor.inventory import dump_inventory
 from auditor.models import API_SHAPE, Image
 

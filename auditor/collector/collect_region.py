@@ -18,13 +18,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+from auditor.canonical import as_image
 from auditor.collector.client import ApiClient
 from auditor.collector.enrich import Enrichment, enrich_sharing, enrich_usage, running_images
 from auditor.collector.listing import Listing, Pager
 from auditor.collector.params import TAG_CAP, has_tags, tag_filters, without_tags
 from auditor.collector.region_ids import endpoint_for
 from auditor.collector.retry import Deadline, RetryPolicy
-from auditor.collector.saved import Record, as_image, record_tags
+from auditor.collector.saved import Record, record_tags
 from auditor.errors import ApiError
 from auditor.models import DataNote, RegionInventory
 

@@ -32,7 +32,6 @@ from pydantic import BaseModel
 
 from auditor.canonical import PerShape
 from auditor.models import (
-    SAVED_SHAPE,
     DetectionItem,
     DiskDeviceMapping,
     Image,
@@ -223,11 +222,3 @@ def record_id(record: Record) -> str:
 def record_tags(record: Record) -> dict[str, str]:
     tags: dict[str, str] = record["Tags"] if isinstance(record, dict) else record.Tags
     return tags
-
-
-def as_image(record: Record) -> Image:
-    """The `Image` of a record: a saved mapping validated as a saved inventory's image is,
-    which gives the record the API's shape gives."""
-    if isinstance(record, Image):
-        return record
-    return Image.model_validate(record, context=SAVED_SHAPE)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from auditor.canonical import RawImage, image_of, plain_of
+from auditor.canonical import RawImage, as_image, image_of, plain_of
 from auditor.engine.fields import resolve
 from auditor.models import Image
 
@@ -38,10 +38,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return value if type(value) in PLAIN else str(value)
-
-
-def as_image(image: Image | RawImage) -> Image:
-    return image_of(image) if isinstance(image, dict) else image
 
 
 def raw_reader(names: list[str], *, as_json: bool = False) -> Callable[[RawImage], Any]:

@@ -9,12 +9,11 @@ from typing import Any
 from jinja2 import nodes
 from pydantic import BaseModel
 
-from auditor.canonical import RawImage
+from auditor.canonical import RawImage, as_image
 from auditor.engine.templates.data import (
     MISSING,
     PLAIN,
     Renderer,
-    as_image,
     json_value,
     raw_reader,
 )
