@@ -1,4 +1,5 @@
-"""Pause the cyclic garbage collector for a whole run of the command line.
+"""Pause the cyclic garbage collector for a whole run of the command line, and let the
+process's exit free what the run made.
 
 Reading 100,000 images, evaluating rules into 100,000s of findings, or building a large
 report creates millions of small objects, none of them in a reference cycle: reference
@@ -13,13 +14,26 @@ process that goes on (a test session) never walks them again; only a reference c
 frozen objects would outlive its last reference (our records form none; a run that ends in
 an error freezes nothing, since its traceback does). Nested pauses are cheap: only the
 outermost one freezes and re-enables.
+
+Freeing is the other cost with no use at the end: the 34,000 findings of a 100,000-image scan
+and their records took about 0.1 s to free, object by object, once the report was written, and
+the interpreter's own teardown more. The console script (`auditor.cli.run`, not `main`, which
+tests call in their own process) therefore ends with `exit_now`: output flushed, then
+`os._exit`, as mypy's fast exit does; a command hands what it made to `keep_until_exit` so
+that its last reference is not dropped before. Nothing is kept when no fast exit is ahead.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from typing import NoReturn
+
+_kept: list[object] = []
+_fast_exit = False
 
 
 @contextmanager
@@ -39,3 +53,26 @@ def gc_paused() -> Iterator[None]:
     if enabled:
         gc.freeze()
         gc.enable()
+
+
+def fast_exit_ahead() -> None:
+    """The process ends with `exit_now`: `keep_until_exit` holds from now on."""
+    global _fast_exit
+    _fast_exit = True
+
+
+def keep_until_exit(*objects: object) -> None:
+    """Hold a run's large results until the process ends (only with a fast exit ahead)."""
+    if _fast_exit:
+        _kept.extend(objects)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with `code` once standard output and error are flushed, without
+    freeing objects or running the interpreter's teardown (nothing of ours needs it: every
+    file is closed and every thread done by then). A flush that fails was reported by the
+    command, which flushes its output itself."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # closed, or a reader gone
+            stream.flush()
+    os._exit(code)

@@ -253,3 +253,51 @@ def test_a_second_ctrl_c_ends_the_run_at_once(tmp_path: Path) -> None:
     assert b"Traceback" not in first + err
     assert leftovers(tmp_path) == []
     assert waited < GRACE  # the second press ended it, not the first one's deadline
+
+
+def test_the_console_script_flushes_every_output_before_its_fast_exit(tmp_path: Path) -> None:
+    """`python -m auditor` ends with os._exit (auditor/gcpause.py): the report on a standard
+    output redirected to a file (block-buffered), the file report and the warnings on standard
+    error are whole, and the exit code is the verdict's."""
+    page = {"RegionId": "cn-hangzhou", "TotalCount": 3000, "PageNumber": 1, "PageSize": 3000,
+            "RequestId": "R-1", "Images": {"Image": many_images("fx", 3000, IsPublic=True)}}
+    inventory = tmp_path / "page.json"
+    inventory.write_text(json.dumps(page), encoding="utf-8")
+    out = tmp_path / "stdout.json"
+    with out.open("wb") as stdout:
+        done = subprocess.run(
+            [sys.executable, "-m", "auditor", "scan", "--input", str(inventory), "--format",
+             "json", "--sarif", str(tmp_path / "r.sarif"), "--rule", "IMG-PUBLIC-SELF", "-v"],
+            stdout=stdout, stderr=subprocess.PIPE, cwd=tmp_path, timeout=120)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(out.read_bytes())  # whole: it parses
+    assert len(report["findings"]) == 3000
+    sarif = json.loads((tmp_path / "r.sarif").read_bytes())
+    assert len(sarif["runs"][0]["results"]) == 3000
+    assert done.stderr.endswith(b"INFO: wrote sarif report to " + bytes(tmp_path / "r.sarif")
+                                + b"\n")  # the last line logged
+
+
+def test_the_console_script_skips_the_interpreter_teardown() -> None:
+    """The fast exit is in effect: an exit handler (which the interpreter's teardown would
+    run) never runs after `auditor.cli.run`, whose code is still the command's."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.stderr.write('torn down\\n'))\n"
+            "from auditor.cli import run\n"
+            f"sys.argv = ['imgaudit', 'scan', *{EXAMPLE!r}, '--format', 'json']\n"
+            "run()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["findings"]
+    assert b"torn down" not in done.stderr
+
+
+def test_main_in_a_process_that_goes_on_keeps_nothing_for_an_exit() -> None:
+    """Only the console script exits fast: `main` (a test session, an embedding program)
+    lets the scan's results go as usual."""
+    from auditor import gcpause
+
+    before = len(gcpause._kept)
+    result = invoke("scan", *EXAMPLE, "--format", "json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["findings"]
+    assert len(gcpause._kept) == before == 0

@@ -162,10 +162,13 @@ def test_bytes_pieces_reach_a_text_stream_whole() -> None:
 
 def _recording_imports(modules: Path) -> str:
     """`python -c` code that runs imgaudit as `python -m auditor` does, and writes the names
-    of the modules it imported into `modules` (JSON) at exit."""
-    return ("import atexit, json, runpy, sys\n"
-            f"atexit.register(lambda: open({str(modules)!r}, 'w').write(json.dumps("
-            "sorted(sys.modules))))\n"
+    of the modules it imported into `modules` (JSON) as it ends (with `os._exit`: the console
+    script's fast exit, auditor/gcpause.py)."""
+    return ("import json, os, runpy, sys\n"
+            "end = os._exit\n"
+            f"def record(code): open({str(modules)!r}, 'w').write(json.dumps("
+            "sorted(sys.modules))); end(code)\n"
+            "os._exit = record\n"
             "sys.argv[0] = 'imgaudit'\n"
             "runpy.run_module('auditor', run_name='__main__')\n")
 

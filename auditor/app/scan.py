@@ -29,6 +29,7 @@ from auditor.engine import Evaluation, RuleSet, Selection, load_rules
 from auditor.engine.evaluate import Batch, batches, evaluate_batches
 from auditor.errors import UsageError
 from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo, framework_reports
+from auditor.gcpause import keep_until_exit
 from auditor.history import DEFAULT_TIMEOUT, check_history
 from auditor.inventory import dump_inventory, inventory_format, load_inputs, open_inputs
 from auditor.lang import DEFAULT_LANG, Lang
@@ -240,6 +241,7 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     for fmt, path in options.files.items():
         log.info("wrote %s report to %s", fmt, path)
     warn_region_errors(result.regions)
+    keep_until_exit(result, evaluation)  # freed by the process's exit (auditor/gcpause.py)
     return result.exit_code
 
 
