@@ -146,7 +146,8 @@ def tags_to_mapping(value: Any) -> Any:
     """The API's `{"Tag": [{"TagKey", "TagValue"}]}` (or a bare list of pairs) as a mapping.
 
     A missing TagValue reads as "". What is not a list of pairs is returned unchanged, for
-    validation to report."""
+    validation to report, as is a list with a key that is a list or an object (no mapping
+    can hold it)."""
     value = _unwrap(value, "Tag")
     if value is None:
         return {}
@@ -154,6 +155,8 @@ def tags_to_mapping(value: Any) -> Any:
         pairs = {}
         for tag in value:
             key = tag.get("TagKey", tag.get("Key"))
+            if isinstance(key, list | dict):
+                return value
             value_ = tag.get("TagValue", tag.get("Value"))
             pairs[key] = "" if value_ is None else value_
         return pairs

@@ -282,3 +282,26 @@ def test_bounded_reads_keep_connections_alive(fake: FakeEndpoint) -> None:
     region = collect(request(fake, concurrency=1, lookup_account=False)).regions[0]
     assert region.complete and len(region.images) == 1000
     assert len(fake.cloud.calls) == 11 and fake.cloud.connections == 1
+
+
+@pytest.mark.usefixtures("env_keys")
+@pytest.mark.parametrize("saved", [False, True])
+def test_a_tag_key_that_is_a_list_is_kept_raw(fake: FakeEndpoint, tmp_path: Path,
+                                              saved: bool) -> None:
+    """An answer whose tag key is a list: the image is kept, its tags in a note (this
+    stopped the collection with an internal error); the same for `collect -o`."""
+    body = json.dumps({"RequestId": "R-1", "RegionId": "cn-hangzhou", "TotalCount": 1,
+                       "Images": {"Image": [{"ImageId": "m-1", "Tags": {"Tag": [
+                           {"TagKey": ["a"], "TagValue": "x"}]}}]}}).encode()
+    fake.cloud.faults.append(Fault("body", region="cn-hangzhou", page=1, times=None,
+                                   status=200, body=body))
+    sink: list[list[object]] = []
+    inventory = collect(request(fake), sink=(lambda r, images: sink.append(images))
+                        if saved else None)
+    (region,) = inventory.regions
+    assert region.complete and region.errors == []
+    images = sink[0] if saved else region.images
+    assert [getattr(i, "ImageId", None) for i in images] == ["m-1"]
+    (note,) = region.notes
+    assert (note.image_id, note.field, note.value) == ("m-1", "Tags", [{"TagKey": ["a"],
+                                                                         "TagValue": "x"}])

@@ -155,3 +155,20 @@ def test_an_input_saved_with_a_byte_order_mark_reads_as_without(run_cli: Run,
         assert report["scan"]["images"] == 1 and not report["data_quality"]
         reports.append((report["findings"], report["rules"]))
     assert reports[0] == reports[1]
+
+
+@pytest.mark.parametrize("key", [["a"], {"a": 1}])
+def test_a_tag_key_that_is_a_list_or_an_object_is_kept_raw(run_cli: Run, tmp_path: Path,
+                                                           key: object) -> None:
+    """No mapping can hold such a key: the tags are kept raw in a note, the image is read
+    (this stopped the scan with an internal error, exit 4)."""
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({**PAGE, "Images": {"Image": [
+        {"ImageId": "m-1", "Tags": {"Tag": [{"TagKey": key, "TagValue": "x"}]}}]}}))
+    result = run_cli("scan", "--input", page, "--format", "json", "--no-builtin-rules")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scan"]["images"] == 1
+    (note,) = report["data_quality"]
+    assert (note["image_id"], note["field"]) == ("m-1", "Tags")
+    assert note["value"] == [{"TagKey": key, "TagValue": "x"}]
