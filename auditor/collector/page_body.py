@@ -38,6 +38,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from auditor.collector.plain_page import read_plain_page
 from auditor.collector.saved import SavedImage, saved_image
 from auditor.models import API_SHAPE, DataNote, Image
 from auditor.responses import Page, mend_surrogates, read_page
@@ -77,6 +78,9 @@ class SavedPage:
 def parse_saved_page(body: bytes) -> SavedPage:
     """`parse_page` for a page that is only saved: plain images are not validated."""
     with _READING:
+        typed = read_plain_page(body)  # a page of plain values: one typed pass (msgspec)
+        if typed is not None:
+            return SavedPage(typed.total_count, typed.request_id, list(typed.images))
         try:
             doc = orjson.loads(body)
         except orjson.JSONDecodeError as refused:

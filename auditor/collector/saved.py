@@ -51,7 +51,7 @@ _ENRICHED = {"SharePermission", "InstanceIds", "NotCollected"}
 
 
 
-def _time(value: str) -> str | None:
+def api_time(value: str) -> str | None:
     """The API's time text when the model parses it with its own fast parse
     (`Image._parse_api_time`: 20 characters, `T` and `Z` in place, the first 19 read by
     `datetime.fromisoformat`), which writes it back the same; None for any other text
@@ -183,7 +183,7 @@ class _Saver:
         if special == (Image, "ImageId"):
             return (lambda v: v or None) if kind is str else False
         if special == (Image, "CreationTime"):
-            return _time if kind is str else False
+            return api_time if kind is str else False
         if special == (Image, "IsSelfShared"):
             return Image._bool_as_text if kind in (str, bool) else False
         if annotation in (str, int, bool):
