@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from itertools import groupby
 from typing import IO, Any
 
-import orjson
 from pydantic import BaseModel, TypeAdapter
 
 from auditor.app.output import Target
@@ -103,12 +102,12 @@ def _lines(region: RegionInventory, images: list[Record]) -> bytes:
 def _json(image: Record) -> bytes:
     if isinstance(image, Image):
         return image.model_dump_json(exclude_none=True).encode()
-    return orjson.dumps(image)  # a saved mapping: what the model would write, byte for byte
+    return image.encoded  # a saved image: what the model would write, byte for byte
 
 
 def _region_json(region: RegionInventory, images: list[Record]) -> bytes:
     """The region as `Inventory.model_dump_json(exclude_none=True)` writes it with these
-    images, serialised a batch at a time: saved mappings by orjson, records by pydantic."""
+    images: records serialised by pydantic a batch at a time, saved images as they are."""
     head, tail = _around(region, "images")
     return head.encode() + b",".join(_batches(images)) + tail.encode()
 
@@ -116,10 +115,12 @@ def _region_json(region: RegionInventory, images: list[Record]) -> bytes:
 def _batches(images: list[Record]) -> Iterator[bytes]:
     """The images' JSON without the list's brackets, a batch (of one kind) at a time."""
     for validated, run in groupby(images, key=lambda image: isinstance(image, Image)):
+        if not validated:
+            yield b",".join(image.encoded for image in run)  # type: ignore[union-attr]
+            continue
         kind = list(run)
-        dump = _dump_images if validated else orjson.dumps
         for n in range(0, len(kind), _BATCH):
-            yield dump(kind[n:n + _BATCH])[1:-1]
+            yield _dump_images(kind[n:n + _BATCH])[1:-1]
 
 
 def _dump_images(images: list[Any]) -> bytes:

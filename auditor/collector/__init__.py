@@ -72,8 +72,9 @@ def collect(
     their share permissions name the accounts of every region), one region at a time; the
     regions of the inventory returned are then without their images (`sink` had them), so
     that a caller saving them never holds them all. Without enrichments, the images a sink
-    gets are only for saving: each plain one is the mapping the saved inventory holds
-    (`SavedImage`, auditor/collector/saved.py: not validated), the others `Image` records.
+    gets are only for saving: each plain one a `SavedImage` (auditor/collector/saved.py: not
+    validated; its `ImageId`, `Tags`, and `encoded`, its JSON as the saved inventory writes
+    it), the others `Image` records.
     An exception from `sink` is raised by `collect`.
     """
     from auditor.collector.run import collect_inventory

@@ -18,16 +18,15 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from auditor.canonical import as_image
 from auditor.collector.client import ApiClient
 from auditor.collector.enrich import Enrichment, enrich_sharing, enrich_usage, running_images
 from auditor.collector.listing import Listing, Pager
 from auditor.collector.params import TAG_CAP, has_tags, tag_filters, without_tags
 from auditor.collector.region_ids import endpoint_for
 from auditor.collector.retry import Deadline, RetryPolicy
-from auditor.collector.saved import Record, record_tags
+from auditor.collector.saved import Record
 from auditor.errors import ApiError
-from auditor.models import DataNote, RegionInventory
+from auditor.models import DataNote, Image, RegionInventory
 
 log = logging.getLogger("imgaudit.collector")
 
@@ -105,7 +104,7 @@ def _tagged_listing(pager: Pager, job: RegionJob, owner: str) -> tuple[Listing, 
              "tag filter", job.region, owner, listing.total_count)
     listing, note = _listing(replace(pager, params=without_tags(pager.params)), job, owner)
     listing.images = {i: image for i, image in listing.images.items()
-                      if has_tags(record_tags(image), wanted)}
+                      if has_tags(image.Tags, wanted)}
     listing.total_count = len(listing.images)
     return listing, note
 
@@ -179,7 +178,7 @@ def _images(job: RegionJob, base_url: str,
         region=job.region,
         complete=merged.complete,
         total_count=merged.total_count,
-        images=[] if saved else [as_image(record) for record in records],
+        images=[] if saved else [r for r in records if isinstance(r, Image)],  # all of them
         request_ids=merged.request_ids,
         errors=merged.errors,
         notes=merged.notes,

@@ -19,7 +19,7 @@ from auditor.collector.client import ApiClient, Call
 from auditor.collector.page_body import Page, SavedPage, parse_page, parse_saved_page
 from auditor.collector.params import PAGE_SIZE
 from auditor.collector.retry import Deadline
-from auditor.collector.saved import Record, record_id
+from auditor.collector.saved import Record
 from auditor.errors import ApiError
 from auditor.models import DataNote
 from auditor.responses import repeated
@@ -44,7 +44,7 @@ class Listing:
         if page.request_id:
             self.request_ids.append(page.request_id)
         for image in page.images:
-            image_id = record_id(image)
+            image_id = image.ImageId
             if self.images.setdefault(image_id, image) is not image:
                 self.notes.append(repeated(image_id))
         self.errors += page.errors
@@ -83,7 +83,7 @@ class _Plan:
         return self.next - 1
 
     def arrived(self, number: int, page: Page | SavedPage) -> None:
-        ids = {record_id(image) for image in page.images}
+        ids = {image.ImageId for image in page.images}
         if ids and ids <= self.seen and len(ids) >= PAGE_SIZE:
             self.last = min(self.last, number)
             self.stop_note = f"page {number} repeats images of earlier pages; listing stopped"

@@ -80,7 +80,7 @@ def parse_saved_page(body: bytes) -> SavedPage:
     with _READING:
         typed = read_plain_page(body)  # a page of plain values: one typed pass (msgspec)
         if typed is not None:
-            return SavedPage(typed.total_count, typed.request_id, list(typed.images))
+            return SavedPage(typed.total_count, typed.request_id, typed.images)
         try:
             doc = orjson.loads(body)
         except orjson.JSONDecodeError as refused:
@@ -96,7 +96,8 @@ def parse_saved_page(body: bytes) -> SavedPage:
                 pass  # the whole page is read as parse_page reads it, with its notes
             else:
                 images: list[Image | SavedImage] = [
-                    next(validated) if saved is None else saved for saved in plain]
+                    next(validated) if saved is None else SavedImage.of(saved)
+                    for saved in plain]
                 return SavedPage(total, request_id, images)
         return _as_saved(_read_doc(doc))
 
