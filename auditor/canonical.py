@@ -58,7 +58,7 @@ _NONE = type(None)
 _DATETIME = TypeAdapter(datetime)  # pydantic's own parsing of a datetime field
 
 
-def _datetime_text(value: Any) -> Any:
+def datetime_text(value: Any) -> Any:
     """A datetime field's text as pydantic parses it; the text itself when it cannot."""
     try:
         return _DATETIME.validate_python(value)
@@ -174,7 +174,7 @@ class _Model:
         if special == (Image, "ImageId"):
             allowed[str] = (_NON_EMPTY, {})
         elif special == (Image, "CreationTime"):  # the model's own fast parse, else pydantic's
-            allowed[str] = (_REPLACED, {"f": _creation_time, "t": datetime})
+            allowed[str] = (_REPLACED, {"f": creation_time, "t": datetime})
         elif special == (Image, "IsSelfShared"):  # the model's own "true"/"false" spelling
             allowed[str] = allowed[bool] = (_REPLACED, {"f": Image._bool_as_text, "t": str})
         elif annotation is str:
@@ -182,7 +182,7 @@ class _Model:
         elif annotation in (int, bool):
             allowed[annotation] = None
         elif annotation is datetime:
-            allowed[str] = (_REPLACED, {"f": _datetime_text, "t": datetime})
+            allowed[str] = (_REPLACED, {"f": datetime_text, "t": datetime})
         elif typing.get_origin(annotation) is dict:  # Tags: dict[str, str]
             allowed[dict] = (_ALL_TEXT_VALUES, {})
         elif typing.get_origin(annotation) is list:
@@ -249,11 +249,14 @@ def plain_of(model: type[BaseModel], value: Any) -> Any:
     return [inner(x) for x in value] if type(value) is list else inner(value)
 
 
-def _creation_time(value: str) -> Any:
+_API_TIME = Image._parse_api_time  # bound once: binding it costs as much as the parse
+
+
+def creation_time(value: str) -> Any:
     """`Image.CreationTime` as the model parses it: its own fast parse of the API's shape;
     any other text as pydantic parses it."""
-    parsed = Image._parse_api_time(value)
-    return parsed if type(parsed) is datetime else _datetime_text(value)
+    parsed = _API_TIME(value)
+    return parsed if type(parsed) is datetime else datetime_text(value)
 
 
 _MODELS: dict[type[BaseModel], _Model] = {}

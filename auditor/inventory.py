@@ -30,8 +30,8 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
-from auditor import __version__
-from auditor.canonical import RawImage, canonical
+from auditor import __version__, typed
+from auditor.canonical import RawImage, canonical, image_of
 from auditor.errors import InputError
 from auditor.models import (
     INVENTORY_FORMAT,
@@ -55,6 +55,7 @@ LINES_LAYOUT = "jsonl"  # the header's `layout`: images follow, one per line
 BATCH = 1000  # images validated and evaluated at a time
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
+TYPED = True  # saved images decoded by `auditor.typed` first (tests turn it off to compare)
 
 Batch = tuple[str, str | None, list[Image]]  # region, account (when known), images
 # the same, canonical saved images as their parsed mappings (`records()`)
@@ -228,6 +229,10 @@ def _saved_batches(part: _Part, raw: bool) -> Iterator[tuple[_Part, list[Any]]]:
         for index in range(start, min(start + BATCH, len(items))):
             item = items[index]
             items[index] = None
+            if type(item) is typed.IMAGE:  # decoded and type-checked (`auditor.typed`)
+                record = typed.record(item)
+                batch.append(record if raw else image_of(record))
+                continue
             if raw and canonical(item):  # most entries: no call, no entry name made
                 batch.append(item)
                 continue
@@ -363,29 +368,36 @@ class _Lines:
         batch: list[Any] = []
         for text in self._lines(path):
             where = f"line {self.line}: "
-            line_notes: list[DataNote] = []
-            entry = _loads(path, text, line_notes, where)
-            if not isinstance(entry, dict) or not isinstance(entry.get("region"), str) \
-                    or "image" not in entry:
-                raise InputError(path, f"{where}not an image line "
-                                 '({"region": ..., "image": {...}})')
-            key = (entry.get("account_id"), entry["region"])
-            target = by_key.get(key)
+            decoded = typed.line(text) if TYPED else None
+            if decoded is not None:  # decoded and type-checked (`auditor.typed`)
+                name, account, image = decoded
+            else:
+                line_notes: list[DataNote] = []
+                entry = _loads(path, text, line_notes, where)
+                if not isinstance(entry, dict) or not isinstance(entry.get("region"), str) \
+                        or "image" not in entry:
+                    raise InputError(path, f"{where}not an image line "
+                                     '({"region": ..., "image": {...}})')
+                name, account, image = entry["region"], entry.get("account_id"), entry["image"]
+            target = by_key.get((account, name))
             if target is None:
-                raise InputError(path, f"{where}region {entry['region']} is not listed in the "
-                                 "header line")
+                raise InputError(path, f"{where}region {name} is not listed in the header line")
             if target is not part or len(batch) >= BATCH:
                 if part is not None and batch:
                     yield part, batch
                 part, batch = target, []
-            image_id = entry["image"].get("ImageId") if isinstance(entry["image"], dict) else None
+            if decoded is not None:
+                record = typed.record(image)
+                batch.append(record if raw else image_of(record))
+                continue
+            image_id = image.get("ImageId") if isinstance(image, dict) else None
             image_id = image_id if isinstance(image_id, str) else None
             target.region.notes += [note.model_copy(update={
                 "region": target.region.region, "image_id": note.image_id or image_id})
                 for note in line_notes]
-            image = _read_saved(target, entry["image"], f"on line {self.line}", raw)
-            if image is not None:
-                batch.append(image)
+            read = _read_saved(target, image, f"on line {self.line}", raw)
+            if read is not None:
+                batch.append(read)
         if part is not None and batch:
             yield part, batch
 
@@ -410,7 +422,10 @@ def _open_file(path: Path) -> _File:
     finally:
         if not lines:
             _close(handle)
-    doc = _loads(path, data, notes)
+    doc = typed.document(memoryview(data)[len(_BOM) if data.startswith(_BOM) else 0:]) \
+        if TYPED else None
+    if doc is None:  # not a saved inventory msgspec reads: read the old way
+        doc = _loads(path, data, notes)
     return _document(path, doc, notes)
 
 
