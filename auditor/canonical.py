@@ -16,6 +16,10 @@ then holds what the model would: `CreationTime` (the model's own parser: a `date
 `Image` as validating the original. Decisions are remembered per shape (the keys and the
 types of the values), so most images cost two tuples and a lookup, plus their nested values.
 `tests/test_canonical.py` compares both paths over odd and hostile values.
+
+`scan --input` decodes saved images with `auditor.typed` first (msgspec, in C), whose types
+accept only what this check keeps and normalise as it does (`creation_time`, `datetime_text`,
+`Image._bool_as_text`, decimal text); only the images it refuses come here.
 """
 
 from __future__ import annotations

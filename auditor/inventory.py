@@ -15,6 +15,11 @@ FILE.jsonl`, docs/inventory.md) is read line by line, so its size is not bounded
 document (saved inventory or raw page) is read whole, up to `MAX_INPUT_BYTES`, and its images
 are turned into records batch by batch. `-` is standard input, and a FIFO (`<(command)`)
 reads like a file.
+
+A saved inventory's images are decoded by `auditor.typed` (msgspec: parsed and type-checked
+in C), and what it refuses is read as before: orjson, the canonical check, validation with
+its notes (a document whole when orjson would read it otherwise, so that its notes name the
+same places; see `typed.document`). `TYPED` off (tests only) reads everything the old way.
 """
 
 from __future__ import annotations

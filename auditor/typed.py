@@ -1,24 +1,27 @@
-"""Saved images decoded and type-checked in C (msgspec), instead of parsed and then checked in
-Python (`auditor.canonical`).
+"""Saved images decoded and type-checked in C (msgspec), instead of parsed by orjson and then
+checked in Python (`auditor.canonical`).
 
-The msgspec types are generated from the pydantic models (`Image` and the models it nests),
-field by field, so they cannot drift from them: a field of a type not mapped here stops the
-import (and `tests/test_typed.py`). Each is strict: a value decodes only when it already is
-what the model holds, so the image's mapping (`record`) is what `canonical` would have made of
-it. Anything else is refused, and the image is read as before (orjson, `canonical`,
-validation with its data-quality notes):
-- a field the models do not name (the models keep it: `extra="allow"`; msgspec would drop it);
-- a value of another JSON type (an integer in a text field, `"60"` for a number, a boolean
-  `IsSelfShared`), an empty `ImageId`, an integer outside the 64 bits orjson reads as one;
-- anything the models' `before` validators would change (`_VALIDATED`): `IsSelfShared` other
-  than `"true"`/`"false"`, a null or wrapped list;
+The msgspec types are Structs generated from the pydantic models (`Image` and the models it
+nests), field by field, so they cannot drift from them: a field of a type, constraint or
+validator not mapped here stops the import (and `tests/test_typed.py`). A value decodes only
+when the canonical check would keep it, and a fix generated per model then normalises what
+that check normalises, with the same functions: an integer in a text field becomes its
+decimal text, a JSON boolean `IsSelfShared` `"true"`/`"false"`, a time's text the model's own
+parse (`canonical.creation_time`, `canonical.datetime_text`; msgspec's own datetime differs:
+it rounds past 6 fraction digits, its zones are other classes). So an image's mapping
+(`record`) is what `canonical` makes of its orjson parse. Anything else is refused, and the
+image is read as before (orjson, `canonical`, validation with its data-quality notes):
+- a field the models do not name (the models keep it, `extra="allow"`; msgspec would drop it);
+- a value the model would read otherwise or note: another JSON type, an empty `ImageId`, an
+  integer outside 64 signed bits (orjson reads one past 64 bits as a float), a time that
+  does not parse;
+- what the models' `before` validators would change (`_VALIDATED`): an `IsSelfShared` text
+  other than `"true"`/`"false"`, a null or wrapped list;
 - text msgspec will not read (bytes that are not UTF-8, a lone surrogate escape).
 
-Times are decoded as text and parsed by the model's own parse (`canonical.creation_time`,
-`canonical.datetime_text`): msgspec's own datetime differs (it rounds past 6 fraction digits,
-its zones are other classes). A time that does not parse sends its image the old way.
-A missing field and one given as its default read alike (`auditor.engine.codegen` reads a
-missing key as the model's default), so defaults are left out of the mapping (`omit_defaults`).
+A missing field and one given as its default read alike (the engine reads a missing key as
+the model's default: `auditor.engine.codegen`), so defaults are left out of the mapping
+(`omit_defaults`: smaller mappings, made faster).
 """
 
 from __future__ import annotations

@@ -120,16 +120,18 @@ def bench_mission(inventory: Inventory, n: int) -> None:
 
 def bench_phases(path: Path, n: int) -> None:
     """The phases of `imgaudit scan --input` in this process, as app/scan.py runs them: the
-    input read and parsed, its images read as canonical mappings where they can be
-    (auditor/canonical.py), the rules evaluated over them, the result assembled and rendered.
-    Then the engine beside hand-written rules, over validated Images (`load_inputs`)."""
+    input read, parsed and its images decoded (auditor/typed.py), its images read as canonical
+    mappings where they can be (auditor/canonical.py for those the decoder refused), the
+    rules evaluated over them, the result assembled and rendered. Then the engine beside
+    hand-written rules, over validated Images (`load_inputs`)."""
     t_rules, ruleset = timed(lambda: load_rules([], builtin=True))
     line("load built-in rules", t_rules, f"({len(ruleset.rules)} rules)")
     t_open, stream = timed(lambda: open_inputs([path]))
-    line("(a) read and parse", t_open, f"({n / t_open:,.0f} images/s)")
+    line("(a) read, parse and decode (auditor/typed.py)", t_open,
+         f"({n / t_open:,.0f} images/s)")
     t_read, batches = timed(lambda: list(stream.records()))
     raw = sum(isinstance(i, dict) for _, _, images in batches for i in images)
-    line("(b) images read (canonical check)", t_read,
+    line("(b) images as records (the rest: canonical check)", t_read,
          f"({raw:,} of {n:,} read as they are; peak RSS so far {peak_mib():,.0f} MiB)")
     t_all, evaluation = timed(lambda: evaluate_batches(batches, ruleset, today=TODAY))
     line(f"(c) evaluate all {len(ruleset.rules)} built-in rules", t_all,
