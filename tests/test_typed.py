@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,7 +35,7 @@ from auditor.engine import load_rules
 from auditor.engine.evaluate import Batch, evaluate_batches
 from auditor.engine.ruleset import RuleSet
 from auditor.inventory import dump_inventory, open_inputs
-from auditor.models import Image, ImageFeatures, Inventory
+from auditor.models import Image, ImageFeatures, Inventory, ShareGroup
 
 HEADER = {"format": "imgaudit-inventory", "format_version": 1, "tool_version": "0",
           "collected_at": "2026-11-27T08:00:00Z", "account_id": "1234567890123456"}
@@ -222,12 +223,34 @@ def test_every_model_field_has_its_decoded_type() -> None:
         def _whole(cls, value: Any) -> Any:
             return value
 
+    class Aliased(ImageFeatures):
+        Code: str | None = Field(default=None, alias="code")
+
+    class Defaulted(ImageFeatures):
+        Level: int = 3
+
+    class Either(ImageFeatures):
+        Value: int | str | None = None
+
     cases: list[tuple[type[BaseModel], str]] = [
         (Later, "Later.Ratio"), (Constrained, "Constrained.Code"),
-        (Checked, "Checked.NvmeSupport"), (Whole, "Whole: model validators")]
+        (Checked, "Checked.NvmeSupport"), (Whole, "Whole: model validators"),
+        (Aliased, "Aliased.Code: an alias"), (Defaulted, "Defaulted.Level: default 3"),
+        (Either, "Either.Value")]
     for model, says in cases:
         with pytest.raises(TypeError, match=says):
             typed._Types().struct(model)
+
+    class Twice(ImageFeatures):  # a model nested twice is made once
+        Groups: list[ShareGroup] = Field(default_factory=list)
+        Main: ShareGroup | None = None
+
+    made = typed._Types()
+    struct = made.struct(Twice)
+    decoded = msgspec.json.decode(b'{"Groups": [{"Group": 5}], "Main": {"Group": "a"}}',
+                                  type=struct)
+    assert made.fixes[Twice](decoded)
+    assert msgspec.to_builtins(decoded) == {"Groups": [{"Group": "5"}], "Main": {"Group": "a"}}
 
 
 def _ruleset(tmp_path: Path) -> RuleSet:
@@ -266,6 +289,8 @@ def _inputs(tmp_path: Path) -> dict[str, list[Path]]:
         paths[name] = [path]
 
     document("mixed", {**HEADER, "regions": regions})
+    late = {**clean[0], "ImageId": "m-late", "CreationTime": "2024-02-30T00:00:00Z"}
+    document("bad-time", {**HEADER, "regions": [{"region": "cn-a", "images": [*clean, late]}]})
     document("clean", {**HEADER, "layout": "x", "regions": [{"region": "cn-a", "images": clean}]})
     document("surrogate", {**HEADER, "regions": regions}, b', "ImageName": "\\udc00"')
     document("not-utf8", {**HEADER, "regions": regions}, b', "ImageName": "\xff"')
@@ -319,11 +344,32 @@ def test_a_document_is_decoded_whole_image_by_image_or_read_the_old_way(
                 for region in doc["regions"] for i in region.get("images", [])}
 
     assert kinds("clean") == {"typed"}
-    assert kinds("mixed") == {"typed", "parsed"}
+    assert kinds("mixed") == kinds("bad-time") == {"typed", "parsed"}
     for name in ("surrogate", "not-utf8", "infinity", "bom"):
         assert kinds(name) == {"old"}, name
     raw_page = json.dumps({"RegionId": "r", "Images": {"Image": [{"ImageId": "m"}]}})
     assert typed.document(raw_page.encode()) is None
+    assert typed.document(json.dumps({**HEADER, "regions": [], "later": 1}).encode()) is None
+
+
+@pytest.mark.parametrize("doc", [
+    {**HEADER, "regions": [], "later": 1}, {**HEADER, "regions": [{"region": "r", "x": 1}]},
+    {**HEADER, "regions": [{"region": "r", "images": {"ImageId": "m"}}]},
+    {**HEADER, "regions": {"region": "r"}}, {**HEADER, "regions": [{"images": []}]},
+    {**HEADER, "format_version": 2, "regions": []}, {**HEADER, "collected_at": "yesterday"},
+    {**HEADER, "format": "other"}, [HEADER],
+])
+def test_an_invalid_inventory_is_refused_alike(tmp_path: Path, run_cli: Any,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               doc: Any) -> None:
+    path = tmp_path / "inv.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    outputs = []
+    for on in (True, False):
+        monkeypatch.setattr(inventory, "TYPED", on)
+        outputs.append(run_cli("scan", "--input", str(path), "--format", "json"))
+    assert outputs[0] == outputs[1]
+    assert outputs[0].exit_code == 2 and "inv.json" in outputs[0].stderr
 
 
 @pytest.mark.parametrize("name", ["mixed", "lines", "surrogate", "not-utf8", "several"])
