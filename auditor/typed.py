@@ -39,6 +39,7 @@ from pydantic import BaseModel
 
 from auditor.canonical import RawImage, creation_time, datetime_text, known_validators
 from auditor.models import INVENTORY_FORMAT, Image, Inventory, RegionInventory
+from auditor.structs import Shape, struct_of
 
 _NONE = type(None)
 # Only a signed 64-bit integer decodes here: orjson reads one past 64 bits as a float (which
@@ -83,46 +84,44 @@ def _optional(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-class _Types:
-    """The msgspec type of each model (a Struct), and the function that converts what was
-    decoded to what the model holds (generated from field names and fixed lines only)."""
+class _Walk:
+    """A walk of the models for `auditor.structs.struct_of`: what its Structs take where
+    the saved shape differs from the models (`types`: a text field also takes an integer,
+    `_VALIDATED`), and the function that converts a decoded object to what its model holds
+    (`fixes`, generated from field names and fixed lines only). Whatever it does not know
+    (a type, a constraint, a validator, an alias, a default) raises TypeError."""
 
     def __init__(self) -> None:
-        self.structs: dict[type[BaseModel], type[msgspec.Struct]] = {}
+        self.types: dict[tuple[type[BaseModel], str], Any] = {}
         self.fixes: dict[type[BaseModel], Fix] = {}
         self.namespace: dict[str, Any] = {"datetime": datetime}
 
-    def struct(self, model: type[BaseModel]) -> type[msgspec.Struct]:
-        if model in self.structs:
-            return self.structs[model]
+    def fix(self, model: type[BaseModel]) -> Fix:
+        if model in self.fixes:
+            return self.fixes[model]
         unknown = set(model.__pydantic_decorators__.model_validators) - (
             {"_collapse"} if model is Image else set())  # a saved image is never collapsed
         if unknown:
             raise TypeError(f"{model.__name__}: model validators {sorted(unknown)} are not "
                             "honoured here")
-        fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
         lines = ["def fix(o):"]
         for name, info in model.model_fields.items():
             if info.alias is not None or info.validation_alias is not None:
                 raise TypeError(f"{model.__name__}.{name}: an alias is not decoded here")
-            kind, code = self.field_type(model, name, info.annotation, info.metadata)
-            lines += ["    " + line.replace("{v}", f"o.{name}") for line in code]
-            if info.is_required():
-                fields.append((name, kind))
-                continue
             default = info.get_default(call_default_factory=True)
-            if default is None:
-                fields.append((name, kind, None))
-            elif type(default) in (list, dict) and not default:
-                fields.append((name, kind, msgspec.field(default_factory=type(default))))
-            else:
+            if not info.is_required() and default is not None and (
+                    type(default) not in (list, dict) or default):
                 raise TypeError(f"{model.__name__}.{name}: default {default!r} is not "
                                 "decoded here")
-        self.structs[model] = msgspec.defstruct(model.__name__, fields, **_OPTIONS)
+            lines += ["    " + line.replace("{v}", f"o.{name}")
+                      for line in self.field(model, name, info.annotation, info.metadata)]
+            if info.is_required() and (model, name) in self.types:  # struct_of: default None
+                raise TypeError(f"{model.__name__}.{name}: required, but of a type "
+                                "replaced here")
         namespace = dict(self.namespace)
         exec("\n".join([*lines, "    return True"]), namespace)  # field names, fixed lines
         self.fixes[model] = namespace["fix"]
-        return self.structs[model]
+        return self.fixes[model]
 
     def _lines(self, template: list[str], function: Callable[..., Any]) -> list[str]:
         """A template's lines calling `function` (by a name of the generated code's own)."""
@@ -130,57 +129,56 @@ class _Types:
         self.namespace[name] = function
         return [line.replace("{f}", name) for line in template]
 
-    def field_type(self, model: type[BaseModel], name: str, annotation: Any,
-                   metadata: list[Any]) -> tuple[Any, list[str]]:
-        """The strict msgspec type of one model field, and the lines that convert its
-        decoded value (`{v}`) to what the model holds."""
+    def field(self, model: type[BaseModel], name: str, annotation: Any,
+              metadata: list[Any]) -> list[str]:
+        """The lines that convert one field's decoded value (`{v}`) to what the model holds
+        (and, in `types`, what it decodes from where that is not the field's own type)."""
         inner, optional = _optional(annotation)
         validated = {field for decorator in model.__pydantic_decorators__.field_validators
                      .values() for field in decorator.info.fields}
         if name in validated and (model, name) not in _VALIDATED:
             raise TypeError(f"{model.__name__}.{name}: its validator is not honoured here")
-        special = _VALIDATED.get((model, name))
-        kind, code = ((special[0], special[1].splitlines()) if special is not None
-                      else self.plain_type(model, name, inner))
         for constraint in metadata:  # ImageId's: text only, as `canonical` takes it
             if not isinstance(constraint, MinLen) or inner is not str:
                 raise TypeError(f"{model.__name__}.{name}: {constraint!r} is not decoded here")
-            kind, code = Annotated[str, msgspec.Meta(min_length=constraint.min_length)], []
-        return (kind | None if optional else kind), code
-
-    def plain_type(self, model: type[BaseModel], name: str,
-                   annotation: Any) -> tuple[Any, list[str]]:
-        if annotation is str:
-            return str | _INT, _TEXT_OF_NUMBER
-        if annotation is bool:
-            return bool, []
-        if annotation is int:
-            return _INT, []
-        if annotation is datetime:  # its text, parsed after decoding
-            return str, self._lines(_TIME, _TIMES.get((model, name), datetime_text))
-        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-        if origin is dict and args == (str, str):
-            return dict[str, str], []  # every value text, as `canonical` wants
-        if origin is list and args == (str,):
-            return list[str], []
+            return []
+        special = _VALIDATED.get((model, name))
+        if special is not None:
+            self.types[model, name] = special[0] | None if optional else special[0]
+            return special[1].splitlines()
+        if inner is str:  # a text field: an integer too, made its text (`canonical` does)
+            self.types[model, name] = str | _INT | None if optional else str | _INT
+            return _TEXT_OF_NUMBER
+        if inner in (bool, int):
+            return []
+        if inner is datetime:  # its text (the shape's scalar), parsed after decoding
+            return self._lines(_TIME, _TIMES.get((model, name), datetime_text))
+        origin, args = typing.get_origin(inner), typing.get_args(inner)
+        if (origin, args) in ((dict, (str, str)), (list, (str,))):
+            return []  # every value text, as `canonical` wants
         if origin is list and len(args) == 1 and issubclass(args[0], BaseModel):
-            struct = self.struct(args[0])
-            return list[struct], self._lines(_EACH, self.fixes[args[0]])  # type: ignore[valid-type]
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            struct = self.struct(annotation)
-            return struct, self._lines(_NESTED, self.fixes[annotation])
+            return self._lines(_EACH, self.fix(args[0]))
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return self._lines(_NESTED, self.fix(inner))
         raise TypeError(f"{model.__name__}.{name}: {annotation!r} is not decoded here")
 
 
-_TYPES = _Types()
-IMAGE = _TYPES.struct(Image)
-_FIX_IMAGE = _TYPES.fixes[Image]
+def _typed(model: type[BaseModel]) -> tuple[type[msgspec.Struct], Fix, Shape]:
+    """The Struct of the model's saved objects, its fix, and the shape (every Struct made)."""
+    walk = _Walk()
+    fix = walk.fix(model)
+    shape = Shape("Saved", types=walk.types, options=_OPTIONS,
+                  scalars={int: _INT, datetime: str})
+    return struct_of(model, shape), fix, shape
+
+
+IMAGE, _FIX_IMAGE, _SAVED = _typed(Image)
 _IMAGE = msgspec.json.Decoder(IMAGE)
 
 
 def structs() -> dict[type[BaseModel], type[msgspec.Struct]]:
     """The Struct made of each model (for tests)."""
-    return dict(_TYPES.structs)
+    return dict(_SAVED.built)
 
 
 def image(data: bytes | bytearray | memoryview | msgspec.Raw) -> Any:

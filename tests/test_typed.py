@@ -232,24 +232,26 @@ def test_every_model_field_has_its_decoded_type() -> None:
     class Either(ImageFeatures):
         Value: int | str | None = None
 
+    class Needed(ImageFeatures):
+        Name: str
+
     cases: list[tuple[type[BaseModel], str]] = [
         (Later, "Later.Ratio"), (Constrained, "Constrained.Code"),
         (Checked, "Checked.NvmeSupport"), (Whole, "Whole: model validators"),
         (Aliased, "Aliased.Code: an alias"), (Defaulted, "Defaulted.Level: default 3"),
-        (Either, "Either.Value")]
+        (Either, "Either.Value"), (Needed, "Needed.Name: required")]
     for model, says in cases:
         with pytest.raises(TypeError, match=says):
-            typed._Types().struct(model)
+            typed._typed(model)
 
     class Twice(ImageFeatures):  # a model nested twice is made once
         Groups: list[ShareGroup] = Field(default_factory=list)
         Main: ShareGroup | None = None
 
-    made = typed._Types()
-    struct = made.struct(Twice)
+    struct, fix, _ = typed._typed(Twice)
     decoded = msgspec.json.decode(b'{"Groups": [{"Group": 5}], "Main": {"Group": "a"}}',
                                   type=struct)
-    assert made.fixes[Twice](decoded)
+    assert fix(decoded)
     assert msgspec.to_builtins(decoded) == {"Groups": [{"Group": "5"}], "Main": {"Group": "a"}}
 
 
