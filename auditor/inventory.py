@@ -24,7 +24,10 @@ same places; see `typed.document`). `TYPED` off (tests only) reads everything th
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -86,16 +89,29 @@ def _close(handle: IO[bytes]) -> None:
         handle.close()
 
 
+def _file_size(handle: IO[bytes]) -> int | None:
+    """The size of a regular file (None for a pipe, a terminal, a socket)."""
+    try:
+        status = os.fstat(handle.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
 def _read_chunks(path: Path, handle: IO[bytes], data: bytearray, limit: int,
                  until_newline: bool = False) -> None:
     """Append chunks of `handle` to `data` until its end (or, with `until_newline`, the
     first chunk holding a newline); refused past `limit` bytes or when it cannot be JSON.
     One growing buffer, not a list of chunks joined: the join's copy of a 100 MB inventory
-    took 0.06 s more (its fresh pages)."""
+    took 0.06 s more (its fresh pages). The rest of a regular file is read at once (its size
+    and one byte more, bounded by `limit`): 1 MiB chunks took ~0.05 s more over 100 MB."""
     size = len(data)
+    whole = None if until_newline else _file_size(handle)
     try:
         while size <= limit:
-            chunk = handle.read(_CHUNK)
+            want = _CHUNK if whole is None else min(max(whole - size + 1, _CHUNK),
+                                                     limit + 1 - size)
+            chunk = handle.read(want)
             if not chunk:
                 break
             if not size and chunk.lstrip(b" \t\r\n" + _BOM)[:1] not in (b"{", b"[", b""):
@@ -339,23 +355,25 @@ class _Lines:
         self.handle, self.rest, self.line = handle, rest, line
 
     def _lines(self, path: Path) -> Iterator[bytes]:
-        pending = self.rest
+        """The lines, read from the rest of the header's chunk by an index (cutting the rest
+        off each line copied the chunk's rest each time: ~0.5 GB over its ~900 lines)."""
+        pending, start = self.rest, 0
         self.rest = b""
         try:
             while True:
-                cut = pending.find(b"\n")
+                cut = pending.find(b"\n", start)
                 if cut < 0:
                     more = self.handle.readline(MAX_LINE_BYTES + 1)
                     if not more:
-                        if pending.strip():
-                            yield pending
+                        if pending[start:].strip():
+                            yield pending[start:]
                         return
-                    pending += more
+                    pending, start = pending[start:] + more, 0
                     if len(pending) > MAX_LINE_BYTES:
                         raise InputError(path, f"line {self.line + 1} is longer than "
                                          f"{MAX_LINE_BYTES >> 20} MiB: not one image")
                     continue
-                line, pending = pending[:cut], pending[cut + 1:]
+                line, start = pending[start:cut], cut + 1
                 self.line += 1
                 if line.strip():
                     yield line
