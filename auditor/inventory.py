@@ -250,7 +250,7 @@ def _saved_batches(part: _Part, raw: bool) -> Iterator[tuple[_Part, list[Any]]]:
         for index in range(start, min(start + BATCH, len(items))):
             item = items[index]
             items[index] = None
-            if type(item) is typed.IMAGE:  # decoded and type-checked (`auditor.typed`)
+            if typed.decoded(item):  # decoded and type-checked (`auditor.typed`)
                 record = typed.record(item)
                 batch.append(record if raw else image_of(record))
                 continue
@@ -387,11 +387,12 @@ class _Lines:
         """`{"region": ..., ["account_id": ...,] "image": {...}}` per line, as batches of
         consecutive lines of one region."""
         by_key = {(p.region.account_id, p.region.region): p for p in parts}
+        decoding = typed.Decoding()
         part: _Part | None = None
         batch: list[Any] = []
         for text in self._lines(path):
             where = f"line {self.line}: "
-            decoded = typed.line(text) if TYPED else None
+            decoded = decoding.line(text) if TYPED else None
             if decoded is not None:  # decoded and type-checked (`auditor.typed`)
                 name, account, image = decoded
             else:
@@ -445,8 +446,8 @@ def _open_file(path: Path) -> _File:
     finally:
         if not lines:
             _close(handle)
-    doc = typed.document(memoryview(data)[len(_BOM) if data.startswith(_BOM) else 0:]) \
-        if TYPED else None
+    doc = typed.Decoding().document(
+        memoryview(data)[len(_BOM) if data.startswith(_BOM) else 0:]) if TYPED else None
     if doc is None:  # not a saved inventory msgspec reads: read the old way
         doc = _loads(path, data, notes)
     return _document(path, doc, notes)

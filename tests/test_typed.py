@@ -81,6 +81,9 @@ MORE: list[Any] = [
         "Items": None}}, {"ImageId": "m-e", "Features": {"Unknown": 1}},
     {"ImageId": "m-hostile", "Description": HOSTILE, "Tags": {HOSTILE: HOSTILE}},
     {"ImageId": "m-bool", "IsPublic": 0}, {"ImageId": "m-nested", "Features": []},
+    {"ImageId": "m-ints", "ImageName": 1, "Description": 2, "OSType": 3, "OSName": 4,
+     "Platform": 5, "Features": {"NvmeSupport": 6}, "SharePermission": {
+         "Accounts": [{"AliyunId": 7}], "ShareGroups": [{"Group": 8}]}},  # past _LEARNED
 ]
 
 
@@ -133,7 +136,7 @@ def test_each_odd_image_decodes_as_the_canonical_check_reads_it() -> None:
                for item in _items() if _compare(_json(item))}
     assert len(decoded) > 60
     # normalised as the model normalises them: a JSON boolean IsSelfShared, a number in text
-    assert {"m-boolshared", "m-text", "m-ns", "m-tz", "m-frac", "m-share", "m-dup",
+    assert {"m-boolshared", "m-text", "m-ints", "m-ns", "m-tz", "m-frac", "m-share", "m-dup",
             "m-hostile", "m-self", "m-i64"} <= decoded - {None}
     # refused, read the old way: whatever msgspec would read otherwise than the models
     assert not decoded & {"m-big", "m-u64", "m-TRUE", "m-size", "m-texts", "m-tag", "m-badshare",
@@ -292,6 +295,11 @@ def _inputs(tmp_path: Path) -> dict[str, list[Path]]:
 
     document("mixed", {**HEADER, "regions": regions})
     late = {**clean[0], "ImageId": "m-late", "CreationTime": "2024-02-30T00:00:00Z"}
+    numbers = [{**image, "ImageId": f"m-number{n}", field: n} for n, (image, field) in
+               enumerate(zip(clean * 2, ["ImageName", "Description", "ImageName", "Usage",
+                                         "Platform", "OSName", "BootMode"], strict=False))]
+    document("numbers", {**HEADER, "regions": [{"region": "cn-a", "images": clean + numbers},
+                                               {"region": "cn-b", "images": numbers}]})
     document("bad-time", {**HEADER, "regions": [{"region": "cn-a", "images": [*clean, late]}]})
     document("clean", {**HEADER, "layout": "x", "regions": [{"region": "cn-a", "images": clean}]})
     document("surrogate", {**HEADER, "regions": regions}, b', "ImageName": "\\udc00"')
@@ -330,7 +338,7 @@ def test_inputs_read_alike_with_and_without_the_typed_decoder(
         assert fast == _result(paths, ruleset, records=True), name
         assert fast == _result(paths, ruleset, records=False), name
         assert held == open_inputs(paths).inventory().model_dump(mode="json"), name
-        assert fast["findings"] and (name == "clean") != bool(fast["data_quality"]), name
+        assert fast["findings"] and (name in ("clean", "numbers")) != bool(fast["data_quality"]), name
 
 
 def test_a_document_is_decoded_whole_image_by_image_or_read_the_old_way(
@@ -342,10 +350,10 @@ def test_a_document_is_decoded_whole_image_by_image_or_read_the_old_way(
         doc = typed.document(paths[name][0].read_bytes())
         if doc is None:
             return {"old"}
-        return {"typed" if type(i) is typed.IMAGE else "parsed"
+        return {"typed" if typed.decoded(i) else "parsed"
                 for region in doc["regions"] for i in region.get("images", [])}
 
-    assert kinds("clean") == {"typed"}
+    assert kinds("clean") == kinds("numbers") == {"typed"}
     assert kinds("mixed") == kinds("bad-time") == {"typed", "parsed"}
     for name in ("surrogate", "not-utf8", "infinity", "bom"):
         assert kinds(name) == {"old"}, name
