@@ -23,6 +23,7 @@ from urllib.parse import quote_plus, urlsplit
 
 import requests
 import urllib3
+from requests.structures import CaseInsensitiveDict
 
 from auditor.collector import signing
 from auditor.collector.refresh import CredentialProvider, as_provider
@@ -276,11 +277,8 @@ class ApiClient:
                 method="POST", action=call.action, version=call.version, params=call.params,
                 credentials=credentials, timestamp=date, nonce=nonce,
             )
-            return self.session.post(
-                call.base_url + "/", data=signing.canonical_query(form).encode("ascii"),
-                headers={"Content-Type": FORM}, timeout=self.timeout, allow_redirects=False,
-                stream=True, **self._settings(call.base_url),
-            )
+            return self._post(call.base_url, call.base_url + "/", {"Content-Type": FORM},
+                              signing.canonical_query(form).encode("ascii"))
         headers = signing.v3_headers(
             method="POST", host=urlsplit(call.base_url).netloc, action=call.action,
             version=call.version, params=call.params, credentials=credentials,
@@ -288,9 +286,22 @@ class ApiClient:
         )
         query = signing.canonical_query(call.params)
         url = f"{call.base_url}/?{query}" if query else f"{call.base_url}/"
-        # No redirects: the token header must never follow the request to another host.
-        return self.session.post(url, headers=headers, timeout=self.timeout, stream=True,
-                                 allow_redirects=False, **self._settings(call.base_url))
+        return self._post(call.base_url, url, headers, None)
+
+    def _post(self, base_url: str, url: str, headers: dict[str, str],
+              body: bytes | None) -> requests.Response:
+        """One POST, streamed, through the session's adapter: the request prepared as
+        `Session.request` prepares it (the session's headers, then the call's), without its
+        per-call session work (settings merged again, cookies, hooks, redirect bookkeeping:
+        about a quarter of requests' CPU per call). No redirect is followed (the token header
+        must never follow the request to another host), and no cookie is kept: the API uses
+        none."""
+        merged = CaseInsensitiveDict(self.session.headers)
+        merged.update(headers)
+        request = requests.PreparedRequest()
+        request.prepare(method="POST", url=url, headers=merged, data=body)
+        return self.session.get_adapter(url).send(request, stream=True, timeout=self.timeout,
+                                                  **self._settings(base_url))
 
     def _answered_error(self, call: Call, response: requests.Response, body: bytes) -> ApiError:
         status = response.status_code
