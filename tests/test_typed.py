@@ -281,6 +281,11 @@ def _inputs(tmp_path: Path) -> dict[str, list[Path]]:
               "DiskDeviceMappings": [{"Size": n, "Encrypted": n % 2 == 0}],
               "DetectionOptions": {"Items": [{"RiskLevel": "High", "Name": "n"}]}}
              for n in range(5)]
+    # each odd image after a plain one, so that most of an input's images decode (else the
+    # decoder gives up: `Decoding.given_up`)
+    plain = [{**_saved(BASE), "ImageId": f"m-plain{n}", "Tags": {"n": str(n)}}
+             for n in range(len(items))]
+    items = [image for pair in zip(plain, items, strict=True) for image in pair]
     half = len(items) // 2
     regions = [{"region": "cn-a", "complete": True, "images": items[:half] + clean},
                {"region": "cn-b", "images": items[half:] + items[:4]},
@@ -302,6 +307,8 @@ def _inputs(tmp_path: Path) -> dict[str, list[Path]]:
                                                {"region": "cn-b", "images": numbers}]})
     document("bad-time", {**HEADER, "regions": [{"region": "cn-a", "images": [*clean, late]}]})
     document("clean", {**HEADER, "layout": "x", "regions": [{"region": "cn-a", "images": clean}]})
+    later = [{**image, "ImageId": f"m-new{n}", "Later": n} for n, image in enumerate(plain[:40])]
+    document("given-up", {**HEADER, "regions": [{"region": "cn-a", "images": later + clean}]})
     document("surrogate", {**HEADER, "regions": regions}, b', "ImageName": "\\udc00"')
     document("not-utf8", {**HEADER, "regions": regions}, b', "ImageName": "\xff"')
     document("infinity", {**HEADER, "regions": regions}, b', "Size": Infinity')
@@ -338,7 +345,8 @@ def test_inputs_read_alike_with_and_without_the_typed_decoder(
         assert fast == _result(paths, ruleset, records=True), name
         assert fast == _result(paths, ruleset, records=False), name
         assert held == open_inputs(paths).inventory().model_dump(mode="json"), name
-        assert fast["findings"] and (name in ("clean", "numbers")) != bool(fast["data_quality"]), name
+        assert fast["findings"] and (name in ("clean", "numbers", "given-up")) != bool(
+            fast["data_quality"]), name
 
 
 def test_a_document_is_decoded_whole_image_by_image_or_read_the_old_way(
@@ -355,6 +363,7 @@ def test_a_document_is_decoded_whole_image_by_image_or_read_the_old_way(
 
     assert kinds("clean") == kinds("numbers") == {"typed"}
     assert kinds("mixed") == kinds("bad-time") == {"typed", "parsed"}
+    assert kinds("given-up") == {"parsed"}  # most refused: the rest not tried
     for name in ("surrogate", "not-utf8", "infinity", "bom"):
         assert kinds(name) == {"old"}, name
     raw_page = json.dumps({"RegionId": "r", "Images": {"Image": [{"ImageId": "m"}]}})
