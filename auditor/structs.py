@@ -86,14 +86,22 @@ def _json_type(annotation: Any, shape: Shape) -> Any:
 
 
 def _constrained(kind: Any, info: FieldInfo) -> Any:
-    """The field's length and range constraints (`Field(min_length=1)`) as msgspec's."""
+    """The field's length and range constraints (`Field(min_length=1)`) as msgspec's, on
+    its value (a null stays allowed where the model allows it, as pydantic does)."""
     bounds: dict[str, Any] = {}
     for constraint in info.metadata:
         if type(constraint) not in _BOUNDS:
             raise TypeError(f"no msgspec form for the constraint {constraint!r}")
         name = _BOUNDS[type(constraint)]
         bounds[name] = getattr(constraint, name)
-    return Annotated[kind, msgspec.Meta(**bounds)] if bounds else kind
+    if not bounds:
+        return kind
+    args = typing.get_args(kind) if typing.get_origin(kind) in (
+        typing.Union, types.UnionType) else (kind,)
+    if type(None) in args:
+        (value,) = [arg for arg in args if arg is not type(None)]
+        return Annotated[value, msgspec.Meta(**bounds)] | None
+    return Annotated[kind, msgspec.Meta(**bounds)]
 
 
 def _default(info: FieldInfo) -> Any:

@@ -106,15 +106,19 @@ def test_a_shape_replaces_or_leaves_out_fields_and_bounds_scalars() -> None:
         Name: str | None = None
         Count: int = 0
         Extra: list[str] | None = None
+        Label: str | None = Field(None, max_length=2)
 
     bounded = Annotated[int, msgspec.Meta(ge=0)]
     shape = Shape("Odd", types={(Small, "Name"): Literal["a"] | None, (Small, "Extra"): OMIT},
                   scalars={int: bounded})
     struct = struct_of(Small, shape)
-    assert _fields(struct) == {"Name": Literal["a"] | None, "Count": bounded}
+    assert _fields(struct) == {"Name": Literal["a"] | None, "Count": bounded,
+                               "Label": Annotated[str, msgspec.Meta(max_length=2)] | None}
     decode = msgspec.json.Decoder(struct).decode
-    assert decode(b'{"Name": "a", "Count": 3}') == struct(Name="a", Count=3)  # type: ignore[call-arg]
-    for refused in (b'{"Name": "b"}', b'{"Count": -1}', b'{"Extra": []}'):
+    assert decode(b'{"Name": "a", "Count": 3, "Label": null}') == struct(  # type: ignore[call-arg]
+        Name="a", Count=3)
+    assert decode(b'{"Label": "ab"}').Label == "ab"
+    for refused in (b'{"Name": "b"}', b'{"Count": -1}', b'{"Extra": []}', b'{"Label": "abc"}'):
         with pytest.raises(msgspec.ValidationError):
             decode(refused)
 
