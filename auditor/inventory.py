@@ -391,11 +391,11 @@ class _Lines:
         part: _Part | None = None
         batch: list[Any] = []
         for text in self._lines(path):
-            where = f"line {self.line}: "
             decoded = decoding.line(text) if TYPED else None
             if decoded is not None:  # decoded and type-checked (`auditor.typed`)
                 name, account, image = decoded
             else:
+                where = f"line {self.line}: "
                 line_notes: list[DataNote] = []
                 entry = _loads(path, text, line_notes, where)
                 if not isinstance(entry, dict) or not isinstance(entry.get("region"), str) \
@@ -405,7 +405,8 @@ class _Lines:
                 name, account, image = entry["region"], entry.get("account_id"), entry["image"]
             target = by_key.get((account, name))
             if target is None:
-                raise InputError(path, f"{where}region {name} is not listed in the header line")
+                raise InputError(path, f"line {self.line}: region {name} is not listed in the "
+                                 "header line")
             if target is not part or len(batch) >= BATCH:
                 if part is not None and batch:
                     yield part, batch

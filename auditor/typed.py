@@ -22,6 +22,11 @@ image is read as before (orjson, `canonical`, validation with its data-quality n
 A missing field and one given as its default read alike (the engine reads a missing key as
 the model's default: `auditor.engine.codegen`), so defaults are left out of the mapping
 (`omit_defaults`: smaller mappings, made faster).
+
+`Decoding` reads one input: a JSON document whole (then image by image when anything is
+refused), or JSON Lines a line at a time. A text field takes integers once one was found
+holding one (so the fix checks only those), and when most images are refused it stops
+trying (a refusal at an image's end costs what decoding it does).
 """
 
 from __future__ import annotations
