@@ -313,44 +313,37 @@ class Decoding:
 
     def image(self, data: bytes | bytearray | memoryview | msgspec.Raw) -> Any:
         """One saved image's JSON decoded, its values fixed; None when it is refused."""
-        if self.given_up:
-            return None
-        self.tried += 1
-        while True:
-            kind = _kind(self.numbers)
-            try:
-                decoded = kind.image.decode(data)
-            except msgspec.ValidationError as refused:
-                if self._learn(refused, _ALONE):
-                    continue
-                decoded = None
-            except (msgspec.DecodeError, RecursionError):
-                decoded = None
-            if decoded is None or not kind.fix(decoded):
-                self.refused += 1
-                return None
-            return decoded
+        return self._one(data, _ALONE, lambda kind: kind.image, lambda image: image)
 
     def line(self, text: bytes) -> tuple[str, str | None, Any] | None:
         """A JSON Lines image line as (region, account id, decoded image); None when it is
         refused."""
+        decoded = self._one(text, _IN_LINE, lambda kind: kind.line, lambda line: line.image)
+        return None if decoded is None else (decoded.region, decoded.account_id,
+                                             decoded.image)
+
+    def _one(self, data: bytes | bytearray | memoryview | msgspec.Raw, root: re.Pattern[str],
+             decoder: Callable[[_Kind], msgspec.json.Decoder[Any]],
+             image: Callable[[Any], Any]) -> Any:
+        """`data` decoded by a kind's `decoder` (learning from its refusals), the `image` in
+        it fixed; None when it is refused (and when most were: `given_up`)."""
         if self.given_up:
             return None
         self.tried += 1
         while True:
             kind = _kind(self.numbers)
             try:
-                decoded: Any = kind.line.decode(text)
+                decoded = decoder(kind).decode(data)
             except msgspec.ValidationError as refused:
-                if self._learn(refused, _IN_LINE):
+                if self._learn(refused, root):
                     continue
                 decoded = None
             except (msgspec.DecodeError, RecursionError):
                 decoded = None
-            if decoded is None or not kind.fix(decoded.image):
+            if decoded is None or not kind.fix(image(decoded)):
                 self.refused += 1
                 return None
-            return decoded.region, decoded.account_id, decoded.image
+            return decoded
 
     def document(self, data: bytes | bytearray | memoryview) -> dict[str, Any] | None:
         """A saved inventory document as its parsed JSON, each image decoded, or (when the
