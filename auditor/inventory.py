@@ -403,7 +403,8 @@ class _Lines:
                     raise InputError(path, f"{where}not an image line "
                                      '({"region": ..., "image": {...}})')
                 name, account, image = entry["region"], entry.get("account_id"), entry["image"]
-            target = by_key.get((account, name))
+            # (an account id that is no text names no region: a list would not even hash)
+            target = by_key.get((account, name)) if isinstance(account, str | None) else None
             if target is None:
                 raise InputError(path, f"line {self.line}: region {name} is not listed in the "
                                  "header line")

@@ -161,6 +161,11 @@ def test_odd_lines_are_noted_and_broken_lines_refused(run_cli: Run, tmp_path: Pa
         ('[1, 2]', "line 2: not an image line"),
         ('{"region": "cn-b", "image": {"ImageId": "m-1"}}',
          "line 2: region cn-b is not listed in the header line"),
+        # an account id that is no text (a list was an internal error: unhashable)
+        ('{"region": "cn-a", "account_id": [1], "image": {"ImageId": "m-1"}}',
+         "line 2: region cn-a is not listed in the header line"),
+        ('{"region": "cn-a", "account_id": {"a": 1}, "image": {"ImageId": "m-1"}}',
+         "line 2: region cn-a is not listed in the header line"),
     ):
         broken = _write_lines(tmp_path / "bad.jsonl", HEADER, bad)
         result = run_cli("scan", "--input", broken, "--rule", "IMG-PUBLIC-SELF")
