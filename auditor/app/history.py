@@ -24,12 +24,12 @@ log = logging.getLogger("imgaudit")
 class HistoryOptions:
     path: Path
     fmt: str = "text"  # text | json
-    timeout: float = history.DEFAULT_TIMEOUT
+    timeout: float | None = None  # None: the store's default
 
 
 @contextmanager
 def recorded_in_history(path: Path | None, result: AuditResult,
-                        timeout: float) -> Iterator[AuditResult]:
+                        timeout: float | None) -> Iterator[AuditResult]:
     """A finished scan recorded in the history at `path` (none: `result` as it is), and yielded
     annotated with what changed since the last complete run of its scope and when each finding
     was first seen, for the reports rendered in the block.

@@ -17,15 +17,17 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from itertools import groupby
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter
 
 from auditor.app.output import Target
-from auditor.collector import Record
 from auditor.errors import OutputError
 from auditor.inventory import line_prefix, lines_header
 from auditor.models import Image, Inventory, RegionInventory
+
+if TYPE_CHECKING:  # a scan of input files needs no saved images (collector/saved.py)
+    from auditor.collector import Record
 
 _IMAGES = TypeAdapter(list[Image])
 _BATCH = 100   # images serialised in one call: the collector's threads get the GIL between

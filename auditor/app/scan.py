@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -20,7 +20,6 @@ from typing import TextIO
 from auditor import __version__
 from auditor.app import output
 from auditor.app.collect import Progress, collected, warn_region_errors
-from auditor.app.history import recorded_in_history
 from auditor.app.output import STDOUT, ReportSet, Target
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.collector import CollectRequest
@@ -30,7 +29,6 @@ from auditor.engine.evaluate import Batch, batches, evaluate_batches
 from auditor.errors import UsageError
 from auditor.findings import AuditResult, FailOn, RegionReport, ScanInfo, framework_reports
 from auditor.gcpause import keep_until_exit
-from auditor.history import DEFAULT_TIMEOUT, check_history
 from auditor.inventory import dump_inventory, inventory_format, load_inputs, open_inputs
 from auditor.lang import DEFAULT_LANG, Lang
 from auditor.models import Inventory, InventorySummary
@@ -59,7 +57,7 @@ class ScanOptions:
     progress: Progress | None = None
     selection: Selection | None = None  # None: the config's select, disable and min_severity
     history: Path | None = None  # record the run in this history file
-    history_timeout: float = DEFAULT_TIMEOUT
+    history_timeout: float | None = None  # None: the history store's default
     summary: bool = False               # text on stdout: counts only
     show_waived: bool = False           # text on stdout: list waived findings too
     group_by_tag: str | None = None     # text, Markdown, HTML: findings by this image tag
@@ -213,6 +211,8 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     """The whole scan; returns the exit code of DESIGN §2."""
     targets = _outputs(options)
     if options.history:
+        from auditor.history import check_history  # the store only with --history
+
         check_history(options.history, write=True)
     with _timed("loaded rules"):
         ruleset = _load_ruleset(options)
@@ -236,13 +236,23 @@ def run_scan(options: ScanOptions, stdout: TextIO) -> int:
     # rendered, the reports are put in place once it is (see app/history.recorded_in_history)
     with (_timed(f"wrote reports ({len(result.findings)} findings)"),
           output.report_set(stdout) as reports,
-          recorded_in_history(options.history, result, options.history_timeout) as result):
+          _recorded(options, result) as result):
         _stage_reports(result, options, targets, reports)
     for fmt, path in options.files.items():
         log.info("wrote %s report to %s", fmt, path)
     warn_region_errors(result.regions)
     keep_until_exit(result, evaluation)  # freed by the process's exit (auditor/gcpause.py)
     return result.exit_code
+
+
+def _recorded(options: ScanOptions, result: AuditResult) -> AbstractContextManager[AuditResult]:
+    """The run recorded in the history with --history (`app/history.recorded_in_history`);
+    without it, the result as it is, and the history store never imported."""
+    if options.history is None:
+        return nullcontext(result)
+    from auditor.app.history import recorded_in_history
+
+    return recorded_in_history(options.history, result, options.history_timeout)
 
 
 def _warn_not_evaluated(result: AuditResult, ruleset: RuleSet) -> None:

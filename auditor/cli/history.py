@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 TIMEOUT_ENV = "IMGAUDIT_HISTORY_TIMEOUT"
 
 
-def history_timeout() -> float:
-    """Seconds to wait for another writer (`IMGAUDIT_HISTORY_TIMEOUT`, default 30)."""
-    from auditor.history import DEFAULT_TIMEOUT  # the store only when a command uses it
-
+def history_timeout() -> float | None:
+    """Seconds to wait for another writer (`IMGAUDIT_HISTORY_TIMEOUT`); None when it is not
+    set: the store's own default, 30 s (the store is not imported for it: a scan without
+    --history never loads it)."""
     value = os.environ.get(TIMEOUT_ENV)
     if value is None:
-        return DEFAULT_TIMEOUT
+        return None
     try:
         seconds = float(value)
     except ValueError:

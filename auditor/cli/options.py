@@ -13,8 +13,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from auditor.collector import CollectRequest
-from auditor.collector.accounts import DEFAULT_ROLE_NAME, check_role_name, load_accounts
+from auditor.collector import DEFAULT_ROLE_NAME, CollectRequest
 from auditor.collector.params import OWNER_CHOICES, api_time, owner_scopes
 from auditor.config import DEFAULT_CONFIG_NAME, Config, load_config
 from auditor.errors import RuleError, UsageError
@@ -62,6 +61,8 @@ def configured(ctx: click.Context, params: dict[str, Any]) -> Config:
     default take its value."""
     config = read_config(params["config_path"])
     if config.role_name is not None:  # checked here: auditor.config is below the collector
+        from auditor.collector.accounts import check_role_name  # only for organisation scans
+
         try:
             check_role_name(config.role_name)
         except ValueError as error:
@@ -137,6 +138,8 @@ def collect_request(p: dict[str, Any]) -> CollectRequest | None:
         return None
     if p["concurrency"] < 1:
         raise UsageError("--concurrency must be at least 1")
+    from auditor.collector.accounts import check_role_name, load_accounts  # a live scan's
+
     try:
         role_name = check_role_name(p["role_name"])
     except ValueError as error:

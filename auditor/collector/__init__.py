@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from auditor.collector.accounts import DEFAULT_ROLE_NAME, Account
 from auditor.collector.retry import RetryPolicy
-from auditor.collector.saved import Record, SavedImage
 from auditor.models import Inventory, RegionInventory, Scope
+
+if TYPE_CHECKING:
+    from auditor.collector.accounts import Account
+    from auditor.collector.saved import Record, SavedImage
+
+# The role an organisation scan assumes in each member account (Resource Directory's default)
+DEFAULT_ROLE_NAME = "ResourceDirectoryAccountAccessRole"
+# Imported when first used (PEP 562): `scan --input` needs none of them (the accounts file's
+# models, the saved images' conversion)
+_LATER = {"Account": "auditor.collector.accounts", "Record": "auditor.collector.saved",
+          "SavedImage": "auditor.collector.saved"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LATER:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_LATER[name]), name)
 
 
 @dataclass(frozen=True)
@@ -53,7 +70,7 @@ class CollectRequest:
 ProgressCallback = Callable[[str, int, int], None]  # (region, page count, image count so far)
 RegionCallback = Callable[[str, int, int], None]    # (region finished, regions_done, total)
 # a region whose images are final, and its images (see `collect`)
-RegionSink = Callable[[RegionInventory, list[Record]], None]
+RegionSink = Callable[[RegionInventory, list["Record"]], None]
 
 
 def collect(

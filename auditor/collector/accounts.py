@@ -37,7 +37,6 @@ from auditor.collector.region_ids import REGION_ID
 from auditor.errors import RuleError, SourceProblem
 from auditor.yamlio import YamlDoc, read_yaml, validation_problems
 
-DEFAULT_ROLE_NAME = "ResourceDirectoryAccountAccessRole"
 ACCOUNT_ID = re.compile(r"\d{16}")
 ROLE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 ROLE_ARN = re.compile(r"acs:ram::(\d{16}):role/([A-Za-z0-9._-]{1,64})")

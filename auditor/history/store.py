@@ -63,13 +63,15 @@ def _read_only(path: Path) -> bool:
 
 @contextmanager
 def open_history(path: Path, *, write: bool,
-                 timeout: float = DEFAULT_TIMEOUT) -> Iterator[sqlite3.Connection]:
-    """A connection to a checked history file (created when writing to a new path).
+                 timeout: float | None = None) -> Iterator[sqlite3.Connection]:
+    """A connection to a checked history file (created when writing to a new path), waiting
+    up to `timeout` seconds for another writer (None: `DEFAULT_TIMEOUT`).
 
     Writing, everything done with it is one transaction, committed when the block ends and
     rolled back when it raises. Every SQLite error becomes a one-line InputError.
     """
     check_history(path, write=write)
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     with _sqlite_errors(path, timeout):
         conn = _connect(path, write=write, timeout=timeout)
         try:
@@ -171,8 +173,9 @@ def _lock_wait(elapsed: float, timeout: float) -> str:
     return f"waited {timeout:g} s" if elapsed >= timeout / 2 else "SQLite refused at once"
 
 
-def compact(path: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
+def compact(path: Path, timeout: float | None = None) -> None:
     """Give the space of deleted rows back to the file system (after a prune)."""
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     with _sqlite_errors(path, timeout):
         conn = _connect(path, write=True, timeout=timeout)
         try:
