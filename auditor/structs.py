@@ -27,6 +27,14 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 OMIT: Any = object()  # in `Shape.types`: the field is not in the Struct
+# The options of every Struct here: a key the models do not name refused (msgspec would drop
+# it; the models keep it), defaults left out of what is encoded or converted, and no cyclic
+# GC tracking (decoded JSON holds no cycles)
+STRICT: Mapping[str, Any] = {"forbid_unknown_fields": True, "omit_defaults": True, "gc": False}
+# Only a signed 64-bit integer decodes: orjson (the paths these decoders stand in for) reads
+# one past 64 bits as a float, which the validated path then takes, rounded; msgspec bounds
+# no wider, so 2**63 to 2**64 - 1 go the old way too
+INT64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _SCALARS = (str, int, bool, float, datetime)
 # pydantic's constraint objects, each by the name both pydantic and msgspec give its bound
 _BOUNDS = {annotated_types.MinLen: "min_length", annotated_types.MaxLen: "max_length",
@@ -40,8 +48,7 @@ class Shape:
 
     name: str  # appended to each model's name: `ImageApi`
     types: Mapping[tuple[type[BaseModel], str], Any] = field(default_factory=dict)
-    options: Mapping[str, Any] = field(
-        default_factory=lambda: {"forbid_unknown_fields": True, "omit_defaults": True})
+    options: Mapping[str, Any] = field(default_factory=lambda: STRICT)
     scalars: Mapping[type, Any] = field(default_factory=dict)  # e.g. int -> a bounded int
     built: dict[type[BaseModel], type[msgspec.Struct]] = field(default_factory=dict)
 

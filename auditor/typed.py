@@ -36,7 +36,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 import orjson
@@ -45,15 +45,10 @@ from pydantic import BaseModel
 
 from auditor.canonical import RawImage, creation_time, datetime_text, known_validators
 from auditor.models import INVENTORY_FORMAT, Image, Inventory, RegionInventory
-from auditor.structs import Shape, struct_of
+from auditor.structs import INT64, STRICT, Shape, struct_of
 
 _NONE = type(None)
-# Only a signed 64-bit integer decodes here: orjson reads one past 64 bits as a float (which
-# the model then takes, rounded), and msgspec bounds no further (2**63 to 2**64 - 1 go the old
-# way, which reads them as they are)
-_INT = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-_OPTIONS: dict[str, Any] = {"forbid_unknown_fields": True, "omit_defaults": True,
-                            "gc": False, "kw_only": True}
+_OPTIONS: dict[str, Any] = {**STRICT, "kw_only": True}
 
 # The models' `before` validators (`canonical.known_validators()`): the type that decodes only
 # values each keeps or normalises as the line after decoding does (None: the field's own
@@ -159,7 +154,7 @@ class _Walk:
             self.texts.add((model, name))
             if self.numbers is not None and (model, name) not in self.numbers:
                 return []
-            self.types[model, name] = str | _INT | None if optional else str | _INT
+            self.types[model, name] = str | INT64 | None if optional else str | INT64
             return _TEXT_OF_NUMBER
         if inner in (bool, int):
             return []
@@ -186,7 +181,7 @@ def _typed(model: type[BaseModel], numbers: Numbers = None,
     walk = _Walk(numbers)
     fix = walk.fix(model) or (lambda decoded: True)
     shape = Shape("Saved", types=walk.types, options=_OPTIONS,
-                  scalars={int: _INT, datetime: str})
+                  scalars={int: INT64, datetime: str})
     return struct_of(model, shape), fix, shape
 
 

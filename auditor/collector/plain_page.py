@@ -33,17 +33,13 @@ import msgspec
 
 from auditor.collector.saved import SavedImage, api_time
 from auditor.models import ENRICHMENTS, DetectionItem, DiskDeviceMapping, Image, ImageDetection
-from auditor.structs import OMIT, Shape, struct_of
+from auditor.structs import INT64, OMIT, STRICT, Shape, struct_of
 
-_OPTIONS: dict[str, Any] = {"forbid_unknown_fields": True, "omit_defaults": True, "gc": False}
-# A signed 64-bit integer: orjson reads (and writes) it as an integer. msgspec can bound no
-# wider; orjson reads beyond 2**64 - 1 a float, which the validated path turns into another
-# integer.
-_INT64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+_OPTIONS = STRICT
 _MAX_COUNT = 2**53  # a TotalCount beyond what a JSON number holds exactly goes to read_page
 
 # The nested objects the API lists inside a wrapper are as the models declare them.
-_LISTED = Shape("Api", options=_OPTIONS, scalars={int: _INT64})
+_LISTED = Shape("Api", options=_OPTIONS, scalars={int: INT64})
 
 
 def _wrapper(key: str, item: type[msgspec.Struct]) -> Any:
@@ -54,7 +50,7 @@ def _wrapper(key: str, item: type[msgspec.Struct]) -> Any:
 
 _Tag = msgspec.defstruct("Tag", [("TagKey", str), ("TagValue", str)], module=__name__,
                          **_OPTIONS)
-_API = Shape("Api", options=_OPTIONS, scalars={int: _INT64}, types={
+_API = Shape("Api", options=_OPTIONS, scalars={int: INT64}, types={
     (Image, "CreationTime"): str | None,  # the API's own shape only: `api_time` below
     (Image, "IsSelfShared"): Literal["true", "false"] | None,
     (Image, "Tags"): _wrapper("Tag", _Tag),
@@ -69,8 +65,8 @@ _Page = msgspec.defstruct("DescribeImagesPage", [
     ("TotalCount", Annotated[int, msgspec.Meta(ge=0, le=_MAX_COUNT)]),
     ("RequestId", str | None, None),
     ("RegionId", str | None, None),
-    ("PageNumber", _INT64 | None, None),
-    ("PageSize", _INT64 | None, None),
+    ("PageNumber", INT64 | None, None),
+    ("PageSize", INT64 | None, None),
     ("Images", _Images | None, None),
 ], module=__name__, **_OPTIONS)
 _DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Page)
