@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from auditor.collector.client import ApiClient
 from auditor.collector.enrich import Enrichment, enrich_sharing, enrich_usage, running_images
@@ -178,7 +179,8 @@ def _images(job: RegionJob, base_url: str,
         region=job.region,
         complete=merged.complete,
         total_count=merged.total_count,
-        images=[] if saved else [r for r in records if isinstance(r, Image)],  # all of them
+        # not saved: the pager validated every image (a filter here would drop one silently)
+        images=[] if saved else cast(list[Image], records),
         request_ids=merged.request_ids,
         errors=merged.errors,
         notes=merged.notes,
