@@ -81,3 +81,26 @@ def test_images_never_checked_raise_no_detection_finding(tmp_path: Path) -> None
     found = [f["image_id"] for f in json.loads(result.stdout)["findings"]
              if f["rule_id"] == "IMG-DETECTION-UNFINISHED"]
     assert found == ["m-busy"]
+
+
+def test_a_list_under_an_absent_object_is_absent_in_a_scan(tmp_path: Path) -> None:
+    """A saved inventory's image without DetectionOptions has no DetectionOptions.Items:
+    a scan used to read it as the model's default `[]` (present) and report a finding whose
+    own evidence said the value was absent."""
+    rule = tmp_path / "rule.yaml"
+    rule.write_text("id: T-NO-ITEMS\ntitle: t\nseverity: low\n"
+                    "require: {DetectionOptions.Items: {exists: false}}\n", encoding="utf-8")
+    images = [{"ImageId": "m-none"}, {"ImageId": "m-null", "DetectionOptions": None},
+              {"ImageId": "m-empty", "DetectionOptions": {}},
+              {"ImageId": "m-items", "DetectionOptions": {"Items": []}}]
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({
+        "format": "imgaudit-inventory", "tool_version": "0", "source": "api",
+        "collected_at": "2026-11-27T00:00:00Z",
+        "regions": [{"region": "cn-hangzhou", "images": images}]}), encoding="utf-8")
+    result = invoke("scan", "--input", inventory, "--rules", rule, "--format", "json",
+                    "--fail-on", "never")
+    assert result.exit_code == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["image_id"], f["evidence"][0]["actual"]) for f in findings] == [
+        ("m-empty", []), ("m-items", [])]  # an object given, empty or not, holds its list

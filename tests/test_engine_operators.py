@@ -131,6 +131,9 @@ MISSING_TABLE = [
     ("absent parent ne", {"Features.NvmeSupport": {"ne": "supported"}}, True),
     ("absent parent not_in", {"Features.NvmeSupport": {"not_in": ["supported"]}}, True),
     ("absent parent exists", {"Features": {"exists": False}}, True),
+    # a list under an absent object is absent, not its model's default []
+    ("list under an absent parent, absent", {"DetectionOptions.Items": {"exists": False}}, True),
+    ("list under an absent parent, exists", {"DetectionOptions.Items": {"exists": True}}, False),
     ("some on an absent list", {"DetectionOptions.Items": {"some": {"RiskLevel": "High"}}}, False),
     ("every on an absent list", {"DetectionOptions.Items": {"every": {"RiskLevel": "Low"}}}, True),
     ("none on an absent list", {"DetectionOptions.Items": {"none": {"RiskLevel": "High"}}}, True),

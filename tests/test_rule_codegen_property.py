@@ -95,6 +95,7 @@ IMAGE_LEAF = st.one_of(
     _quantified("DiskDeviceMappings", DISK_LEAF),
     _quantified("DetectionOptions.Items", ITEM_LEAF),
     st.booleans().map(lambda v: {"Features": {"exists": v}}),
+    st.booleans().map(lambda v: {"DetectionOptions.Items": {"exists": v}}),
 )
 CONDITIONS = _tree(IMAGE_LEAF)
 

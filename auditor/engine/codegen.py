@@ -128,22 +128,25 @@ class _Source:
         return expr
 
     def read(self, field: FieldRef, var: str, blank: bool = True) -> str:
-        """`get` on a canonical image's mapping: `.get(name)`, a missing key reading as the
-        model's default (`FieldRef.read`); a nested object that is None (or empty) read as an
-        empty mapping. Names are written as string literals."""
+        """`get` on a canonical image's mapping (`FieldRef.read`): `.get(name)`, a missing key
+        reading as the model's default, a None on the way as None (not as an empty mapping,
+        whose keys would read as their defaults: `DetectionOptions.Items` would then exist
+        as `[]` where the image has no DetectionOptions). Names are string literals."""
         if not field.names:
             return f"{self.bind('g', field.read, f'reads {field.path}')}({var})"
         expr = var
         for n, (name, default) in enumerate(zip(field.names, field.defaults, strict=True)):
             fallback = "" if default is None else ", " + self.bind("d", default, repr(default))
             if n:  # a nested object of a canonical mapping is a mapping or None
-                expr = f"({expr} or {self.empty()})"
-            expr += f".get({name!r}{fallback})"
-            if not n and var == "i" and self.hoisted is not None:
-                expr = self.hoist(name, expr)
+                temp = self.temp()
+                expr = f"(None if ({temp} := {expr}) is None else {temp}.get({name!r}{fallback}))"
+            else:
+                expr += f".get({name!r}{fallback})"
+                if var == "i" and self.hoisted is not None:
+                    expr = self.hoist(name, expr)
         if field.key is not None:
-            key = self.bind("k", field.key, repr(field.key))
-            return f"(({expr} or {self.empty()}).get({key}) or None)"
+            temp, key = self.temp(), self.bind("k", field.key, repr(field.key))
+            return f"(None if ({temp} := {expr}) is None else ({temp}.get({key}) or None))"
         return self.blank(field, expr) if blank else expr
 
     def hoist(self, name: str, expr: str) -> str:
@@ -154,12 +157,6 @@ class _Source:
             hoisted[name] = (f"_v{len(hoisted) + 1}", expr)
         return hoisted[name][0]
 
-    def empty(self) -> str:
-        """The name of an empty mapping (read, never changed)."""
-        if "_e" not in self.ns:
-            self.ns["_e"] = {}
-            self.notes["_e"] = "an empty mapping: a missing object reads as one"
-        return "_e"
 
 
 @dataclass(frozen=True)
