@@ -66,8 +66,9 @@ _BOM = b"\xef\xbb\xbf"
 TYPED = True  # saved images decoded by `auditor.typed` first (tests turn it off to compare)
 
 Batch = tuple[str, str | None, list[Image]]  # region, account (when known), images
-# the same, canonical saved images as their parsed mappings (`records()`)
-RecordBatch = tuple[str, str | None, list[Image | RawImage]]
+# the same, decoded saved images as they are, canonical ones as their parsed mappings
+# (`records()`)
+RecordBatch = tuple[str, str | None, list[Image | RawImage | typed.Decoded]]
 Keep = Callable[[Image], bool]
 
 
@@ -204,7 +205,8 @@ class _File:
 
     def batches(self, raw: bool = False) -> Iterator[tuple[_Part, list[Any]]]:
         """The file's images in its own order, at most BATCH at a time; with `raw`, a
-        canonical saved image as its parsed mapping (`auditor.canonical`)."""
+        decoded saved image as it is (`auditor.typed`), a canonical one as its parsed mapping
+        (`auditor.canonical`)."""
         if self.lines is not None:
             yield from self.lines.batches(self.path, self.parts, raw)
             return
@@ -242,17 +244,17 @@ def _read_saved(part: _Part, item: Any, entry: str, raw: bool = False) -> Image 
 
 def _saved_batches(part: _Part, raw: bool) -> Iterator[tuple[_Part, list[Any]]]:
     """A saved region's entries as Images, a batch at a time, each mapping freed as it is
-    read (peak memory: what is left of the JSON, and one batch)."""
+    read (peak memory: what is left of the JSON, and one batch); with `raw`, a decoded image
+    as it is, a canonical one as its mapping."""
     items = part.pending or []
     part.pending = None
     for start in range(0, len(items), BATCH):
-        batch: list[Image | RawImage] = []
+        batch: list[Image | RawImage | typed.Decoded] = []
         for index in range(start, min(start + BATCH, len(items))):
             item = items[index]
             items[index] = None
             if typed.decoded(item):  # decoded and type-checked (`auditor.typed`)
-                record = typed.record(item)
-                batch.append(record if raw else image_of(record))
+                batch.append(item if raw else image_of(typed.record(item)))
                 continue
             if raw and canonical(item):  # most entries: no call, no entry name made
                 batch.append(item)
@@ -413,8 +415,7 @@ class _Lines:
                     yield part, batch
                 part, batch = target, []
             if decoded is not None:
-                record = typed.record(image)
-                batch.append(record if raw else image_of(record))
+                batch.append(image if raw else image_of(typed.record(image)))
                 continue
             image_id = image.get("ImageId") if isinstance(image, dict) else None
             image_id = image_id if isinstance(image_id, str) else None
@@ -572,8 +573,9 @@ class InventoryStream:
         return self._batches(raw=False)
 
     def records(self) -> Iterator[RecordBatch]:
-        """`batches()`, a canonical saved image as its parsed mapping (`auditor.canonical`:
-        what the engine reads without validating it). With `keep`, as `batches()`."""
+        """`batches()`, a decoded saved image as it is (`auditor.typed`), a canonical one as
+        its parsed mapping (`auditor.canonical`): what the engine reads without validating
+        it. With `keep`, as `batches()`."""
         return self._batches(raw=self.keep is None)
 
     def _batches(self, raw: bool) -> Iterator[Any]:

@@ -36,7 +36,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import msgspec
 import orjson
@@ -393,14 +393,19 @@ def _fields_of(decoded: Any, images: Callable[[list[Any]], list[Any]]) -> dict[s
     return doc
 
 
-def decoded(item: Any) -> bool:
+# A decoded image: read by attribute, its values those of its Image (the same names, the
+# nested objects and lists of them decoded images too); the engine judges it as it is
+Decoded = msgspec.Struct
+
+
+def decoded(item: Any) -> TypeGuard[Decoded]:
     """Whether a saved image entry was decoded (else it is orjson's parse of it)."""
     return isinstance(item, msgspec.Struct)
 
 
-def record(decoded: Any) -> RawImage:
-    """A decoded image as the mapping the engine reads (`auditor.canonical`'s canonical
-    image)."""
+def record(decoded: Decoded) -> RawImage:
+    """A decoded image as its canonical mapping (`auditor.canonical`), the one its orjson
+    parse gives: for what is shown of a flagged image, and for reading it as an Image."""
     mapping: RawImage = msgspec.to_builtins(decoded, builtin_types=(datetime,))
     return mapping
 

@@ -6,6 +6,7 @@ rules explain ID` prints the normalised tree and the generated code, through the
 from __future__ import annotations
 
 import copy
+import json
 import textwrap
 import traceback
 from datetime import date
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from auditor import typed
 from auditor.canonical import canonical
 from auditor.engine import load_rules
 from auditor.engine.codegen import compile_filter, compile_split, compile_split_all
@@ -158,6 +160,12 @@ def test_generated_filters_answer_what_the_closures_answer(
         _, failing = compile_split(when_tree, require_tree, {}, TODAY, "PROP", raw=True)(raws)
         picked = [n for n, raw in enumerate(raws) if any(raw is f for f in failing)]
         assert picked == [n for n, image in enumerate(batch) if any(image is e for e in expected)]
+    decoded = [typed.image(json.dumps(data).encode()) for data in images]
+    if all(item is not None for item in decoded):  # a scan judges these as they are
+        (_, failing), = compile_split_all([("PROP", when_tree, require_tree, {})], TODAY,
+                                          raw=False)(decoded)
+        picked = [n for n, item in enumerate(decoded) if any(item is f for f in failing)]
+        assert picked == [n for n, image in enumerate(batch) if any(image is e for e in expected)]
 
 
 @settings(max_examples=EXAMPLES // 2, deadline=None,
@@ -180,6 +188,13 @@ def test_one_pass_over_every_rule_answers_what_each_rule_s_own_split_answers(
     expected = [picked(compile_split(when, require, params, TODAY, rule_id, raw=True)(raws))
                 for rule_id, when, require, params in trees]
     assert [picked(split) for split in compile_split_all(trees, TODAY)(raws)] == expected
+    # images read by attribute, Images or decoded (`auditor.typed`): the same answers
+    batch = [_image(data) for data in images]
+    decoded = [typed.image(json.dumps(data).encode()) for data in images]
+    for readable in (batch, decoded if all(i is not None for i in decoded) else batch):
+        splits = compile_split_all(trees, TODAY, raw=False)(readable)
+        assert [(count, [n for hit in hits for n, item in enumerate(readable) if hit is item])
+                for count, hits in splits] == expected
 
 
 def test_one_pass_over_no_rule_answers_nothing() -> None:

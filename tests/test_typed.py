@@ -314,6 +314,21 @@ def _inputs(tmp_path: Path) -> dict[str, list[Path]]:
         paths[name] = [path]
 
     document("mixed", {**HEADER, "regions": regions})
+    # every image decoded: the engine judges them as they are (a batch of decoded images
+    # only), where images of both paths are judged as their mappings
+    decodable = list({i["ImageId"]: i for i in reversed(items) if isinstance(i, dict)
+                      and typed.image(_json(i)) is not None}.values())[::-1]
+    document("decoded", {**HEADER, "regions": [
+        {"region": "cn-a", "images": decodable + clean},
+        {"region": "cn-b", "images": decodable[::-1]}]})
+    lines_decoded = tmp_path / "decoded.jsonl"
+    lines_decoded.write_bytes(dump_inventory(Inventory.model_validate({**HEADER, "regions": [
+        {"region": "cn-a"}, {"region": "cn-b", "account_id": "222"}]}), "jsonl").encode()
+        + b"\n".join(json.dumps({"region": "cn-a" if n % 2 else "cn-b",
+                                 **({} if n % 2 else {"account_id": "222"}), "image": image},
+                                ensure_ascii=False).encode()
+                     for n, image in enumerate([*clean, *decodable])))
+    paths["decoded-lines"] = [lines_decoded]
     late = {**clean[0], "ImageId": "m-late", "CreationTime": "2024-02-30T00:00:00Z"}
     numbers = [{**image, "ImageId": f"m-number{n}", field: n} for n, (image, field) in
                enumerate(zip(clean * 2, ["ImageName", "Description", "ImageName", "Usage",
@@ -360,7 +375,7 @@ def test_inputs_read_alike_with_and_without_the_typed_decoder(
         assert fast == _result(paths, ruleset, records=True), name
         assert fast == _result(paths, ruleset, records=False), name
         assert held == open_inputs(paths).inventory().model_dump(mode="json"), name
-        assert fast["findings"] and (name in ("clean", "numbers", "given-up")) != bool(
+        assert fast["findings"] and (name in ("clean", "numbers", "given-up", "decoded", "decoded-lines")) != bool(
             fast["data_quality"]), name
 
 
@@ -376,7 +391,7 @@ def test_a_document_is_decoded_whole_image_by_image_or_read_the_old_way(
         return {"typed" if typed.decoded(i) else "parsed"
                 for region in doc["regions"] for i in region.get("images", [])}
 
-    assert kinds("clean") == kinds("numbers") == {"typed"}
+    assert kinds("clean") == kinds("numbers") == kinds("decoded") == {"typed"}
     assert kinds("mixed") == kinds("bad-time") == {"typed", "parsed"}
     assert kinds("given-up") == {"parsed"}  # most refused: the rest not tried
     for name in ("surrogate", "not-utf8", "infinity", "bom"):
@@ -406,11 +421,12 @@ def test_an_invalid_inventory_is_refused_alike(tmp_path: Path, run_cli: Any,
     assert outputs[0].exit_code == 2 and "inv.json" in outputs[0].stderr
 
 
-@pytest.mark.parametrize("name", ["mixed", "lines", "surrogate", "not-utf8", "several"])
+@pytest.mark.parametrize("name", ["mixed", "lines", "surrogate", "not-utf8", "several",
+                                  "decoded", "decoded-lines"])
 def test_the_cli_reports_alike_with_and_without_the_typed_decoder(
         tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """`imgaudit scan --input`: the same report, byte for byte, the same notes on stderr and
-    the same exit code (3: an entry without an ImageId is left out)."""
+    the same exit code (3: an entry without an ImageId is left out; 1: high findings)."""
     paths = _inputs(tmp_path)[name]
     args = ["scan", *(a for p in paths for a in ("--input", str(p))), "--format", "json",
             "--fail-on", "high"]
@@ -419,13 +435,14 @@ def test_the_cli_reports_alike_with_and_without_the_typed_decoder(
         monkeypatch.setattr(inventory, "TYPED", on)
         outputs.append(run_cli(*args, env={"IMGAUDIT_NOW": NOW.isoformat()}))
     fast, old = outputs
-    assert fast.exit_code == old.exit_code == 3, fast.stderr
+    decoded = name.startswith("decoded")
+    assert fast.exit_code == old.exit_code == (1 if decoded else 3), fast.stderr
     assert fast.stdout == old.stdout
     assert fast.stderr == old.stderr
     report = json.loads(fast.stdout)
     messages = [n["message"] for n in report["data_quality"]]
-    assert any("kept raw" in m for m in messages)
-    assert report["scan"]["images"] > 100
+    assert any("kept raw" in m for m in messages) != decoded
+    assert report["scan"]["images"] > (60 if decoded else 100)
 
 
 def test_an_image_that_fails_validation_is_noted_as_before(

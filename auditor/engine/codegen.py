@@ -48,7 +48,7 @@ class _Source:
         self.notes: dict[str, str] = {}  # generated name -> what it is, for `rules explain`
         self.defs: list[str] = []  # functions of quantifiers, written before `failing`
         self.walruses = 0
-        # with `hoist` (raw mode): the image's own fields read once each, before every
+        # with `hoist` (`generate_all`): the image's own fields read once each, before every
         # rule's test: field name -> (local name, expression), for the variable `i`
         self.hoisted: dict[str, tuple[str, str]] | None = None
 
@@ -113,6 +113,8 @@ class _Source:
         if not names or not all(map(_safe_name, names)) or (field.key and len(names) > 1):
             return f"{self.bind('g', field.get, f'reads {field.path}')}({var})"
         expr = f"{var}.{names[0]}"
+        if var == "i" and self.hoisted is not None:
+            expr = self.hoist(names[0], expr)
         for name in names[1:]:
             temp = self.temp()
             expr = f"(None if ({temp} := {expr}) is None else {temp}.{name})"
@@ -196,14 +198,15 @@ def generate(when: Cond | None, require: Cond, params: dict[str, Any], today: da
 RuleConds = tuple[str, Cond | None, Cond, dict[str, Any]]
 
 
-def generate_all(rules: Sequence[RuleConds], today: date) -> Generated:
-    """The source of `split_all(images)`: for each rule, what its `split` answers over
-    canonical images' mappings (`counted=True, raw=True`: how many images its `when`
-    selects, and the failing ones in order), in one pass over the images. Each field of the
-    image that some rule reads is read once per image (`i.get(...)` into a local), whatever
-    the number of rules that read it; each rule's tests are its own generated expressions
-    (the same short-circuits, the same test functions)."""
-    source = _Source({}, today, raw=True)
+def generate_all(rules: Sequence[RuleConds], today: date, *, raw: bool = True) -> Generated:
+    """The source of `split_all(images)`: for each rule, what its `split` answers
+    (`counted=True`: how many images its `when` selects, and the failing ones in order), in
+    one pass over the images: canonical images' mappings (`raw`), or images read by
+    attribute (Images, decoded images: `auditor.typed`). Each field of the image that some
+    rule reads is read once per image (into a local), whatever the number of rules that
+    read it; each rule's tests are its own generated expressions (the same short-circuits,
+    the same test functions)."""
+    source = _Source({}, today, raw=raw)
     source.hoisted = {}
     tests, results, start = [], [], []
     for n, (_, when, require, params) in enumerate(rules):
@@ -223,14 +226,15 @@ def generate_all(rules: Sequence[RuleConds], today: date) -> Generated:
     body = (f"def split_all(images):\n{''.join(start)}    for i in images:\n{reads}"
             f"{''.join(tests)}    return [{', '.join(results)}]\n")
     ids = ", ".join(rule_id for rule_id, *_ in rules)
-    return Generated(f"<rules {ids} raw>", "".join(source.defs) + body, source.ns, source.notes)
+    return Generated(f"<rules {ids}{' raw' if raw else ''}>", "".join(source.defs) + body,
+                     source.ns, source.notes)
 
 
-def compile_split_all(rules: Sequence[RuleConds],
-                      today: date) -> Callable[[Sequence[Any]], list[tuple[int, list[Any]]]]:
-    """`images -> [each rule's split of them]` (see `generate_all`), over canonical images'
-    mappings."""
-    return _compiled(generate_all(rules, today), "split_all")
+def compile_split_all(rules: Sequence[RuleConds], today: date, *, raw: bool = True,
+                      ) -> Callable[[Sequence[Any]], list[tuple[int, list[Any]]]]:
+    """`images -> [each rule's split of them]` (see `generate_all`): over canonical images'
+    mappings (`raw`), or images read by attribute."""
+    return _compiled(generate_all(rules, today, raw=raw), "split_all")
 
 
 def _compiled(generated: Generated, name: str) -> Callable[..., Any]:

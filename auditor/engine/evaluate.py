@@ -34,6 +34,7 @@ from auditor.findings import (
 )
 from auditor.lang import DEFAULT_LANG
 from auditor.models import Image, Inventory, missing_enrichments
+from auditor.typed import Decoded, decoded, record
 
 
 def utc_today() -> date:
@@ -185,9 +186,10 @@ def make_finding(rule: Rule, image: Image, region: str, account: str | None, tod
     return finding_maker(rule, account, today, lang=lang)([image], region, [waiver])[0]
 
 
-# region, account (when known), images: `Image`s, or canonical images' mappings (RawImage,
-# `auditor.canonical`), which rules read as they are; only the flagged ones become Images
-Batch = tuple[str, str | None, Sequence[Image | RawImage]]
+# region, account (when known), images: `Image`s, canonical images' mappings (RawImage,
+# `auditor.canonical`) or decoded images (`auditor.typed`), which rules read as they are;
+# only the flagged ones become mappings (a decoded image's) and Images (for a waiver)
+Batch = tuple[str, str | None, Sequence[Image | RawImage | Decoded]]
 
 
 CONTEXT = "(shown for context)"  # the `expected` of an `evidence:` field: no condition
@@ -234,15 +236,23 @@ def _not_evaluated(rule: Rule, batch: _Batch, today: date,
 
 
 class _Batch:
-    """What the rules share of one batch: its Images and its canonical mappings, the
-    enrichments each of them lacks (found once, for every rule that reads one), and the Images
-    of flagged mappings (each validated once, whatever the number of rules that flag it)."""
+    """What the rules share of one batch: the images read by attribute (`models`: Images, or
+    decoded images) and the canonical mappings (`raws`), the enrichments each of them lacks
+    (found once, for every rule that reads one), the mappings of flagged decoded images and
+    the Images of flagged mappings (each made once, whatever the number of rules that flag
+    it). A batch of decoded images only is judged as they are; decoded images beside others
+    (a refused image's mapping or Image) are judged as their mappings, as the others are."""
 
-    def __init__(self, images: Sequence[Image | RawImage]) -> None:
+    def __init__(self, images: Sequence[Image | RawImage | Decoded]) -> None:
+        self.decoded = bool(images) and all(map(decoded, images))
+        if not self.decoded and any(map(decoded, images)):
+            images = [record(i) if decoded(i) else i for i in images]
         self.raws: list[RawImage] = [i for i in images if isinstance(i, dict)]
-        self.models: list[Image] = [] if len(self.raws) == len(images) else [
+        # Images, or decoded images (read alike: the same attributes, the same values)
+        self.models: list[Any] = [] if len(self.raws) == len(images) else [
             i for i in images if not isinstance(i, dict)]
         self._lacking: dict[bool, list[set[str]]] = {}
+        self.records: dict[int, RawImage] = {}
         self.made: dict[int, Image] = {}
 
     def lacking(self, raw: bool) -> list[set[str]]:
@@ -253,6 +263,11 @@ class _Batch:
                 [missing_enrichments_raw(i) for i in self.raws] if raw
                 else [missing_enrichments(i) for i in self.models])
         return found
+
+    def mappings(self, images: list[Decoded]) -> list[RawImage]:
+        """The canonical mappings of some of the batch's decoded images."""
+        made = self.records
+        return [made.get(id(i)) or made.setdefault(id(i), record(i)) for i in images]
 
     def of(self, raws: list[RawImage]) -> list[Image]:
         """The Images of some of the batch's mappings."""
@@ -306,18 +321,22 @@ def evaluate_batches(
     index = WaiverIndex(waivers, today, expiry_warning_days)
     failures = RenderFailures()
     rules = [_Counted(rule, today, index, failures, lang) for rule in ruleset.rules]
-    # the rules that read no enrichment judge every mapping: their splits in one pass
+    # the rules that read no enrichment judge every image: their splits in one pass
     together = [rule for rule in rules if not rule.rule.needs]
-    split_all = compile_split_all(
-        [(r.rule.id, r.rule.when, r.rule.require, r.rule.params) for r in together], today)
+    conds = [(r.rule.id, r.rule.when, r.rule.require, r.rule.params) for r in together]
+    split_all: dict[bool, Callable[[Sequence[Any]], list[tuple[int, list[Any]]]]] = {}
     for region, account, images in batches:
         batch = _Batch(images)
-        presplit: dict[int, tuple[int, list[RawImage]]] = {}
-        if batch.raws and together:
-            presplit = {id(rule): split for rule, split
-                        in zip(together, split_all(batch.raws), strict=True)}
+        presplit: dict[tuple[int, bool], tuple[int, list[Any]]] = {}
+        for raw, judged in ((False, batch.models), (True, batch.raws)):
+            if judged and together:
+                if raw not in split_all:
+                    split_all[raw] = compile_split_all(conds, today, raw=raw)
+                presplit |= {(id(rule), raw): split for rule, split
+                             in zip(together, split_all[raw](judged), strict=True)}
         for rule in rules:
-            rule.add(region, account or None, batch, presplit.get(id(rule)))
+            rule.add(region, account or None, batch,
+                     presplit.get((id(rule), False)), presplit.get((id(rule), True)))
     rules.sort(key=lambda counted: (-counted.rule.severity.rank, counted.rule.id))
     findings = [finding for rule in rules for finding in rule.ordered()]
     counts = {rule.rule.id: (rule.evaluated, rule.failed, rule.waived, rule.unknown)
@@ -341,24 +360,18 @@ class _Counted:
         self.evaluated = self.failed = self.waived = self.unknown = 0
 
     def add(self, region: str, account: str | None, batch: _Batch,
+            split: tuple[int, list[Any]] | None = None,
             split_raw: tuple[int, list[RawImage]] | None = None) -> None:
-        """One batch: its Images and canonical mappings (`split_raw`: the rule's split of the
-        mappings, when it was made with other rules'). A waiver reads Images: with waivers
-        of this rule, its flagged mappings are validated first."""
-        judged, unknown = _not_evaluated(self.rule, batch, self.today)
-        self.unknown += unknown
-        selected, hits = self.split(judged)
-        self.evaluated += selected
-        raw_hits: list[RawImage] = []
-        if batch.raws:
-            if split_raw is None:
-                raws, unknown = _not_evaluated(self.rule, batch, self.today, raw=True)
-                self.unknown += unknown
-                split_raw = self.split_raw(raws)
-            selected, raw_hits = split_raw
-            self.evaluated += selected
-            if self.waivable and raw_hits:
-                hits, raw_hits = hits + batch.of(raw_hits), []
+        """One batch: its images read by attribute and its canonical mappings (`split`,
+        `split_raw`: the rule's split of each, when it was made with other rules'). Flagged
+        decoded images become their mappings. A waiver reads Images: with waivers of this
+        rule, its flagged mappings are validated first."""
+        hits = self.hits(batch, False, split) if batch.models else []
+        raw_hits = self.hits(batch, True, split_raw) if batch.raws else []
+        if batch.decoded:
+            hits, raw_hits = [], batch.mappings(hits)
+        if self.waivable and raw_hits:
+            hits, raw_hits = hits + batch.of(raw_hits), []
         if hits:
             rule_id, apply = self.rule.id, self.apply
             waivers = [apply(rule_id, i, account) for i in hits] if self.waivable else None
@@ -368,6 +381,17 @@ class _Counted:
             self.found(region, account, made)
         if raw_hits:
             self.found(region, account, self.maker(account, raw=True)(raw_hits, region, None))
+
+    def hits(self, batch: _Batch, raw: bool, split: tuple[int, list[Any]] | None) -> list[Any]:
+        """The rule's failing images among the batch's mappings (`raw`) or other images, its
+        split of them made here unless given; what it selected and could not judge counted."""
+        if split is None:
+            judged, unknown = _not_evaluated(self.rule, batch, self.today, raw=raw)
+            self.unknown += unknown
+            split = (self.split_raw if raw else self.split)(judged)
+        selected, hits = split
+        self.evaluated += selected
+        return hits
 
     def found(self, region: str, account: str | None, findings: list[Finding]) -> None:
         self.failed += len(findings)
