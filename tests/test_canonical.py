@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from auditor import typed
 from auditor.app.scan import ScanOptions, build_result
 from auditor.canonical import MODELS, canonical, known_validators
 from auditor.config import Waiver
@@ -174,13 +175,14 @@ def _ruleset(tmp_path: Path, odd: bool) -> RuleSet:
 def _results(paths: list[Path], ruleset: RuleSet, lang: Lang = "en",
              waivers: list[Waiver] = WAIVERS) -> tuple[Any, Any, int]:
     """The AuditResult with every image validated, and through `records()`; how many images
-    `records()` gave as mappings."""
+    `records()` gave unvalidated (as mappings, or decoded: `auditor.typed`)."""
     options = ScanOptions(inputs=paths, fail_on="never", now=NOW, lang=lang)
     results, raws = [], 0
     for raw in (False, True):
         stream = open_inputs(paths)
         batches: list[Batch] = list(stream.records() if raw else stream.batches())
-        raws += sum(isinstance(i, dict) for _, _, images in batches for i in images)
+        raws += sum(isinstance(i, dict) or typed.decoded(i)
+                    for _, _, images in batches for i in images)
         evaluation = evaluate_batches(batches, ruleset, waivers=waivers, today=TODAY,
                                       lang=lang, expiry_warning_days=60)
         results.append(build_result(stream.summary(), ruleset, evaluation, options, NOW))
