@@ -26,6 +26,7 @@ from auditor.models import (
     Image,
     ImageSharePermission,
     collapse_api_shape,
+    empty_list,
 )
 from auditor.safetext import visible
 
@@ -218,7 +219,7 @@ class _Instance(BaseModel):
 
 
 class _InstanceList(BaseModel):
-    Instance: list[_Instance] = Field(default_factory=list)
+    Instance: list[_Instance] = Field(default_factory=empty_list)
 
 
 class _InstancesBody(BaseModel):
