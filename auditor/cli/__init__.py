@@ -1,4 +1,4 @@
-"""The command line. `run` is the console script's entry point; `main` does the work and
+"""The command line. `run` is the program's (auditor/__main__.py); `main` does the work and
 returns the exit code (tests call it in their own process)."""
 
 from typing import NoReturn
