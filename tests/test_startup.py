@@ -45,7 +45,8 @@ def test_no_model_field_defaults_to_the_builtin_list() -> None:
 
 def test_the_program_walks_nothing_with_the_gc_from_its_first_import(tmp_path: Path) -> None:
     """`python -m auditor` (and the console script, which imports `run` from the same module)
-    pauses the cyclic collector before it imports the command line: no pass, start to end."""
+    pauses the cyclic collector before it imports the command line: no pass, start to end;
+    and pydantic reads no distribution's entry points for plugins."""
     inventory = tmp_path / "inv.json"
     inventory.write_text(dump_inventory(Inventory(
         tool_version="0.1.0", collected_at=datetime(2026, 11, 30, tzinfo=timezone.utc),
@@ -60,16 +61,19 @@ def test_the_program_walks_nothing_with_the_gc_from_its_first_import(tmp_path: P
            "sys.addaudithook(hook)\n"
            "end = os._exit\n"
            f"def record(code): open({str(seen)!r}, 'w').write(json.dumps("
-           "{'enabled': at['enabled'], 'passes': count() - at['passes']})); end(code)\n"
+           "{'enabled': at['enabled'], 'passes': count() - at['passes'], 'plugins': "
+           "sys.modules['pydantic.plugin._loader']._plugins})); end(code)\n"
            "os._exit = record\n"
            "sys.argv[0] = 'imgaudit'\n"
            "runpy.run_module('auditor', run_name='__main__')\n")
     done = subprocess.run(
         [sys.executable, "-c", run, "scan", "--input", str(inventory), "--format", "json",
          "--fail-on", "never", "--rule", "IMG-NVME"],
-        env=dict(os.environ, HOME=str(tmp_path)), capture_output=True, text=True, timeout=120)
+        env={**{k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"},
+             "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["scan"]["images"] == 1
-    assert json.loads(seen.read_text()) == {"enabled": False, "passes": 0}
+    # nor did pydantic look for plugins (`_plugins`: None until it has)
+    assert json.loads(seen.read_text()) == {"enabled": False, "passes": 0, "plugins": None}
     scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert scripts["project"]["scripts"]["imgaudit"] == "auditor.__main__:run"
