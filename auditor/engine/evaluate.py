@@ -267,7 +267,13 @@ class _Batch:
     def mappings(self, images: list[Decoded]) -> list[RawImage]:
         """The canonical mappings of some of the batch's decoded images."""
         made = self.records
-        return [made.get(id(i)) or made.setdefault(id(i), record(i)) for i in images]
+        mappings = []
+        for image in images:
+            mapping = made.get(id(image))
+            if mapping is None:
+                mapping = made[id(image)] = record(image)
+            mappings.append(mapping)
+        return mappings
 
     def of(self, raws: list[RawImage]) -> list[Image]:
         """The Images of some of the batch's mappings."""
