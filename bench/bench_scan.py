@@ -52,6 +52,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from hand_rules import hand_failing, hand_findings  # noqa: E402
 
+from auditor import typed  # noqa: E402
 from auditor.app.scan import ScanOptions, build_result  # noqa: E402
 from auditor.engine import builtin_rules_dir, evaluate, load_rules  # noqa: E402
 from auditor.engine.evaluate import evaluate_batches, failing  # noqa: E402
@@ -120,19 +121,21 @@ def bench_mission(inventory: Inventory, n: int) -> None:
 
 def bench_phases(path: Path, n: int) -> None:
     """The phases of `imgaudit scan --input` in this process, as app/scan.py runs them: the
-    input read, parsed and its images decoded (auditor/typed.py), its images read as canonical
-    mappings where they can be (auditor/canonical.py for those the decoder refused), the
-    rules evaluated over them, the result assembled and rendered. Then the engine beside
-    hand-written rules, over validated Images (`load_inputs`)."""
+    input read, parsed and its images decoded (auditor/typed.py), its images given to the
+    engine as they are (decoded, or canonical mappings: auditor/canonical.py for those the
+    decoder refused), the rules evaluated over them, the result assembled and rendered. Then
+    the engine beside hand-written rules, over validated Images (`load_inputs`)."""
     t_rules, ruleset = timed(lambda: load_rules([], builtin=True))
     line("load built-in rules", t_rules, f"({len(ruleset.rules)} rules)")
     t_open, stream = timed(lambda: open_inputs([path]))
     line("(a) read, parse and decode (auditor/typed.py)", t_open,
          f"({n / t_open:,.0f} images/s)")
     t_read, batches = timed(lambda: list(stream.records()))
+    decoded = sum(map(typed.decoded, (i for _, _, images in batches for i in images)))
     raw = sum(isinstance(i, dict) for _, _, images in batches for i in images)
-    line("(b) images as records (the rest: canonical check)", t_read,
-         f"({raw:,} of {n:,} read as they are; peak RSS so far {peak_mib():,.0f} MiB)")
+    line("(b) images batched (the refused: canonical check)", t_read,
+         f"({decoded:,} decoded, {raw:,} canonical mappings, of {n:,}; peak RSS so far "
+         f"{peak_mib():,.0f} MiB)")
     t_all, evaluation = timed(lambda: evaluate_batches(batches, ruleset, today=TODAY))
     line(f"(c) evaluate all {len(ruleset.rules)} built-in rules", t_all,
          f"({n / t_all:,.0f} images/s, {len(evaluation.findings)} findings)")
