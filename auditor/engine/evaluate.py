@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from auditor.canonical import RawImage, image_of, missing_enrichments_raw
 from auditor.config import Waiver
@@ -235,6 +235,9 @@ def _not_evaluated(rule: Rule, batch: _Batch, today: date,
     return [i for i, lacks in zip(images, missing, strict=True) if not lacks], unsure
 
 
+_Made = TypeVar("_Made")
+
+
 class _Batch:
     """What the rules share of one batch: the images read by attribute (`models`: Images, or
     decoded images) and the canonical mappings (`raws`), the enrichments each of them lacks
@@ -266,25 +269,23 @@ class _Batch:
 
     def mappings(self, images: list[Decoded]) -> list[RawImage]:
         """The canonical mappings of some of the batch's decoded images."""
-        made = self.records
-        mappings = []
-        for image in images:
-            mapping = made.get(id(image))
-            if mapping is None:
-                mapping = made[id(image)] = record(image)
-            mappings.append(mapping)
-        return mappings
+        return _made_once(self.records, images, record)
 
     def of(self, raws: list[RawImage]) -> list[Image]:
         """The Images of some of the batch's mappings."""
-        made = self.made
-        images = []
-        for raw in raws:
-            image = made.get(id(raw))
-            if image is None:
-                image = made[id(raw)] = image_of(raw)
-            images.append(image)
-        return images
+        return _made_once(self.made, raws, image_of)
+
+
+def _made_once(made: dict[int, _Made], items: list[Any], make: Callable[[Any], _Made],
+               ) -> list[_Made]:
+    """`make` of each item, made once per item (by identity: the batch holds the items)."""
+    found = []
+    for item in items:
+        one = made.get(id(item))
+        if one is None:
+            one = made[id(item)] = make(item)
+        found.append(one)
+    return found
 
 
 def batches(inventory: Inventory) -> Iterator[Batch]:
