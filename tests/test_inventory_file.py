@@ -192,7 +192,8 @@ def test_scan_of_a_saved_inventory_imports_no_http_client(clean_env: Path, tmp_p
     """A scan --input collects nothing: the HTTP client (requests, urllib3: a fifth of the
     start-up) stays unimported, though the CLI's options read the collector's names; nor
     does it record a run: the accounts file's models, the collector's saved images and the
-    history store (~25 ms of start-up) stay unimported too."""
+    history store (~25 ms of start-up) stay unimported too; nor does it test rules or write
+    their schema (auditor/engine/__init__.py)."""
     inventory = tmp_path / "inv.json"
     inventory.write_text(dump_inventory(Inventory(
         tool_version="0.1.0", collected_at=datetime(2026, 11, 30, tzinfo=timezone.utc),
@@ -211,4 +212,6 @@ def test_scan_of_a_saved_inventory_imports_no_http_client(clean_env: Path, tmp_p
         "requests", "urllib3", "auditor.collector.client",
         # nor the accounts file's models, the collector's saved images or the history store
         "auditor.collector.accounts", "auditor.collector.saved", "auditor.history",
-        "auditor.app.history"))}
+        "auditor.app.history",
+        # nor the runner of `rules test` or the rule format's JSON Schema
+        "auditor.engine.ruletests", "auditor.engine.schema"))}
