@@ -24,6 +24,9 @@ from auditor.engine import load_rules
 from auditor.engine.codegen import compile_filter, compile_split, compile_split_all
 from auditor.engine.compiler import compile_cond
 from auditor.engine.conditions import Parser
+from auditor.engine.evaluate import evaluate_batches
+from auditor.engine.rule import build_rule
+from auditor.engine.ruleset import RuleSet
 from auditor.models import Image
 from auditor.yamlio import YamlDoc
 
@@ -195,6 +198,44 @@ def test_one_pass_over_every_rule_answers_what_each_rule_s_own_split_answers(
         splits = compile_split_all(trees, TODAY, raw=False)(readable)
         assert [(count, [n for hit in hits for n, item in enumerate(readable) if hit is item])
                 for count, hits in splits] == expected
+
+
+SHOWN = ["Features", "DetectionOptions", "DetectionOptions.Items", "DiskDeviceMappings", "Tags",
+         "CreationTime", "Size"]
+MESSAGE = " ".join(f"{{{{ image.{name} }}}}" for name in SHOWN if "." not in name)
+
+
+@settings(max_examples=EXAMPLES // 4, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.lists(st.tuples(CONDITIONS, st.one_of(st.none(), CONDITIONS), st.booleans()),
+                min_size=1, max_size=3), st.lists(IMAGES, min_size=1, max_size=5))
+def test_a_scan_finds_the_same_whether_images_are_validated_mappings_or_decoded(
+        rules: list[tuple[dict[str, Any], dict[str, Any] | None, bool]],
+        images: list[dict[str, Any]]) -> None:
+    """The whole evaluation (findings, messages, evidence, counts) of generated rules is the
+    same over Images, over the canonical mappings a scan reads as they are, and over the
+    decoded images (`auditor.typed`) a scan judges as they are."""
+    specs = [{"id": f"PROP-{n}", "title": "t", "severity": "high", "require": require,
+              "message": MESSAGE, **({"when": when} if when is not None else {}),
+              **({"evidence": SHOWN} if shown else {})}
+             for n, (require, when, shown) in enumerate(rules)]
+    built = [build_rule(YamlDoc("prop.yaml", spec), spec, ()) for spec in specs]
+    assume(not any(problems for _, problems in built))  # trees the loader refuses: not tried
+    ruleset = RuleSet([rule for rule, _ in built if rule is not None])
+    data = [{**image, "ImageId": f"m-{n}"} for n, image in enumerate(images)]
+    validated = [_image(copy.deepcopy(image)) for image in data]
+
+    def evaluated(batch: list[Any]) -> tuple[Any, ...]:
+        done = evaluate_batches([("cn-a", "123", batch)], ruleset, today=TODAY)
+        return [f.model_dump(mode="json") for f in done.findings], done.counts, done.warnings
+
+    expected = evaluated(validated)
+    raws = [copy.deepcopy(image) for image in data]
+    if all(canonical(raw) for raw in raws):
+        assert evaluated(raws) == expected
+    decoded = [typed.image(json.dumps(image).encode()) for image in data]
+    if all(item is not None for item in decoded):
+        assert evaluated(decoded) == expected
 
 
 def test_one_pass_over_no_rule_answers_nothing() -> None:
