@@ -157,6 +157,8 @@ def test_conditions_nested_too_deep_are_refused(tmp_path: Path) -> None:
     (b'title: "X\\0"\n', "2:8: control character U+0000 in a string"),
     (b'title: "X\\e[2J"\n', "2:8: control character U+001B in a string"),
     (b'title: "X\\ud800"\n', "2:8: control character U+D800 in a string"),
+    (b'title: "X\\x7f and \\x01\\tY"\n', "2:8: control character U+007F in a string"),
+    (b'title: "a\\tb\\nc\\r\\x80\\udfff"\n', "2:8: control character U+DFFF in a string"),
     ("title: X\u009b\n".encode(), "2:9: character U+009B is not allowed in YAML"),
     (b"title: caf\xe9\n", "2:11: not UTF-8 text (byte 0xe9)"),
 ])
