@@ -21,7 +21,7 @@ from auditor.errors import SourceProblem
 from auditor.findings import RuleInfo, Severity
 from auditor.frameworks import FRAMEWORKS
 from auditor.lang import DEFAULT_LANG, TRANSLATIONS
-from auditor.models import ENRICHMENTS, Image, empty_list
+from auditor.models import ENRICHMENTS, Image
 from auditor.yamlio import Loc, YamlDoc, did_you_mean, validation_problems
 
 RULE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*$"
@@ -33,8 +33,8 @@ class RuleExamples(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     today: date | None = Field(None, description="evaluation date for age operators")
-    pass_: list[dict[str, Any]] = Field(default_factory=empty_list, alias="pass")
-    fail: list[dict[str, Any]] = Field(default_factory=empty_list)
+    pass_: list[dict[str, Any]] = Field(default_factory=list, alias="pass")
+    fail: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class RuleText(BaseModel):
@@ -73,8 +73,8 @@ class RuleSpec(BaseModel):
     severity: Severity
     description: str = ""
     remediation: str = ""
-    references: list[str] = Field(default_factory=empty_list)
-    tags: list[str] = Field(default_factory=empty_list)
+    references: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
     frameworks: dict[str, Annotated[list[ControlId], Field(min_length=1)]] = Field(
         default_factory=dict,
         description="controls this rule evidences, by framework id: "
@@ -86,8 +86,8 @@ class RuleSpec(BaseModel):
         None, description="jinja2 template: image, params, rule, region, account")
     params: dict[str, Any] = Field(default_factory=dict, description="name -> default value")
     evidence: list[str] = Field(
-        default_factory=empty_list, description="field paths every finding shows besides the "
-        "failed conditions (e.g. InstanceIds: the instances that run the image)")
+        default_factory=list, description="field paths every finding shows besides the failed "
+        "conditions (e.g. InstanceIds: the instances that run the image)")
     i18n: dict[str, RuleText] = Field(
         default_factory=dict, description=f"translations by language: {', '.join(TRANSLATIONS)}")
     tests: RuleExamples | None = None
