@@ -28,7 +28,6 @@ from auditor.findings import FailOn, Severity
 from auditor.formats import FORMATS
 from auditor.frameworks import FRAMEWORKS
 from auditor.lang import Lang
-from auditor.models import empty_list
 from auditor.yamlio import YamlDoc, did_you_mean, read_yaml, validation_problems
 
 DEFAULT_CONFIG_NAME = "imgaudit.yaml"
@@ -69,12 +68,12 @@ class Waiver(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rule: str = Field(min_length=1)
-    images: list[Pattern] = Field(default_factory=empty_list, description="image ids or globs")
-    image_names: list[Pattern] = Field(default_factory=empty_list, description="image name globs")
-    image_families: list[Pattern] = Field(default_factory=empty_list,
+    images: list[Pattern] = Field(default_factory=list, description="image ids or globs")
+    image_names: list[Pattern] = Field(default_factory=list, description="image name globs")
+    image_families: list[Pattern] = Field(default_factory=list,
                                           description="image family globs")
     tags: dict[Pattern, str] = Field(default_factory=dict, description="tag key -> value glob")
-    accounts: list[Pattern] = Field(default_factory=empty_list, description="account ids or globs")
+    accounts: list[Pattern] = Field(default_factory=list, description="account ids or globs")
     reason: str = Field(min_length=1)
     owner: str = Field(min_length=1)
     expires: date
@@ -126,19 +125,19 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # engine settings
-    rules: list[str] = Field(default_factory=empty_list, description="extra rule files or folders")
+    rules: list[str] = Field(default_factory=list, description="extra rule files or folders")
     builtin_rules: bool = True
-    select: list[str] = Field(default_factory=empty_list,
+    select: list[str] = Field(default_factory=list,
                               description="rule ids or globs to run (default all): --rule")
-    disable: list[str] = Field(default_factory=empty_list,
+    disable: list[str] = Field(default_factory=list,
                                description="rule ids or globs to skip: --skip-rule")
     min_severity: Severity | None = Field(None, description="rules below it are not run")
     frameworks: list[FrameworkId] = Field(
-        default_factory=empty_list,
+        default_factory=list,
         description="run only the rules mapped to these frameworks: --framework")
     severity: dict[str, Severity] = Field(default_factory=dict, description="rule id -> severity")
     params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="rule id -> params")
-    waivers: list[Waiver] = Field(default_factory=empty_list)
+    waivers: list[Waiver] = Field(default_factory=list)
     # defaults of scan options (the command line and IMGAUDIT_* win over these)
     fail_on: FailOn | None = None
     format: str | None = Field(default=None, description="what goes to stdout (a FORMATS name)")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_POLICY
 from auditor.frameworks import FRAMEWORKS, control_sort_key
 from auditor.lang import DEFAULT_LANG, Lang
-from auditor.models import DataNote, empty_list
+from auditor.models import DataNote
 
 REPORT_SCHEMA = "imgaudit-report"  # the `schema` and `schema_version` of the JSON report
 REPORT_SCHEMA_VERSION = 1
@@ -147,7 +147,7 @@ class Finding(_Record):
     region: str
     account_id: str | None = None  # the image's account (as far as it is known)
     owner_alias: str | None = None
-    evidence: list[Evidence] = Field(default_factory=empty_list)
+    evidence: list[Evidence] = Field(default_factory=list)
     fingerprint: str
     resource: str | None = None
     waiver: AppliedWaiver | None = None
@@ -175,8 +175,8 @@ class RuleInfo(_Record):
     severity: Severity
     description: str = ""
     remediation: str = ""
-    references: list[str] = Field(default_factory=empty_list)
-    tags: list[str] = Field(default_factory=empty_list)
+    references: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
     frameworks: dict[str, list[str]] = Field(default_factory=dict)  # framework id -> controls
     title_en: str | None = _english("the title in English (when `lang` is not en)")
     description_en: str | None = _english("the description in English")
@@ -284,7 +284,7 @@ class RegionReport(_Record):
     complete: bool
     image_count: int = Field(alias="images")  # `images` in the JSON report
     total_count: int | None = None
-    errors: list[str] = Field(default_factory=empty_list)
+    errors: list[str] = Field(default_factory=list)
 
 
 class WaiverReport(_Record):
@@ -294,10 +294,10 @@ class WaiverReport(_Record):
 
     rule: str
     images: list[str]
-    image_names: list[str] = Field(default_factory=empty_list)
-    image_families: list[str] = Field(default_factory=empty_list)
+    image_names: list[str] = Field(default_factory=list)
+    image_families: list[str] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
-    accounts: list[str] = Field(default_factory=empty_list)
+    accounts: list[str] = Field(default_factory=list)
     reason: str
     owner: str
     expires: date
@@ -320,7 +320,7 @@ class BaselineSummary(_Record):
     path: str
     new: int
     unchanged: int
-    fixed: list[FixedFinding] = Field(default_factory=empty_list)
+    fixed: list[FixedFinding] = Field(default_factory=list)
 
 
 class TrendRun(_Record):
@@ -355,9 +355,9 @@ class HistorySummary(_Record):
     previous_run: int | None = None
     previous_started_at: datetime | None = None
     new: int
-    fixed: list[FixedFinding] = Field(default_factory=empty_list)
-    trend: list[TrendRun] = Field(default_factory=empty_list)
-    ages: list[AgeCount] = Field(default_factory=empty_list)
+    fixed: list[FixedFinding] = Field(default_factory=list)
+    trend: list[TrendRun] = Field(default_factory=list)
+    ages: list[AgeCount] = Field(default_factory=list)
 
     def is_new(self, finding: Finding) -> bool:
         """First seen after the last complete run of the scope (every finding, without one)."""
@@ -371,16 +371,16 @@ class ScanInfo(_Record):
     tool_version: str
     started_at: datetime
     finished_at: datetime
-    command_line: list[str] = Field(default_factory=empty_list)
+    command_line: list[str] = Field(default_factory=list)
     account_id: str | None = None  # the one account scanned; None when unknown or several
-    accounts: list[str] = Field(default_factory=empty_list)  # every account known in the scan
+    accounts: list[str] = Field(default_factory=list)  # every account known in the scan
     account_names: dict[str, str] = Field(default_factory=dict)  # id -> name (organisations)
     source: Literal["api", "file"] = "file"
-    inputs: list[str] = Field(default_factory=empty_list)
-    owners: list[str] = Field(default_factory=empty_list)
-    statuses: list[str] = Field(default_factory=empty_list)
+    inputs: list[str] = Field(default_factory=list)
+    owners: list[str] = Field(default_factory=list)
+    statuses: list[str] = Field(default_factory=list)
     filters: dict[str, str] = Field(default_factory=dict)
-    regions: list[str] = Field(default_factory=empty_list)
+    regions: list[str] = Field(default_factory=list)
     image_count: int = Field(0, alias="images")  # `images` in the JSON report
     complete: bool = True
 
@@ -427,16 +427,14 @@ class AuditResult(_Record):
     schema_version: Literal[1] = 1
     scan: ScanInfo
     fail_on: FailOn = "low"
-    regions: list[RegionReport] = Field(default_factory=empty_list)
-    rules: list[RuleInfo] = Field(default_factory=empty_list)
-    findings: list[Finding] = Field(default_factory=empty_list)
-    waivers: list[WaiverReport] = Field(default_factory=empty_list)
+    regions: list[RegionReport] = Field(default_factory=list)
+    rules: list[RuleInfo] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    waivers: list[WaiverReport] = Field(default_factory=list)
     baseline: BaselineSummary | None = None
-    # values kept raw; nothing lost
-    data_quality: list[DataNote] = Field(default_factory=empty_list)
+    data_quality: list[DataNote] = Field(default_factory=list)  # values kept raw; nothing lost
     history: HistorySummary | None = None
-    # the controls the rules map to
-    frameworks: list[FrameworkReport] = Field(default_factory=empty_list)
+    frameworks: list[FrameworkReport] = Field(default_factory=list)  # controls the rules map to
     lang: Lang = DEFAULT_LANG  # the language of titles, messages and the human reports
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -68,17 +68,6 @@ def _unwrap(value: Any, key: str) -> Any:
     return value
 
 
-def empty_list() -> list[Any]:
-    """`list()`, the default factory of every model's list fields (tests/test_startup.py).
-
-    pydantic asks a default factory whether it takes the validated data, by
-    `inspect.signature`, each time a model using it is built: for the builtin `list` that
-    parses its text signature and copies `sys.modules` (~70 us a field), for a function it
-    reads the code object (`dict` has no text signature: it is answered at once). Measured
-    (issue 12): the 60 list fields a scan builds cost 6-12 ms of its start-up."""
-    return []
-
-
 _FIELDS_SETS: dict[frozenset[str], set[str]] = {}
 _MAX_SHARED_SETS = 4096  # distinct combinations of given fields remembered; then no sharing
 
@@ -130,7 +119,7 @@ class DetectionItem(_ApiModel):
 
 class ImageDetection(_ApiModel):
     Status: str | None = None
-    Items: list[DetectionItem] = Field(default_factory=empty_list)
+    Items: list[DetectionItem] = Field(default_factory=list)
 
     @field_validator("Items", mode="before")
     @classmethod
@@ -205,8 +194,8 @@ class ImageSharePermission(_ApiModel):
     """Who a custom image is shared with: every page of DescribeImageSharePermission,
     its wrapper levels (`Accounts.Account`, `ShareGroups.ShareGroup`) collapsed."""
 
-    Accounts: list[SharedAccount] = Field(default_factory=empty_list)
-    ShareGroups: list[ShareGroup] = Field(default_factory=empty_list)
+    Accounts: list[SharedAccount] = Field(default_factory=list)
+    ShareGroups: list[ShareGroup] = Field(default_factory=list)
 
     @field_validator("Accounts", mode="before")
     @classmethod
@@ -263,7 +252,7 @@ class Image(_ApiModel):
     LicenseType: str | None = None
     Usable: bool | None = None
     Tags: dict[str, str] = Field(default_factory=dict)
-    DiskDeviceMappings: list[DiskDeviceMapping] = Field(default_factory=empty_list)
+    DiskDeviceMappings: list[DiskDeviceMapping] = Field(default_factory=list)
     DetectionOptions: ImageDetection | None = None
     Features: ImageFeatures | None = None
     SecureBootOptions: ImageSecureBootOptions | None = None
@@ -399,10 +388,10 @@ class RegionInventory(BaseModel):
     account_id: str | None = None  # when the inventory holds several accounts: this region's
     complete: bool = True
     total_count: int | None = None
-    images: list[Image] = Field(default_factory=empty_list)
-    request_ids: list[str] = Field(default_factory=empty_list)
-    errors: list[str] = Field(default_factory=empty_list)
-    notes: list[DataNote] = Field(default_factory=empty_list)
+    images: list[Image] = Field(default_factory=list)
+    request_ids: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+    notes: list[DataNote] = Field(default_factory=list)
 
 
 class _RegionLike(Protocol):
@@ -446,8 +435,8 @@ class Inventory(_Regions, BaseModel):
     account_id: str | None = None
     account_names: dict[str, str] | None = None  # account id -> its name (organisation scans)
     scope: Scope = Field(default_factory=Scope)
-    regions: list[RegionInventory] = Field(default_factory=empty_list)
-    notes: list[DataNote] = Field(default_factory=empty_list)  # about the input, not one region
+    regions: list[RegionInventory] = Field(default_factory=list)
+    notes: list[DataNote] = Field(default_factory=list)  # about the input, not one region
 
     @property
     def image_count(self) -> int:

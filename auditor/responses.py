@@ -26,7 +26,6 @@ from auditor.models import (
     Image,
     ImageSharePermission,
     collapse_api_shape,
-    empty_list,
 )
 from auditor.safetext import visible
 
@@ -219,7 +218,7 @@ class _Instance(BaseModel):
 
 
 class _InstanceList(BaseModel):
-    Instance: list[_Instance] = Field(default_factory=empty_list)
+    Instance: list[_Instance] = Field(default_factory=list)
 
 
 class _InstancesBody(BaseModel):

@@ -112,12 +112,6 @@ def _constrained(kind: Any, info: FieldInfo) -> Any:
 
 
 def _default(info: FieldInfo) -> Any:
-    factory = info.default_factory
-    if factory is not None:
-        empty = factory()  # type: ignore[call-arg]
-        if type(empty) in (list, dict) and not empty:
-            # `list` or `dict` itself, whatever function the model names (`models.empty_list`):
-            # only then does `omit_defaults` leave an empty one out
-            factory = type(empty)
-        return msgspec.field(default_factory=factory)  # type: ignore[arg-type]
+    if info.default_factory is not None:
+        return msgspec.field(default_factory=info.default_factory)  # type: ignore[arg-type]
     return info.default

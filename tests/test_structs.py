@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from test_models_sdk import wire_fields
 
 from auditor.collector import plain_page
-from auditor.models import Image, empty_list
+from auditor.models import Image
 from auditor.structs import OMIT, Shape, struct_of
 
 
@@ -134,17 +134,3 @@ def test_an_unknown_annotation_or_constraint_is_refused() -> None:
         struct_of(Odd, Shape("Odd"))
     with pytest.raises(TypeError, match="no msgspec form"):
         struct_of(Patterned, Shape("Odd"))
-
-
-def test_an_empty_default_is_left_out_whatever_function_makes_it() -> None:
-    """msgspec's `omit_defaults` knows an empty list or mapping as a default only when its
-    factory is `list` or `dict` itself: the models' `empty_list` is mapped to `list`."""
-    class Defaults(BaseModel):
-        Names: list[str] = Field(default_factory=empty_list)
-        Tags: dict[str, str] = Field(default_factory=dict)
-        Owners: list[str] = Field(default_factory=lambda: ["self"])
-
-    struct = struct_of(Defaults, Shape("Empty"))
-    assert msgspec.to_builtins(struct()) == {"Owners": ["self"]}
-    assert msgspec.to_builtins(struct(Names=["a"])) == {"Names": ["a"], "Owners": ["self"]}
-    assert struct().Names == [] and struct().Names is not struct().Names

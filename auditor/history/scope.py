@@ -12,16 +12,15 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.findings import ScanInfo
-from auditor.models import empty_list
 
 
 class Scope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    accounts: list[str] = Field(default_factory=empty_list)
-    regions: list[str] = Field(default_factory=empty_list)
-    owners: list[str] = Field(default_factory=empty_list)
-    statuses: list[str] = Field(default_factory=empty_list)
+    accounts: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    owners: list[str] = Field(default_factory=list)
+    statuses: list[str] = Field(default_factory=list)
     filters: dict[str, str] = Field(default_factory=dict)
 
     def describe(self) -> str:

@@ -12,8 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from typing_extensions import NotRequired, TypedDict
 
-from auditor.models import empty_list
-
 SARIF_VERSION: Literal["2.1.0"] = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -154,7 +152,7 @@ class Invocation(_Sarif):
     arguments: list[str] | None = None
     start_time_utc: str
     end_time_utc: str
-    tool_execution_notifications: list[Notification] = Field(default_factory=empty_list)
+    tool_execution_notifications: list[Notification] = Field(default_factory=list)
 
 
 class RunAutomationDetails(_Sarif):
