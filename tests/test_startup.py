@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import pkgutil
 import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import tomllib
-from pydantic import BaseModel
 
-import auditor
 from auditor.inventory import dump_inventory
 from auditor.models import Image, Inventory, RegionInventory
-
-
-def _models() -> list[type[BaseModel]]:
-    """Every pydantic model of the package, each of its modules imported."""
-    for module in pkgutil.walk_packages(auditor.__path__, "auditor."):
-        if module.name != "auditor.__main__":  # the program's: it pauses the GC for good
-            importlib.import_module(module.name)
-    found, todo = [], [BaseModel]
-    while todo:
-        for model in todo.pop().__subclasses__():
-            todo.append(model)
-            if model.__module__.startswith("auditor."):
-                found.append(model)
-    return found
-
-
-def test_no_model_field_defaults_to_the_builtin_list() -> None:
-    """pydantic reads each default factory's signature whenever a model using it is built,
-    which for the builtin `list` means parsing its text (auditor/models.py, `empty_list`)."""
-    models = _models()
-    assert len(models) > 50
-    slow = [f"{model.__module__}.{model.__qualname__}.{name}" for model in models
-            for name, info in model.model_fields.items() if info.default_factory is list]
-    assert not slow, f"use models.empty_list: {slow}"
 
 
 def test_the_program_walks_nothing_with_the_gc_from_its_first_import(tmp_path: Path) -> None:
