@@ -40,7 +40,7 @@ _CONTROL = frozenset(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20
 # ... and lone surrogates (a string's escapes can make both): searched in C, since every
 # scalar of every rule and config file is checked (a loop over the characters was ~3 ms of
 # reading the built-in rules)
-_BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_BAD_TEXT = re.compile(f"[{''.join(map(re.escape, sorted(_CONTROL)))}\ud800-\udfff]")
 
 
 @dataclass
