@@ -14,6 +14,7 @@ handled by `auditor.responses` (the image is kept, the value goes to a `DataNote
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,6 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 INVENTORY_FORMAT = "imgaudit-inventory"  # the `format` of a saved inventory
 
@@ -422,6 +424,9 @@ class _Regions:
         return sorted(account for account in known if account)
 
 
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")  # a time's text begins with its date
+
+
 class Inventory(_Regions, BaseModel):
     """The saved inventory: one JSON document, written by `collect` / `--save-inventory`."""
 
@@ -437,6 +442,23 @@ class Inventory(_Regions, BaseModel):
     scope: Scope = Field(default_factory=Scope)
     regions: list[RegionInventory] = Field(default_factory=list)
     notes: list[DataNote] = Field(default_factory=list)  # about the input, not one region
+
+    @field_validator("collected_at", mode="before")
+    @classmethod
+    def _time_text(cls, value: Any) -> Any:
+        """A time as text (pydantic would read a number, or a number's text, as seconds since
+        1970: `"collected_at": 5` is no time of a collection)."""
+        if (isinstance(value, str) and _DATE_TEXT.match(value)) or isinstance(value, datetime):
+            return value
+        raise PydanticCustomError("datetime_text",
+                                  "expected a date-time text, like 2026-11-27T08:00:00Z")
+
+    @field_validator("collected_at")
+    @classmethod
+    def _utc_when_naive(cls, value: datetime) -> datetime:
+        """A time without a zone is UTC, as the rules read one (the API's times are UTC): the
+        times of several inputs are compared (the merged inventory's is the latest)."""
+        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
     @property
     def image_count(self) -> int:

@@ -172,3 +172,41 @@ def test_a_tag_key_that_is_a_list_or_an_object_is_kept_raw(run_cli: Run, tmp_pat
     (note,) = report["data_quality"]
     assert (note["image_id"], note["field"]) == ("m-1", "Tags")
     assert note["value"] == [{"TagKey": key, "TagValue": "x"}]
+
+
+def _saved(path: Path, collected_at: object, region: str, lines: bool = False) -> Path:
+    header = {"format": "imgaudit-inventory", "format_version": 1, "tool_version": "0",
+              "collected_at": collected_at, "regions": [{"region": region}]}
+    image = {"ImageId": f"m-{region}", "ImageOwnerAlias": "self"}
+    if lines:
+        path.write_text(json.dumps({**header, "layout": "jsonl"}) + "\n"
+                        + json.dumps({"region": region, "image": image}) + "\n")
+    else:
+        path.write_text(json.dumps({**header, "regions": [{"region": region,
+                                                            "images": [image]}]}))
+    return path
+
+
+def test_a_collection_time_without_a_zone_is_utc(run_cli: Run, tmp_path: Path) -> None:
+    """Inputs are merged, their collection times compared: one without a zone stopped the
+    scan with an internal error (exit 4: a naive and an aware time do not compare)."""
+    aware = _saved(tmp_path / "a.json", "2026-11-27T08:00:00Z", "cn-a")
+    naive = _saved(tmp_path / "b.json", "2026-11-27T09:00:00", "cn-b")
+    result = run_cli("scan", "--input", aware, "--input", naive, "--format", "json",
+                     "--no-builtin-rules")
+    assert result.exit_code == 0, result.stderr
+    assert _images(result.stdout) == 2
+
+
+@pytest.mark.parametrize("lines", [False, True])
+@pytest.mark.parametrize("collected_at", [5, 1.7e9, "1700000000", True, None, ["x"]])
+def test_a_collection_time_that_is_no_time_text_is_refused(
+        run_cli: Run, tmp_path: Path, collected_at: object, lines: bool) -> None:
+    """pydantic reads a number (or its text) as seconds since 1970: such a file is refused
+    with one line naming it, not read as collected in 1970 (or 2023)."""
+    path = _saved(tmp_path / "inv.json", collected_at, "cn-a", lines)
+    result = run_cli("scan", "--input", path, "--format", "json", "--no-builtin-rules")
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith(
+        "inv.json: not a valid inventory: collected_at: expected a date-time text, like "
+        "2026-11-27T08:00:00Z"), result.stderr
