@@ -28,10 +28,21 @@ ADDED = {("Image", name) for name in (*ENRICHMENTS, "NotCollected")} | {
 TAGS = sdk.DescribeImagesResponseBodyImagesImageTags
 
 
-def wire_fields(cls: type) -> dict[str, Any]:
-    """The JSON names of an SDK model's fields (as its to_map writes them) and their types."""
+def _hints(cls: type) -> dict[str, Any]:
+    """An SDK model's `__init__` parameters and their types, without the `Optional` that
+    Python 3.10's `get_type_hints` adds to a parameter whose default is None."""
     hints = typing.get_type_hints(cls.__init__)
     hints.pop("return", None)
+    for name, kind in hints.items():
+        args = typing.get_args(kind)
+        if typing.get_origin(kind) is typing.Union and len(args) == 2 and type(None) in args:
+            hints[name] = next(arg for arg in args if arg is not type(None))
+    return hints
+
+
+def wire_fields(cls: type) -> dict[str, Any]:
+    """The JSON names of an SDK model's fields (as its to_map writes them) and their types."""
+    hints = _hints(cls)
     fields = {}
     for attribute, kind in hints.items():
         instance = cls()
@@ -54,7 +65,7 @@ def _wrapped(kind: Any) -> Any:
     """The item type of a wrapper class (one list field), else None."""
     if not (isinstance(kind, type) and hasattr(kind, "to_map")):
         return None
-    hints = {k: v for k, v in typing.get_type_hints(kind.__init__).items() if k != "return"}
+    hints = _hints(kind)
     if len(hints) == 1:
         (only,) = hints.values()
         if typing.get_origin(only) is list:
