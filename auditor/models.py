@@ -270,14 +270,15 @@ class Image(_ApiModel):
 
         Same value as pydantic's own parsing, ~12 us less per image (about 1.2 s over 100,000
         images); any other shape, or an invalid date, goes to pydantic unchanged. The plain
-        shape is parsed whole (its `Z` read as UTC): a tenth of the time of parsing the first
-        19 characters and then setting the zone (`replace` is slow), which only the other
-        shapes still do (ISO week dates, basic times, ...)."""
+        shape is parsed whole (its `Z` as the offset `+00:00`, which Python 3.10 reads too): a
+        tenth of the time of parsing the first 19 characters and then setting the zone
+        (`replace` is slow), which only the other shapes still do (ISO week dates, basic
+        times, ...)."""
         if type(value) is str and len(value) == 20 and value[19] == "Z" and value[10] == "T":
             try:
                 if (value[4] == "-" and value[7] == "-" and value[13] == ":"
                         and value[16] == ":"):
-                    return datetime.fromisoformat(value)
+                    return datetime.fromisoformat(value[:19] + "+00:00")
                 return datetime.fromisoformat(value[:19]).replace(tzinfo=timezone.utc)
             except ValueError:
                 return value

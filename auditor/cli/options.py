@@ -39,8 +39,8 @@ def fixed_now() -> datetime | None:
     value = os.environ.get(NOW_ENV)
     if not value:
         return None
-    try:
-        when = datetime.fromisoformat(value)
+    try:  # (Python 3.10's fromisoformat does not read a `Z`)
+        when = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
