@@ -24,7 +24,6 @@ accept only what this check keeps and normalise as it does (`creation_time`, `da
 
 from __future__ import annotations
 
-import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
@@ -47,6 +46,7 @@ from auditor.models import (
     lacking,
     shared,
 )
+from auditor.structs import optional
 
 RawImage = dict[str, Any]  # a saved image's parsed JSON, canonical (see `canonical`)
 Check = Callable[[dict[str, Any]], bool]
@@ -169,11 +169,9 @@ class _Model:
 
     def _field(self, name: str, annotation: Any) -> dict[type, tuple[str, dict[str, Any]] | None]:
         allowed: dict[type, tuple[str, dict[str, Any]] | None] = {}
-        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-            args = typing.get_args(annotation)
-            if _NONE in args:
-                allowed[_NONE] = None
-            (annotation,) = [a for a in args if a is not _NONE]
+        annotation, nullable = optional(annotation)
+        if nullable:
+            allowed[_NONE] = None
         special = (self.model, name)
         if special == (Image, "ImageId"):
             allowed[str] = (_NON_EMPTY, {})
@@ -232,8 +230,7 @@ class _Model:
 
 def _plain_converter(annotation: Any) -> Callable[[Any], Any] | None:
     """How a canonical value of this annotation becomes JSON data (None: it is already)."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        (annotation,) = [a for a in typing.get_args(annotation) if a is not _NONE]
+    annotation, _ = optional(annotation)
     if annotation is datetime:
         return to_jsonable_python
     if typing.get_origin(annotation) is list:

@@ -53,6 +53,15 @@ class Shape:
     built: dict[type[BaseModel], type[msgspec.Struct]] = field(default_factory=dict)
 
 
+def optional(annotation: Any) -> tuple[Any, bool]:
+    """`X | None` as `(X, True)`; any other annotation (a wider union too) as it is, False."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return annotation, False
+
+
 def struct_of(model: type[BaseModel], shape: Shape) -> type[msgspec.Struct]:
     """The Struct of `model`'s documents of this shape (see the module doc)."""
     if model not in shape.built:
@@ -103,12 +112,9 @@ def _constrained(kind: Any, info: FieldInfo) -> Any:
         bounds[name] = getattr(constraint, name)
     if not bounds:
         return kind
-    args = typing.get_args(kind) if typing.get_origin(kind) in (
-        typing.Union, types.UnionType) else (kind,)
-    if type(None) in args:
-        (value,) = [arg for arg in args if arg is not type(None)]
-        return Annotated[value, msgspec.Meta(**bounds)] | None
-    return Annotated[kind, msgspec.Meta(**bounds)]
+    value, nullable = optional(kind)
+    constrained: Any = Annotated[value, msgspec.Meta(**bounds)]
+    return constrained | None if nullable else constrained
 
 
 def _default(info: FieldInfo) -> Any:

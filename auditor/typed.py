@@ -32,7 +32,6 @@ trying (a refusal at an image's end costs what decoding it does).
 from __future__ import annotations
 
 import re
-import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
@@ -45,7 +44,7 @@ from pydantic import BaseModel
 
 from auditor.canonical import RawImage, creation_time, datetime_text, known_validators
 from auditor.models import INVENTORY_FORMAT, Image, Inventory, RegionInventory
-from auditor.structs import INT64, STRICT, Shape, struct_of
+from auditor.structs import INT64, STRICT, Shape, optional, struct_of
 
 _NONE = type(None)
 _OPTIONS: dict[str, Any] = {**STRICT, "kw_only": True}
@@ -75,14 +74,6 @@ _NESTED = ["if {v} is not None and not {f}({v}): return False"]
 _EACH = ["for x in {v}:", "    if not {f}(x): return False"]
 
 Fix = Callable[[Any], bool]  # converts a decoded object's values in place; False: one won't
-
-
-def _optional(annotation: Any) -> tuple[Any, bool]:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [arg for arg in typing.get_args(annotation) if arg is not _NONE]
-        if len(args) == 1:
-            return args[0], True
-    return annotation, False
 
 
 class _Walk:
@@ -137,7 +128,7 @@ class _Walk:
               metadata: list[Any]) -> list[str]:
         """The lines that convert one field's decoded value (`{v}`) to what the model holds
         (and, in `types`, what it decodes from where that is not the field's own type)."""
-        inner, optional = _optional(annotation)
+        inner, nullable = optional(annotation)
         validated = {field for decorator in model.__pydantic_decorators__.field_validators
                      .values() for field in decorator.info.fields}
         if name in validated and (model, name) not in _VALIDATED:
@@ -148,13 +139,13 @@ class _Walk:
             return []
         special = _VALIDATED.get((model, name))
         if special is not None:
-            self.types[model, name] = special[0] | None if optional else special[0]
+            self.types[model, name] = special[0] | None if nullable else special[0]
             return special[1].splitlines()
         if inner is str:  # a text field: maybe an integer too, made its text (as `canonical`)
             self.texts.add((model, name))
             if self.numbers is not None and (model, name) not in self.numbers:
                 return []
-            self.types[model, name] = str | INT64 | None if optional else str | INT64
+            self.types[model, name] = str | INT64 | None if nullable else str | INT64
             return _TEXT_OF_NUMBER
         if inner in (bool, int):
             return []
@@ -269,7 +260,7 @@ def _text_field(path: str) -> tuple[type[BaseModel], str] | None:
             model, BaseModel) else None
         if info is None:
             return None
-        model, _ = _optional(info.annotation)
+        model, _ = optional(info.annotation)
         if typing.get_origin(model) is list:
             (model,) = typing.get_args(model)
     field = (model, names[-1]) if names else None

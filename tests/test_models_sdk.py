@@ -14,8 +14,8 @@ import alibabacloud_ecs20140526.models as sdk
 import pytest
 from pydantic import BaseModel
 
-from auditor.engine.fields import _strip_optional
 from auditor.models import ENRICHMENTS, Image, ImageSharePermission, SharedAccount, ShareGroup
+from auditor.structs import optional
 
 # Normalised on purpose: the API's time text is parsed (rules compare dates, not strings).
 NORMALISED = {("Image", "CreationTime"): (str, datetime),
@@ -80,7 +80,7 @@ def compare(ours: type[BaseModel], theirs: type, problems: list[str]) -> None:
         if name not in fields:
             problems.append(f"{where}: in the SDK, not in our model")
             continue
-        mine = _strip_optional(fields[name].annotation)
+        mine, _ = optional(fields[name].annotation)
         if (ours.__name__, name) in NORMALISED:
             if NORMALISED[(ours.__name__, name)] != (kind, mine):
                 problems.append(f"{where}: normalisation changed ({kind} -> {mine})")

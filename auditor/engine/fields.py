@@ -8,7 +8,6 @@ never checked, `ProductCode` of a custom image), so `""` is missing for every op
 
 from __future__ import annotations
 
-import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from auditor.models import SAVED_SHAPE
+from auditor.structs import optional
 from auditor.yamlio import did_you_mean
 
 Getter = Callable[[Any], Any]
@@ -82,15 +82,8 @@ class FieldPathError(ValueError):
     """A path that names no field; the message carries a did-you-mean."""
 
 
-def _strip_optional(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return args[0] if len(args) == 1 else Any
-    return annotation
-
-
 def _kind(annotation: Any) -> tuple[str, type[BaseModel] | None]:
-    annotation = _strip_optional(annotation)
+    annotation, _ = optional(annotation)  # a wider union: ANY
     origin = typing.get_origin(annotation)
     if origin is list:
         (item,) = typing.get_args(annotation) or (Any,)

@@ -9,9 +9,10 @@ from typing import Any
 from jinja2 import nodes
 from pydantic import BaseModel
 
-from auditor.engine.fields import DICT, LIST, MODEL, _kind, _strip_optional
+from auditor.engine.fields import DICT, LIST, MODEL, _kind
 from auditor.engine.templates.sandbox import LOOP_ATTRIBUTES
 from auditor.models import Image
+from auditor.structs import optional
 from auditor.yamlio import did_you_mean
 
 VARIABLES = ("image", "params", "rule", "region", "account")
@@ -45,7 +46,7 @@ def _annotation_shape(annotation: Any, name: str) -> Shape:
         return Shape(SEQ, name, item=item)
     if kind == DICT:
         return Shape(MAPPING, name, item=Shape(SCALAR, f"{name}[]"))
-    bare = _strip_optional(annotation)
+    bare, _ = optional(annotation)
     return Shape(SCALAR, name, numeric=bare in (int, float))
 
 
